@@ -1,0 +1,50 @@
+"""replica: statistical-physics theory of learning under quantization.
+
+Public API (see README.md for a tour):
+
+* quantizers and noise models: :class:`Quantizer`, :class:`Additive`, :class:`Multiplicative`,
+  :class:`IntRounding`, :class:`FloatRounding`;
+* Gaussian expectations: :mod:`replica.gauss`;
+* errors and results: :class:`ReplicaError`, :class:`ConvergenceError`, :class:`Result`.
+
+Subpackages (imported on first access, so ``import replica`` stays light and never imports sympy
+or a GPU library): ``replica.symbolic``, ``replica.dynamics``, ``replica.sgd``, ``replica.amp``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from . import gauss
+from .errors import ConvergenceError, ReplicaError
+from .noise import Additive, FloatRounding, IntRounding, Multiplicative
+from .quantizers import GaussianMoments, Quantizer
+from .results import Result
+
+__version__ = "0.1.0"
+
+_SUBPACKAGES = ("symbolic", "dynamics", "sgd", "amp", "bench", "io")
+
+__all__ = [
+    "Additive",
+    "ConvergenceError",
+    "FloatRounding",
+    "GaussianMoments",
+    "IntRounding",
+    "Multiplicative",
+    "Quantizer",
+    "ReplicaError",
+    "Result",
+    "__version__",
+    "gauss",
+]
+
+
+def __getattr__(name):
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'replica' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(__all__) | set(_SUBPACKAGES))

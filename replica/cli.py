@@ -1,0 +1,148 @@
+"""The ``replica`` command.
+
+Every subcommand is a thin layer over the Python API. Invalid input prints one line
+``replica: error: …`` and exits with status 2 (bad usage); a computation that fails exits with 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import ReplicaError
+
+GRIDS = ("uniform", "gaussian_quantile", "power", "power_of_two")
+
+
+def _quantizer_from_args(args):
+    from .quantizers import Quantizer
+
+    if args.levels is not None:
+        return Quantizer(levels=[float(v) for v in args.levels.split(",")])
+    if args.bits is None or args.width is None:
+        raise ValueError("--bits and --width: expected both (or --levels), got none")
+    if args.grid == "uniform":
+        return Quantizer.uniform(args.bits, args.width, args.convention)
+    if args.grid == "power":
+        return Quantizer.power(args.bits, args.width, args.gamma)
+    return getattr(Quantizer, args.grid)(args.bits, args.width)
+
+
+def _cmd_quantizer(args) -> int:
+    q = _quantizer_from_args(args)
+    print(q.describe(args.mean, args.var))
+    return 0
+
+
+def _cmd_repro(args) -> int:
+    import paper_repro
+
+    mods = paper_repro.available()
+    if not mods:
+        print("replica repro: no paper reproductions are available yet (paper_repro/ is empty)")
+        return 0
+    names = args.names or list(mods)
+    unknown = [n for n in names if n not in mods]
+    if unknown:
+        raise ValueError(f"NAME: expected one of {sorted(mods)}, got {unknown}")
+    steps = ("compute", "plot") if args.step == "all" else (args.step,)
+    for name in names:
+        print(
+            f"[{name}] {mods[name].TITLE}  ({'quick' if args.quick else 'full'}; {'+'.join(steps)})"
+        )
+        for fig in paper_repro.run(name, Path(args.out), args.quick, steps):
+            print(f"  wrote {fig}")
+    return 0
+
+
+def _cmd_bench(args) -> int:
+    from . import bench
+
+    bench.run(args.names, quick=args.quick)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="replica",
+        description="Statistical-physics theory of learning under quantization: replica theory of "
+        "quantized regression, STE dynamics, quantized SGD and precision scaling laws.",
+    )
+    p.add_argument("--version", action="version", version=f"replica-theory {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    q = sub.add_parser(
+        "quantizer",
+        help="print a quantizer's levels, thresholds and exact Gaussian moments",
+        description="Build a quantizer grid and print its levels, thresholds and the exact "
+        "moments E[psi(z)], E[psi(z)^2], E[z psi(z)] for z ~ N(mean, var).",
+    )
+    q.add_argument("--bits", type=int, help="bits b (2^b levels)")
+    q.add_argument("--width", type=float, help="largest level (grid spans [-width, width])")
+    q.add_argument("--grid", choices=GRIDS, default="uniform", help="grid family (default uniform)")
+    q.add_argument(
+        "--convention",
+        choices=("endpoints", "midrise", "zero"),
+        default="endpoints",
+        help="uniform-grid convention (default endpoints)",
+    )
+    q.add_argument(
+        "--gamma", type=float, default=2.0, help="exponent of the power grid (default 2)"
+    )
+    q.add_argument("--levels", help="explicit comma-separated levels (overrides the grid options)")
+    q.add_argument("--mean", type=float, default=0.0, help="mean of z (default 0)")
+    q.add_argument("--var", type=float, default=1.0, help="variance of z (default 1)")
+    q.set_defaults(func=_cmd_quantizer)
+
+    r = sub.add_parser(
+        "repro",
+        help="regenerate the paper figures (compute data, then plot)",
+        description="Run the paper reproductions in paper_repro/: the compute step writes tidy data "
+        "with metadata under OUT/data/NAME/, the plot step writes OUT/NAME/*.png.",
+    )
+    r.add_argument("names", nargs="*", metavar="NAME", help="reproductions to run (default: all)")
+    r.add_argument("--quick", action="store_true", help="coarse grids and few seeds (seconds)")
+    r.add_argument("--out", default="figures", help="output folder (default ./figures)")
+    r.add_argument(
+        "--step",
+        choices=("all", "compute", "plot"),
+        default="all",
+        help="run only one step (plot re-reads existing data)",
+    )
+    r.set_defaults(func=_cmd_repro)
+
+    b = sub.add_parser(
+        "bench",
+        help="run benchmarks and print speed ratios against their targets",
+        description="Each benchmark measures a method against its baseline side by side in one run "
+        "and prints the ratio with its target.",
+    )
+    b.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run (default: all)")
+    b.add_argument("--quick", action="store_true", help="smaller problem sizes")
+    b.set_defaults(func=_cmd_bench)
+    return p
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return args.func(args)
+    except ValueError as exc:
+        print(f"replica: error: {exc}", file=sys.stderr)
+        return 2
+    except ReplicaError as exc:
+        print(f"replica: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("replica: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,240 @@
+"""Deterministic nearest-level quantizers: one :class:`Quantizer` for the whole package.
+
+A quantizer is a finite, sorted set of levels ``c_1 < … < c_K``; it maps ``x`` to the nearest
+level, i.e. it is the staircase with jumps at the cell midpoints ``t_k = (c_k + c_{k+1})/2``.
+Every theory in :mod:`replica` (replica free energy, STE dynamics, AMP) uses this object, and its
+Gaussian moments are exact sums over cells (:mod:`replica.gauss`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+from scipy import special
+
+from . import gauss
+from .errors import check
+
+__all__ = ["CONVENTIONS", "GaussianMoments", "Quantizer"]
+
+CONVENTIONS = ("endpoints", "midrise", "zero")
+
+
+class GaussianMoments(NamedTuple):
+    """Moments of ψ(z) for z ~ N(mean, var): ``first`` E[ψ], ``second`` E[ψ²], ``cross`` E[zψ]."""
+
+    first: np.ndarray
+    second: np.ndarray
+    cross: np.ndarray
+
+
+def _check_bits(bits) -> int:
+    ok = isinstance(bits, (int, np.integer)) and not isinstance(bits, bool) and bits >= 1
+    check(ok, "bits", "an integer >= 1", bits)
+    check(bits <= 24, "bits", "bits <= 24 (2^bits levels are stored explicitly)", bits)
+    return int(bits)
+
+
+def _check_width(width) -> float:
+    ok = isinstance(width, (int, float, np.floating, np.integer)) and not isinstance(width, bool)
+    check(ok and math.isfinite(width) and width > 0, "width", "a finite number > 0", width)
+    return float(width)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Quantizer:
+    """Nearest-level quantizer on a finite grid.
+
+    Parameters
+    ----------
+    levels : array_like
+        Strictly increasing, finite levels (at least one). Stored as a read-only float array.
+    name : str, optional
+        Human-readable description of how the grid was built (set by the constructors).
+
+    Attributes
+    ----------
+    thresholds : numpy.ndarray
+        Cell boundaries, the midpoints between consecutive levels (``K − 1`` of them).
+
+    Notes
+    -----
+    Ties (``x`` exactly on a threshold) go to the upper level, so ``q`` is right-continuous;
+    the choice has probability zero under any continuous law and is matched by
+    :meth:`gaussian_moments` at ``var = 0``.
+
+    Examples
+    --------
+    >>> q = Quantizer.uniform(2, 1.5)
+    >>> q.levels
+    array([-1.5, -0.5,  0.5,  1.5])
+    >>> q([0.1, -3.0, 0.5]).tolist()
+    [0.5, -1.5, 0.5]
+    """
+
+    levels: np.ndarray
+    name: str = "custom"
+    thresholds: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self):
+        try:
+            lv = np.asarray(self.levels, dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"levels: expected a 1-D array of finite numbers, got {self.levels!r}"
+            ) from None
+        check(lv.ndim == 1 and lv.size >= 1, "levels", "a non-empty 1-D array", self.levels)
+        check(bool(np.all(np.isfinite(lv))), "levels", "finite values (no NaN/inf)", lv.tolist())
+        check(
+            bool(np.all(np.diff(lv) > 0)),
+            "levels",
+            "strictly increasing (sorted, no repeated) values",
+            lv.tolist(),
+        )
+        lv = lv.copy()
+        lv.setflags(write=False)
+        th = 0.5 * (lv[1:] + lv[:-1])
+        th.setflags(write=False)
+        object.__setattr__(self, "levels", lv)
+        object.__setattr__(self, "thresholds", th)
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def uniform(cls, bits: int, width: float, convention: str = "endpoints") -> Quantizer:
+        """Uniform grid with ``2^bits`` levels (``2^bits − 1`` for ``convention="zero"``).
+
+        Conventions
+        -----------
+        ``"endpoints"``
+            ``2^b`` equally spaced levels from ``−width`` to ``width`` (b = 1 gives ±width).
+        ``"midrise"``
+            levels ``width·(2k − 1 − K)/K``, k = 1…K: mid-rise, cells of size 2·width/K tiling
+            [−width, width].
+        ``"zero"``
+            ``2^b − 1`` equally spaced levels from ``−width`` to ``width``, symmetric and
+            containing 0 (mid-tread); needs ``bits >= 2``.
+        """
+        bits, width = _check_bits(bits), _check_width(width)
+        check(convention in CONVENTIONS, "convention", f"one of {CONVENTIONS}", convention)
+        K = 2**bits
+        if convention == "endpoints":
+            lv = np.linspace(-width, width, K)
+        elif convention == "midrise":
+            lv = width * (2.0 * np.arange(1, K + 1) - 1.0 - K) / K
+        else:
+            check(bits >= 2, "bits", "bits >= 2 for convention='zero' (2^b - 1 levels)", bits)
+            lv = np.linspace(-width, width, K - 1)
+        return cls(levels=lv, name=f"uniform(bits={bits}, width={width:g}, {convention})")
+
+    @classmethod
+    def gaussian_quantile(cls, bits: int, width: float) -> Quantizer:
+        """Levels at the standard-normal quantiles ``Φ⁻¹((k − ½)/K)`` (equal probability mass per
+        level), rescaled so that the outermost levels are ±width."""
+        bits, width = _check_bits(bits), _check_width(width)
+        K = 2**bits
+        u = special.ndtri((np.arange(1, K + 1) - 0.5) / K)
+        return cls(
+            levels=width * u / u[-1], name=f"gaussian_quantile(bits={bits}, width={width:g})"
+        )
+
+    @classmethod
+    def power(cls, bits: int, width: float, gamma: float) -> Quantizer:
+        """Companding grid ``width·sign(u)|u|^gamma`` on the uniform endpoints grid u ∈ [−1, 1].
+
+        ``gamma > 1`` concentrates levels near 0, ``gamma < 1`` near ±width, ``gamma = 1`` is
+        :meth:`uniform`.
+        """
+        bits, width = _check_bits(bits), _check_width(width)
+        ok = isinstance(gamma, (int, float, np.floating, np.integer)) and not isinstance(
+            gamma, bool
+        )
+        check(ok and math.isfinite(gamma) and gamma > 0, "gamma", "a finite number > 0", gamma)
+        u = np.linspace(-1.0, 1.0, 2**bits)
+        lv = width * np.sign(u) * np.abs(u) ** gamma
+        return cls(levels=lv, name=f"power(bits={bits}, width={width:g}, gamma={gamma:g})")
+
+    @classmethod
+    def power_of_two(cls, bits: int, width: float) -> Quantizer:
+        """Logarithmic grid ``±width·2^{−j}``, j = 0 … 2^{b−1} − 1 (no zero level)."""
+        bits, width = _check_bits(bits), _check_width(width)
+        pos = width * 2.0 ** -np.arange(2 ** (bits - 1))
+        check(bool(pos[-1] > 0), "bits", "few enough bits that 2^-(2^(b-1)) > 0", bits)
+        return cls(
+            levels=np.concatenate([-pos, pos[::-1]]),
+            name=f"power_of_two(bits={bits}, width={width:g})",
+        )
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def n_levels(self) -> int:
+        return int(self.levels.size)
+
+    @property
+    def width(self) -> float:
+        """Largest absolute level."""
+        return float(np.max(np.abs(self.levels)))
+
+    @property
+    def steps(self) -> np.ndarray:
+        """Gaps ``c_{k+1} − c_k`` between consecutive levels (the jumps of the staircase)."""
+        return np.diff(self.levels)
+
+    def __eq__(self, other):
+        if not isinstance(other, Quantizer):
+            return NotImplemented
+        return np.array_equal(self.levels, other.levels)
+
+    def __hash__(self):
+        return hash(self.levels.tobytes())
+
+    def __repr__(self):
+        return f"Quantizer({self.name}, levels={np.array2string(self.levels, precision=4)})"
+
+    # ------------------------------------------------------------------ maps
+    def index(self, x) -> np.ndarray:
+        """Index of the nearest level for each entry of ``x`` (ties to the upper level)."""
+        x = np.asarray(x, dtype=float)
+        if np.isnan(x).any():
+            raise ValueError("x: expected numbers, got an array containing NaN")
+        return np.searchsorted(self.thresholds, x, side="right")
+
+    def __call__(self, x) -> np.ndarray:
+        """Nearest level, elementwise, for any array shape (saturating outside the grid)."""
+        return self.levels[self.index(x)]
+
+    # ------------------------------------------------------------------ Gaussian averages
+    def gaussian_moments(self, mean=0.0, var=1.0) -> GaussianMoments:
+        """Exact E[ψ(z)], E[ψ(z)²] and E[z ψ(z)] for z ~ N(mean, var).
+
+        Closed form per quantizer cell (normal tail probabilities and densities at the
+        thresholds); broadcasts over ``mean`` and ``var`` (``var >= 0``).
+        """
+        mean = np.asarray(mean, dtype=float)
+        var = np.asarray(var, dtype=float)
+        if np.isnan(mean).any() or not np.all(np.isfinite(mean)):
+            raise ValueError(f"mean: expected finite numbers, got {mean!r}")
+        if np.isnan(var).any() or not np.all((var >= 0) & np.isfinite(var)):
+            raise ValueError(f"var: expected finite numbers >= 0, got {var!r}")
+        first = gauss.staircase_mean(self.levels, self.thresholds, mean, var)
+        second = gauss.staircase_mean(self.levels**2, self.thresholds, mean, var)
+        cross = mean * first + gauss.staircase_stein(self.levels, self.thresholds, mean, var)
+        return GaussianMoments(first, second, cross)
+
+    def describe(self, mean: float = 0.0, var: float = 1.0) -> str:
+        """Multi-line human summary: levels, thresholds and Gaussian moments."""
+        m = self.gaussian_moments(mean, var)
+        fmt = {"float_kind": lambda v: f"{v: .6g}"}
+        return "\n".join(
+            [
+                f"quantizer   {self.name}",
+                f"levels      {np.array2string(self.levels, formatter=fmt)}",
+                f"thresholds  {np.array2string(self.thresholds, formatter=fmt)}",
+                f"z ~ N({mean:g}, {var:g}):",
+                f"  E[psi(z)]     = {float(m.first):.12g}",
+                f"  E[psi(z)^2]   = {float(m.second):.12g}",
+                f"  E[z psi(z)]   = {float(m.cross):.12g}",
+            ]
+        )
