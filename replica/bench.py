@@ -9,6 +9,7 @@ target (never asserted in the test suite).
 from __future__ import annotations
 
 import importlib
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -82,7 +83,63 @@ def _bench_quantizer(quick: bool) -> list[Measurement]:
     return out
 
 
+def _picard_2d_hermite(model, tol=1e-10, damping=0.5, order=161, max_iter=100_000):
+    """Baseline for ``bench rs``: plain damped Picard iteration of the RS map with the averages
+    over (w⁰, z) on an ``order × order`` Gauss–Hermite grid (Gaussian teacher)."""
+    from .channel import grid_posterior
+
+    x, w = np.polynomial.hermite_e.hermegauss(order)
+    w = w / w.sum()
+    w0 = math.sqrt(model.rho) * x[:, None]
+    z = x[None, :]
+    W = w[:, None] * w[None, :]
+    levels = model.quantizer.levels
+    log_prior = -0.5 * model.beta * model.ridge * levels**2
+    delta, chi = (model.rho + model.noise) / model.alpha, 1.0
+    for it in range(1, max_iter + 1):
+        A = model.alpha * model.beta / (1.0 + chi)
+        f, v = grid_posterior(w0 + math.sqrt(delta) * z, A, levels, log_prior)
+        mse = float(np.sum(W * (w0 - f) ** 2))
+        d_new, c_new = (mse + model.noise) / model.alpha, model.beta * float(np.sum(W * v))
+        res = max(abs(math.log(d_new / delta)), abs(math.log(c_new / chi)))
+        if res < tol:
+            return it, mse
+        delta = damping * delta + (1 - damping) * d_new
+        chi = damping * chi + (1 - damping) * c_new
+    return max_iter, mse
+
+
+def _bench_rs(quick: bool) -> list[Measurement]:
+    """``solve_rs`` (1-D clustered quadrature + Newton) vs damped Picard on a 161×161 2-D
+    Gauss–Hermite grid, both to residual 1e-10, at the card's reference points."""
+    from .quantizers import Quantizer
+    from .regression import QuantizedRegression, solve_rs
+
+    points = [(2, 1.5), (3, 2.0)] if quick else [(1, 0.5), (2, 1.5), (2, 3.0), (3, 2.0)]
+    out = []
+    for bits, width in points:
+        model = QuantizedRegression(
+            quantizer=Quantizer.uniform(bits, width), alpha=2.0, beta=5.0, noise=0.1
+        )
+        ours = best_time(lambda model=model: solve_rs(model, tol=1e-10), repeat=3)
+        t0 = time.perf_counter()
+        n_it, mse_base = _picard_2d_hermite(model)
+        base = time.perf_counter() - t0
+        mse = solve_rs(model, tol=1e-10).mse
+        out.append(
+            Measurement(
+                name=f"rs b={bits} w={width} (Picard-2D-GH / solve_rs)",
+                ratio=base / ours,
+                target=100.0,
+                detail=f"{ours * 1e3:.2f} ms vs {base * 1e3:.0f} ms ({n_it} Picard its); "
+                f"mse {mse:.6f} vs {mse_base:.6f}",
+            )
+        )
+    return out
+
+
 BENCHMARKS: dict[str, str] = {
+    "rs": "replica.bench:_bench_rs",
     "quantizer": "replica.bench:_bench_quantizer",
 }
 

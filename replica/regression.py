@@ -1,0 +1,345 @@
+"""Replica-symmetric theory of weight-quantized linear regression.
+
+Model (paper card, Kashiwamura et al. 2024): ``y = X w⁰ + ξ`` with ``X`` of size ``M × N``
+(entries N(0, 1/N)), ``M = αN``, ``ξ ~ N(0, σ²)``; the student is the Gibbs measure
+``P(w) ∝ exp(−β[½‖y − Xw‖² + ½λ‖w‖²])`` over ``w ∈ Q^N`` for a quantizer grid ``Q``.
+
+The RS saddle point reduces to the scalar channel ``r = w⁰ + √Δ z`` at precision ``A``
+(:mod:`replica.channel`), i.e. to the two-variable fixed point
+
+    Δ = (mse + σ²)/α,      χ = β E[v(r; A)],      A = αβ/(1 + χ),
+
+(equivalently ``1 + χ = α/(α − D)``, ``D = E[∂_r f]``), solved here by damped iteration
+polished by Newton's method (MINPACK ``hybr``) in the variables ``(ln Δ, ln χ)``.
+
+References
+----------
+S. Kashiwamura, A. Sakata, M. Imaizumi, "Effect of Weight Quantization on Learning Models by
+Typical Case Analysis", arXiv:2401.17269 (ISIT 2024): RS free energy, saddle point, AT line.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from . import stability
+from .channel import ChannelAverages, channel_averages
+from .errors import check
+from .quantizers import Quantizer
+from .results import CONVERGED, MAX_ITER, Result, finish
+from .teachers import GaussianTeacher, TeacherPrior, second_moment
+
+__all__ = [
+    "NO_RS_SOLUTION",
+    "QuantizedRegression",
+    "RSSolution",
+    "rs_map",
+    "solve_rs",
+    "solve_rs_all",
+]
+
+#: status of :func:`solve_rs` below the interpolation threshold at β = ∞ (``D ≥ α``)
+NO_RS_SOLUTION = "no_rs_solution"
+ESTIMATORS = ("mean", "sample")
+# box for the solver's variables (ln Δ, ln χ): beyond it the iterate is not physical
+_LOG_LO, _LOG_HI = -690.0, 40.0
+
+
+def _number(x, name, expected, ok):
+    good = isinstance(x, (int, float, np.floating, np.integer)) and not isinstance(x, bool)
+    check(good and not math.isnan(x) and ok(x), name, expected, x)
+    return float(x)
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuantizedRegression:
+    """Teacher–student linear regression with a student on a quantizer grid.
+
+    Parameters
+    ----------
+    quantizer : Quantizer
+        The grid ``Q`` of allowed weights.
+    alpha : float
+        Samples per weight ``M/N`` (> 0).
+    beta : float
+        Inverse temperature (> 0, or ``math.inf`` for the ground state).
+    noise : float
+        Label-noise variance ``σ² ≥ 0``.
+    ridge : float
+        ``λ ≥ 0``.
+    teacher : TeacherPrior
+        Default ``GaussianTeacher(rho=1)``; also :class:`~replica.teachers.DiscreteTeacher` or any
+        object with ``sample`` and ``mixture``.
+    estimator : {"mean", "sample"}
+        Which student the reported errors refer to: the Gibbs mean ``⟨w⟩`` (default) or one Gibbs
+        sample.
+    include_noise : bool
+        Whether ``gen_error`` includes the label noise σ² (default True: ``E(y − x·ŵ)²``).
+    """
+
+    quantizer: Quantizer
+    alpha: float
+    beta: float
+    noise: float
+    ridge: float = 0.0
+    teacher: TeacherPrior = field(default_factory=GaussianTeacher)
+    estimator: str = "mean"
+    include_noise: bool = True
+
+    def __post_init__(self):
+        check(
+            isinstance(self.quantizer, Quantizer),
+            "quantizer",
+            "a replica.Quantizer",
+            self.quantizer,
+        )
+        object.__setattr__(self, "alpha", _number(self.alpha, "alpha", "a finite number > 0",
+                                                  lambda a: math.isfinite(a) and a > 0))  # fmt: skip
+        object.__setattr__(self, "beta", _number(self.beta, "beta", "a number > 0 or math.inf",
+                                                 lambda b: b > 0))  # fmt: skip
+        object.__setattr__(self, "noise", _number(self.noise, "noise", "a finite variance >= 0",
+                                                  lambda s: math.isfinite(s) and s >= 0))  # fmt: skip
+        object.__setattr__(self, "ridge", _number(self.ridge, "ridge", "a finite number >= 0",
+                                                  lambda s: math.isfinite(s) and s >= 0))  # fmt: skip
+        check(isinstance(self.teacher, TeacherPrior), "teacher",
+              "an object with sample(n, rng) and mixture()", self.teacher)  # fmt: skip
+        check(self.estimator in ESTIMATORS, "estimator", f"one of {ESTIMATORS}", self.estimator)
+        check(isinstance(self.include_noise, bool), "include_noise", "a bool", self.include_noise)
+
+    @property
+    def rho(self) -> float:
+        """Teacher second moment ρ = E[(w⁰)²]."""
+        return second_moment(self.teacher)
+
+    def replace(self, **changes) -> QuantizedRegression:
+        """Copy with some fields changed (validated), e.g. ``model.replace(alpha=3.0)``."""
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RSSolution(Result):
+    """Replica-symmetric saddle point of :class:`QuantizedRegression`.
+
+    Order parameters ``m`` (teacher overlap), ``q`` (overlap of two replicas = ‖⟨w⟩‖²/N), ``Q``
+    (self-overlap), ``chi = β(Q − q)``; conjugates ``m_hat = Q_hat = αβ/(1+χ)`` and ``q_hat``; the
+    channel ``delta`` (Δ) and precision ``A``; ``D = E[∂_r f]``; errors (see
+    :class:`QuantizedRegression` for the conventions); ``free_energy`` f (per weight, ``−φ/β``),
+    ``energy`` and ``entropy`` (``s = β(e − f)``; 0 at β = ∞); ``at``: the AT quantity
+    ``(1/α)E[(∂_r f)²]`` (RS locally stable iff ``at < 1``; ``inf`` at β = ∞ for a discrete grid).
+    ``branch`` names the initialisation the solution was reached from.
+    """
+
+    m: float
+    q: float
+    Q: float
+    chi: float
+    m_hat: float
+    q_hat: float
+    Q_hat: float
+    delta: float
+    A: float
+    D: float
+    mse: float
+    gen_error: float
+    train_error: float
+    free_energy: float
+    energy: float
+    entropy: float
+    at: float
+    branch: str
+
+    @property
+    def rs_stable(self) -> bool:
+        """AT condition ``at < 1`` (local stability of RS against replicon fluctuations)."""
+        return self.at < 1.0
+
+
+def rs_map(
+    model: QuantizedRegression, delta: float, chi: float
+) -> tuple[float, float, ChannelAverages]:
+    """One application of the saddle-point map ``(Δ, χ) → (Δ', χ')`` and the channel averages.
+
+    At β = ∞, ``χ' = D/(α − D)`` (``inf`` when ``D ≥ α``: no RS solution).
+    """
+    levels = model.quantizer.levels
+    mix = model.teacher.mixture()
+    if math.isinf(model.beta):
+        shift = model.ridge * (1.0 + chi) / model.alpha  # λ/(α − D)
+        avg = channel_averages(levels, mix, delta, math.inf, shift)
+        chi_new = avg.D / (model.alpha - avg.D) if avg.D < model.alpha else math.inf
+    else:
+        A = model.alpha * model.beta / (1.0 + chi)
+        avg = channel_averages(levels, mix, delta, A, model.beta * model.ridge)
+        chi_new = model.beta * avg.V
+    return (avg.mse + model.noise) / model.alpha, chi_new, avg
+
+
+class _NoSolution(Exception):
+    """Internal: the β = ∞ iteration reached D ≥ α (no RS solution)."""
+
+
+def _initial(model: QuantizedRegression, init) -> tuple[str, float, float]:
+    rho = model.rho
+    if init is None or init == "uninformative":
+        mse, chi = rho + float(np.mean(model.quantizer.levels**2)), 1.0
+        name = "uninformative"
+    elif init == "informative":
+        mse, chi = 1e-4 * rho, 1e-2
+        name = "informative"
+    elif isinstance(init, RSSolution):
+        mse, chi, name = init.mse, init.chi, init.branch
+    elif isinstance(init, (tuple, list)) and len(init) == 2:
+        mse, chi = (float(v) for v in init)
+        check(mse >= 0 and chi > 0 and math.isfinite(mse) and math.isfinite(chi), "init",
+              "(mse >= 0, chi > 0) finite", init)  # fmt: skip
+        name = "user"
+    else:
+        raise ValueError(
+            "init: expected None, 'uninformative', 'informative', an RSSolution or (mse, chi), "
+            f"got {init!r}"
+        )
+    return name, max((mse + model.noise) / model.alpha, 1e-300), max(chi, 1e-300)
+
+
+def solve_rs(
+    model: QuantizedRegression,
+    throw: bool = True,
+    init=None,
+    tol: float = 1e-11,
+    max_iter: int = 500,
+    damping: float = 0.5,
+) -> RSSolution:
+    """Solve the RS saddle point of ``model``.
+
+    Parameters
+    ----------
+    model : QuantizedRegression
+    throw : bool
+        Raise :class:`~replica.ConvergenceError` (carrying the result) if not converged.
+    init : None, "uninformative", "informative", RSSolution or (mse, chi)
+        Starting point; selects the branch when several solutions exist (large β). The default
+        starts from the prior (``ŵ = 0``).
+    tol : float
+        Convergence criterion on ``max(|ln Δ' − ln Δ|, |ln χ' − ln χ|)`` (relative precision of
+        Δ and χ).
+    max_iter : int
+        Budget of map evaluations.
+    damping : float
+        Weight of the old iterate in the preliminary damped iteration.
+
+    Returns
+    -------
+    RSSolution
+        ``status`` is ``"converged"``, ``"max_iter"``, or ``"no_rs_solution"`` (β = ∞ and
+        ``D ≥ α``: below the interpolation threshold there is no RS solution).
+    """
+    check(0 <= damping < 1, "damping", "a number in [0, 1)", damping)
+    check(tol > 0, "tol", "a number > 0", tol)
+    name, delta, chi = _initial(model, init)
+    n_eval = 0
+
+    def residual(y):
+        nonlocal n_eval
+        n_eval += 1
+        y = np.clip(y, _LOG_LO, _LOG_HI)
+        d_new, c_new, _ = rs_map(model, math.exp(y[0]), math.exp(y[1]))
+        # χ' = ∞ (β = ∞ with D ≥ α): push χ towards the box edge, where it is reported
+        log_c = math.log(c_new) if math.isfinite(c_new) else _LOG_HI + 1.0
+        out = np.array([math.log(d_new) - y[0], log_c - y[1]])
+        if not math.isfinite(c_new) and abs(out[0]) < tol:
+            raise _NoSolution(y)  # Δ converged with D ≥ α: nothing left to iterate
+        return out
+
+    y = np.array([math.log(delta), math.log(chi)])
+    try:
+        res = residual(y)
+        # damped iteration: cheap, globally robust, brings the iterate into Newton's basin
+        while np.max(np.abs(res)) >= min(1e-2, tol) and n_eval < min(60, max_iter):
+            if np.max(np.abs(res)) < 1e-2:
+                break
+            y = y + (1.0 - damping) * res
+            res = residual(y)
+        # Newton on G(y) − y with a forward-difference Jacobian (2 extra evaluations); a step
+        # that does not reduce the residual is replaced by a damped step
+        while np.max(np.abs(res)) >= tol and n_eval + 3 <= max_iter:
+            h = 1e-7
+            J = np.empty((2, 2))
+            for j in range(2):
+                e = np.zeros(2)
+                e[j] = h
+                J[:, j] = (residual(y + e) - res) / h
+            try:
+                step = -np.linalg.solve(J, res)
+            except np.linalg.LinAlgError:
+                step = (1.0 - damping) * res
+            trial = y + np.clip(step, -1.0, 1.0)
+            res_trial = residual(trial)
+            if np.max(np.abs(res_trial)) >= np.max(np.abs(res)):
+                trial = y + (1.0 - damping) * res
+                res_trial = residual(trial)
+            y, res = trial, res_trial
+    except _NoSolution as stop:
+        y, res = stop.args[0], np.array([0.0, math.inf])
+    y = np.clip(y, _LOG_LO, _LOG_HI)
+    delta, chi = math.exp(y[0]), math.exp(y[1])
+    _, chi_new, avg = rs_map(model, delta, chi)
+    resid = float(np.max(np.abs(res)))
+    if math.isinf(model.beta) and not math.isfinite(chi_new):
+        status = NO_RS_SOLUTION
+    else:
+        status = CONVERGED if resid < tol else MAX_ITER
+    result = _assemble(
+        model, delta, chi, avg, status=status, n_iter=n_eval, residual=resid, branch=name
+    )
+    return finish(
+        result,
+        throw,
+        f"solve_rs({model.quantizer.name}, alpha={model.alpha:g}, beta={model.beta:g})",
+    )
+
+
+def _assemble(model, delta, chi, avg: ChannelAverages, **meta) -> RSSolution:
+    """Order parameters, errors and thermodynamics at a saddle point ``(Δ, χ)``."""
+    a, b, lam, s2 = model.alpha, model.beta, model.ridge, model.noise
+    m, q = avg.m, avg.q
+    E = avg.rho - 2.0 * m + q + s2  # E(y − x·⟨w⟩)²
+    finite = math.isfinite(b)
+    Q = avg.Q if finite else q
+    thermal = (Q - q) / (1.0 + chi) if finite else 0.0
+    train_mean = E / (1.0 + chi) ** 2
+    energy = 0.5 * a * (thermal + train_mean) + 0.5 * lam * Q
+    if finite:
+        Q_hat = a * b / (1.0 + chi)
+        q_hat = a * b * b * E / (1.0 + chi) ** 2
+        phi = (-0.5 * a * math.log1p(chi) - 0.5 * a * b * E / (1.0 + chi)
+               + 0.5 * Q_hat * Q - 0.5 * q_hat * (Q - q) - Q_hat * m + avg.log_z)  # fmt: skip
+        free_energy = -phi / b
+        entropy = b * energy + phi
+        A = Q_hat
+    else:
+        Q_hat = q_hat = A = math.inf
+        free_energy, entropy = energy, 0.0
+    sample = model.estimator == "sample"
+    gen = E + ((Q - q) if sample else 0.0) - (0.0 if model.include_noise else s2)
+    train = train_mean + (thermal if sample else 0.0)
+    return RSSolution(
+        m=m, q=q, Q=Q, chi=chi, m_hat=Q_hat, q_hat=q_hat, Q_hat=Q_hat, delta=delta, A=A,
+        D=avg.D, mse=avg.mse, gen_error=gen, train_error=train, free_energy=free_energy,
+        energy=energy, entropy=entropy, at=stability.at_from_averages(avg, a), **meta,
+    )  # fmt: skip
+
+
+def solve_rs_all(model: QuantizedRegression, inits=("uninformative", "informative"), **kwargs):
+    """All distinct RS solutions reached from several initialisations, sorted by free energy
+    (the first is the thermodynamically dominant RS state). Non-converged attempts are kept
+    and sorted last."""
+    kwargs.setdefault("throw", False)
+    sols = []
+    for init in inits:
+        s = solve_rs(model, init=init, **kwargs)
+        if not any(abs(s.mse - t.mse) < 1e-7 and s.status == t.status for t in sols):
+            sols.append(s)
+    return sorted(sols, key=lambda s: (not s.converged, s.free_energy))

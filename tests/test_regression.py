@@ -1,0 +1,183 @@
+"""RS theory of weight-quantized regression: reference values, identities and limits."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from replica import ConvergenceError, Quantizer
+from replica.channel import channel_averages
+from replica.regression import NO_RS_SOLUTION, QuantizedRegression, solve_rs, solve_rs_all
+from replica.teachers import DiscreteTeacher, GaussianMixtureTeacher, GaussianTeacher
+
+
+def model(bits=2, width=1.5, **kw):
+    kw = {"alpha": 2.0, "beta": 5.0, "noise": 0.1, **kw}
+    return QuantizedRegression(quantizer=Quantizer.uniform(bits, width), **kw)
+
+
+# Paper card reference values (uniform grid, ρ = 1, σ² = 0.1, α = 2, β = 5), printed to 3
+# decimals for ε_g and 2 for AT: compare to 1e-3 (ε_g) and 5e-3 (AT, rounding of the table).
+@pytest.mark.parametrize(
+    "bits, width, eps_g, at",
+    [(1, 0.5, 0.624, 0.24), (2, 1.5, 0.253, 0.46), (2, 3.0, 0.535, 1.67), (3, 2.0, 0.207, 0.44)],
+)
+def test_card_reference_values(bits, width, eps_g, at):
+    s = solve_rs(model(bits, width))
+    assert s.converged and s.residual < 1e-10
+    assert s.gen_error == pytest.approx(eps_g, abs=1e-3)
+    assert s.at == pytest.approx(at, abs=5e-3)
+    assert s.rs_stable == (at < 1)
+
+
+@pytest.mark.parametrize("beta", [0.5, 5.0, 1e3, 1e6, math.inf])
+@pytest.mark.parametrize("bits", [1, 3, 8])
+def test_stein_identity_m_equals_rho_D(beta, bits):
+    # Gaussian teacher: m = E[w0 f] = ρ E[f'] = ρD (Stein). Both sides are computed by
+    # independent quadrature sums; 1e-10 is the accuracy of the channel quadrature.
+    s = solve_rs(model(bits, 2.0, beta=beta, teacher=GaussianTeacher(rho=1.3)))
+    assert s.m == pytest.approx(1.3 * s.D, abs=1e-10)
+
+
+@pytest.mark.parametrize("bits, width, alpha", [(1, 1.0, 1.5), (2, 1.5, 1.3), (3, 1.2, 0.9)])
+def test_nishimori_at_bayes_optimal_point(bits, width, alpha):
+    # Teacher uniform on the grid, β = 1/σ², no ridge: m = q and Q = ρ exactly (Nishimori).
+    q = Quantizer.uniform(bits, width)
+    noise = 0.2
+    m = QuantizedRegression(quantizer=q, alpha=alpha, beta=1 / noise, noise=noise,
+                            teacher=DiscreteTeacher.on_grid(q))  # fmt: skip
+    for s in solve_rs_all(m):
+        assert s.converged
+        assert s.m == pytest.approx(s.q, abs=1e-8)
+        assert s.Q == pytest.approx(m.rho, abs=1e-8)
+
+
+def _ridge_closed_form(alpha, lam, rho, noise):
+    """Ridge regression by random-matrix theory (independent of the replica computation):
+    g = (1/N) tr(XᵀX + λ)^{-1} solves g = 1/(λ + α/(1 + g)) (Marchenko–Pastur), and
+    mse = λ²ρ g' + σ²(g − λ g') with g' = g²/(1 − α g²/(1 + g)²)."""
+    g = (-(alpha + lam - 1) + math.sqrt((alpha + lam - 1) ** 2 + 4 * lam)) / (2 * lam)
+    gp = g * g / (1 - alpha * g * g / (1 + g) ** 2)
+    return g, lam**2 * rho * gp + noise * (g - lam * gp)
+
+
+@pytest.mark.parametrize("alpha, lam", [(0.7, 0.5), (2.0, 0.1), (1.0, 1.0)])
+def test_ridge_limit_fine_grid(alpha, lam):
+    # A fine, wide uniform grid approaches continuous Gaussian weights. Grid error: the
+    # posterior (sd ≳ 0.7) is sampled with spacing 24/2047 ≈ 0.012, so the Poisson-summation
+    # error is ~exp(−2π² sd²/Δq²) ≈ 0; truncation at ±12 leaves < 1e-25 of the mass. The
+    # tolerance 1e-10 is the solver/quadrature accuracy.
+    q = Quantizer.uniform(11, 12.0)
+    s = solve_rs(QuantizedRegression(quantizer=q, alpha=alpha, beta=1.0, noise=0.2, ridge=lam))
+    g, mse = _ridge_closed_form(alpha, lam, 1.0, 0.2)
+    assert lam * s.chi**2 + (alpha + lam - 1) * s.chi - 1 == pytest.approx(0, abs=1e-10)
+    assert s.chi == pytest.approx(g, rel=1e-10)
+    assert s.mse == pytest.approx(mse, rel=1e-9)
+    assert s.gen_error == pytest.approx(mse + 0.2, rel=1e-9)
+
+
+def test_ridge_limit_coarse_grid_converges_with_bits():
+    # Error against continuous ridge decreases as the grid refines (discretisation ~ Δq²/12
+    # per weight for spacings large against the posterior width).
+    g, mse = _ridge_closed_form(2.0, 0.1, 1.0, 0.2)
+    errs = [abs(solve_rs(QuantizedRegression(quantizer=Quantizer.uniform(b, 6.0), alpha=2.0,
+                beta=50.0, noise=0.2, ridge=0.1)).mse - mse) for b in (3, 4, 5, 6)]  # fmt: skip
+    assert all(e2 < e1 for e1, e2 in zip(errs, errs[1:]))
+
+
+def test_ridgeless_continuous_at_equals_inverse_alpha():
+    q = Quantizer.uniform(11, 12.0)
+    for alpha in (1.5, 3.0):
+        s = solve_rs(QuantizedRegression(quantizer=q, alpha=alpha, beta=2.0, noise=0.1))
+        # v = 1/A exactly for continuous Gaussian weights ⇒ AT = (A²/α)E[v²] = 1/α
+        assert s.at == pytest.approx(1 / alpha, rel=1e-9)
+
+
+def test_beta_infinity_at_is_infinite_and_limit_is_continuous():
+    s_inf = solve_rs(model(3, 2.0, beta=math.inf))
+    assert s_inf.at == math.inf and not s_inf.rs_stable and s_inf.entropy == 0.0
+    s_big = solve_rs(model(3, 2.0, beta=1e7), init=s_inf)
+    # β = 1e7 vs ∞: corrections are O(1/β) in the order parameters
+    assert s_big.gen_error == pytest.approx(s_inf.gen_error, abs=1e-5)
+    assert s_big.free_energy == pytest.approx(s_inf.free_energy, abs=1e-5)
+    assert s_big.at > 1e3
+
+
+def test_below_interpolation_threshold_no_rs_solution():
+    s = solve_rs(model(1, 1.0, alpha=0.3, beta=math.inf), throw=False)
+    assert s.status == NO_RS_SOLUTION and s.D >= 0.3
+    with pytest.raises(ConvergenceError) as exc:
+        solve_rs(model(1, 1.0, alpha=0.3, beta=math.inf))
+    assert exc.value.result.status == NO_RS_SOLUTION
+    assert solve_rs(model(1, 1.0, alpha=0.5, beta=math.inf)).converged
+
+
+@pytest.mark.parametrize("beta", [0.5, 5.0, 50.0])
+def test_energy_is_minus_dphi_dbeta(beta):
+    # thermodynamic identity e = ∂(βf)/∂β, by a central difference (step 1e-4·β: error
+    # O(h²)·|∂³| ≈ 1e-8, plus solver noise 1e-11/h)
+    m = model(2, 1.5, beta=beta, ridge=0.05)
+    h = 1e-4 * beta
+    s = solve_rs(m)
+    bf = [b * solve_rs(m.replace(beta=b), init=s).free_energy for b in (beta - h, beta + h)]
+    assert (bf[1] - bf[0]) / (2 * h) == pytest.approx(s.energy, abs=1e-6)
+    assert s.entropy == pytest.approx(beta * (s.energy - s.free_energy), abs=1e-12)
+
+
+def test_extreme_beta_and_bits_do_not_overflow():
+    for bits in (1, 8):
+        for beta in (1e-3, 1e6):
+            s = solve_rs(model(bits, 2.0, beta=beta))
+            fields = [s.m, s.q, s.Q, s.chi, s.mse, s.gen_error, s.free_energy, s.at]
+            assert all(math.isfinite(v) for v in fields)
+
+
+def test_estimator_and_noise_conventions():
+    base = solve_rs(model(2, 1.5))
+    sample = solve_rs(model(2, 1.5, estimator="sample"))
+    clean = solve_rs(model(2, 1.5, include_noise=False))
+    assert sample.gen_error == pytest.approx(base.gen_error + base.Q - base.q, abs=1e-12)
+    assert clean.gen_error == pytest.approx(base.gen_error - 0.1, abs=1e-12)
+    # training error of the Gibbs mean: card's ε_t = ε_g (α − D)²/α²
+    assert base.train_error == pytest.approx(base.gen_error * (2 - base.D) ** 2 / 4, abs=1e-12)
+
+
+def test_mixture_teacher_equals_gaussian_when_single_component():
+    g = solve_rs(model(2, 1.5, teacher=GaussianTeacher(rho=0.7)))
+    mix = GaussianMixtureTeacher(weights=[0.5, 0.5], means=[0.0, 0.0], variances=[0.7, 0.7])
+    h = solve_rs(model(2, 1.5, teacher=mix))
+    assert h.gen_error == pytest.approx(g.gen_error, abs=1e-12)
+
+
+def test_channel_quadrature_converges():
+    # the two finite-β paths (clustered rule and staircase + windows) agree where both apply
+    lv = Quantizer.uniform(2, 1.5).levels
+    mix = (np.array([1.0]), np.array([0.0]), np.array([1.0]))
+    a40 = channel_averages(lv, mix, 0.3, 60.0, 0.0, n=40)
+    a200 = channel_averages(lv, mix, 0.3, 60.0, 0.0, n=200)
+    assert a40.mse == pytest.approx(a200.mse, abs=1e-11)
+    assert a40.log_z == pytest.approx(a200.log_z, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        ({"alpha": 0.0}, "alpha: expected a finite number > 0"),
+        ({"alpha": math.nan}, "alpha: expected"),
+        ({"beta": -1.0}, "beta: expected a number > 0 or math.inf"),
+        ({"noise": -0.1}, "noise: expected a finite variance >= 0"),
+        ({"ridge": math.inf}, "ridge: expected a finite number >= 0"),
+        ({"estimator": "map"}, "estimator: expected one of"),
+        ({"teacher": 3}, "teacher: expected an object with sample"),
+    ],
+)
+def test_invalid_model_raises(kw, match):
+    with pytest.raises(ValueError, match=match):
+        model(**kw)
+
+
+def test_invalid_init_raises():
+    with pytest.raises(ValueError, match="init: expected"):
+        solve_rs(model(), init="bogus")
