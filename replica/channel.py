@@ -185,7 +185,6 @@ def channel_averages(levels, teacher_mixture, delta, A, ridge_precision=0.0, n=6
         return _hard_averages(levels, pi, mu, tau, gain, rho, ridge_precision)
 
     r_k, widths = transitions(levels, A, ridge_precision)
-    log_prior = -0.5 * ridge_precision * levels**2
     nbr = np.minimum(np.diff(r_k, prepend=-np.inf), np.diff(r_k, append=np.inf))
     if r_k.size and np.all(2.0 * _WINDOW * widths < nbr):
         return _split_averages(levels, pi, mu, tau, gain, rho, A, ridge_precision, r_k, widths)

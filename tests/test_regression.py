@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -81,10 +82,10 @@ def test_ridge_limit_fine_grid(alpha, lam):
 def test_ridge_limit_coarse_grid_converges_with_bits():
     # Error against continuous ridge decreases as the grid refines (discretisation ~ Δq²/12
     # per weight for spacings large against the posterior width).
-    g, mse = _ridge_closed_form(2.0, 0.1, 1.0, 0.2)
+    _, mse = _ridge_closed_form(2.0, 0.1, 1.0, 0.2)
     errs = [abs(solve_rs(QuantizedRegression(quantizer=Quantizer.uniform(b, 6.0), alpha=2.0,
                 beta=50.0, noise=0.2, ridge=0.1)).mse - mse) for b in (3, 4, 5, 6)]  # fmt: skip
-    assert all(e2 < e1 for e1, e2 in zip(errs, errs[1:]))
+    assert all(e2 < e1 for e1, e2 in itertools.pairwise(errs))
 
 
 def test_ridgeless_continuous_at_equals_inverse_alpha():
