@@ -1,0 +1,140 @@
+"""SGDProblem validation, step schedules and the exact recursion's identities and limits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from replica.errors import ConvergenceError
+from replica.noise import Additive, FloatRounding, IntRounding, Multiplicative
+from replica.sgd import (
+    SGDProblem,
+    StepSizeWarning,
+    exact_risk,
+    exact_risk_dense,
+    geometric_decay,
+)
+
+QUANT = [
+    {},
+    {"data": Additive(eps=0.05)},
+    {"data": Multiplicative(eps=0.05)},
+    {"data": Multiplicative(eps=0.05, mode="coordinate")},
+    {
+        "params": Multiplicative(eps=0.1, mode="coordinate"),
+        "labels": Multiplicative(eps=0.1),
+        "activations": Additive(eps=0.1),
+        "gradients": Multiplicative(eps=0.2),
+    },
+    {
+        "data": Multiplicative(eps=0.1, mode="coordinate"),
+        "params": Additive(eps=0.01),
+        "labels": Additive(eps=0.1),
+        "activations": Multiplicative(eps=0.1, mode="coordinate"),
+        "gradients": Additive(eps=0.2),
+    },
+    {"params": Multiplicative(eps=0.1), "data": Additive(eps=0.02)},
+]
+
+
+@pytest.mark.parametrize("quant", QUANT)
+@pytest.mark.parametrize("averaging", ["last", "iterate", "tail"])
+def test_diagonal_recursion_equals_dense(quant, averaging):
+    # Identity: the O(d) diagonal recursion is the diagonal of the full d×d covariance recursion
+    # (matrix forms of the moments, independent code path). Agreement to 1e-12 relative
+    # (floating-point round-off over 60 steps; the two differ only in operation order).
+    w_star = np.random.default_rng(1).standard_normal(6)
+    p = SGDProblem.power_law(
+        6, 1.0, step=0.05, steps=60, batch=3, w_star=w_star, quantization=quant, averaging=averaging
+    )
+    for test in ("full", "quantized"):
+        a = exact_risk(p, test=test)
+        b = exact_risk_dense(p, test=test)
+        np.testing.assert_allclose(a.risk, b.risk, rtol=1e-12)
+        np.testing.assert_allclose(a.risk, a.bias + a.variance + a.approximation, rtol=1e-12)
+
+
+def test_one_dimensional_closed_form():
+    # d = 1, σ = 0, last iterate: E(1 − w_t)² obeys e' = (1 − 2γλ + 3γ²λ²) e (Gaussian x⁴ = 3λ²).
+    g = 0.3
+    p = SGDProblem(spectrum=[1.0], w_star=1.0, noise=0.0, step=g, steps=20, averaging="last")
+    expect = (1 - 2 * g + 3 * g * g) ** np.arange(1, 21)
+    np.testing.assert_allclose(exact_risk(p).risk, expect, rtol=1e-13)  # round-off only
+
+
+def test_full_precision_lyapunov_limit():
+    # Full precision, last iterate, long run: the stationary covariance solves
+    # C = (1−γh)²C + γ²(h² C + h tr(HC) + σ² h) (diagonal part, B = 1),
+    # so C_i = γ(σ² + s)/(2 − 2γ h_i) with s = tr(HC) ⇒ s = Σ h_i γ(σ² + s)/(2 − 2γh_i).
+    # Tolerance 1e-9 relative:
+    # the recursion has converged geometrically (rate (1−γh_min)² ≈ 0.97 over 3000 steps).
+    h = np.array([1.0, 0.5, 0.25])
+    g, s2 = 0.1, 1.0
+    p = SGDProblem(spectrum=h, w_star=0.0, noise=s2, step=g, steps=3000, averaging="last")
+    a = float(np.sum(h * g / (2 - 2 * g * h)))  # s = a(σ² + s)
+    s = a * s2 / (1 - a)
+    # excess risk: tr(HC) = s (w* = 0 means no bias beyond the transient)
+    assert exact_risk(p).final == pytest.approx(s, rel=1e-9)
+
+
+def test_schedule_and_constant_step_agree():
+    # A constant schedule array is the same problem as the scalar step (exact equality of inputs).
+    p1 = SGDProblem.power_law(5, step=0.1, steps=30)
+    p2 = SGDProblem.power_law(5, step=np.full(30, 0.1))
+    np.testing.assert_array_equal(exact_risk(p1).risk, exact_risk(p2).risk)
+    assert geometric_decay(1.0, 5, 2).tolist() == [1.0, 1.0, 0.5, 0.5, 0.25]
+
+
+def test_real_quantizers_use_their_noise_models():
+    # Exact theory of a real rounding quantizer = theory of its effective noise model (by design).
+    q_int, q_fp = IntRounding(bits=4), FloatRounding(mantissa_bits=2)
+    p1 = SGDProblem.power_law(5, step=0.1, steps=20, quantization={"data": q_int, "labels": q_fp})
+    p2 = SGDProblem.power_law(
+        5,
+        step=0.1,
+        steps=20,
+        quantization={"data": q_int.noise_model(), "labels": q_fp.noise_model()},
+    )
+    np.testing.assert_array_equal(exact_risk(p1).risk, exact_risk(p2).risk)
+
+
+def test_divergence_is_reported():
+    with pytest.warns(StepSizeWarning):
+        p = SGDProblem.power_law(50, 0.5, step=0.9, steps=400, averaging="last")
+    with pytest.raises(ConvergenceError) as err:
+        exact_risk(p)
+    assert err.value.result.status == "diverged"
+    res = exact_risk(p, throw=False)
+    assert res.status == "diverged" and np.all(np.isfinite(res.risk))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"spectrum": [1.0, -1.0]}, "spectrum"),
+        ({"spectrum": []}, "spectrum"),
+        ({"spectrum": [1.0], "w_star": [1.0, 2.0]}, "w_star"),
+        ({"spectrum": [1.0], "noise": -1.0}, "noise"),
+        ({"spectrum": [1.0], "batch": 0}, "batch"),
+        ({"spectrum": [1.0], "step": 0.1}, "steps"),
+        ({"spectrum": [1.0], "step": -0.1, "steps": 3}, "step"),
+        ({"spectrum": [1.0], "step": [0.1, 0.1], "steps": 3}, "steps"),
+        ({"spectrum": [1.0], "step": 2.5, "steps": 3}, "step"),
+        ({"spectrum": [1.0], "steps": 3, "averaging": "mean"}, "averaging"),
+        ({"spectrum": [1.0], "steps": 3, "tail_start": 1}, "tail_start"),
+        ({"spectrum": [1.0], "steps": 3, "averaging": "tail", "tail_start": 3}, "tail_start"),
+        (
+            {"spectrum": [1.0], "steps": 3, "quantization": {"weights": Additive(eps=0.1)}},
+            "quantization",
+        ),
+        ({"spectrum": [1.0], "steps": 3, "quantization": {"data": 0.1}}, "quantization"),
+    ],
+)
+def test_invalid_inputs_raise(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        SGDProblem(**kwargs)
+
+
+def test_invalid_test_convention():
+    with pytest.raises(ValueError, match="test"):
+        exact_risk(SGDProblem.power_law(3, step=0.1, steps=3), test="train")
