@@ -198,8 +198,10 @@ def channel_averages(levels, teacher_mixture, delta, A, ridge_precision=0.0, n=6
     # the posterior mean saturates at the outermost levels on the scale of the posterior width
     # 1/√A: resolve those two kinks too (they matter for dense grids, where no switch is sharp)
     edges = levels[[0, -1]] * (1.0 + ridge_precision / A)
+    if sharp.size and sharp[0] and sharp[-1]:
+        edges = edges[:0]  # coarse grid: the outermost switches already resolve the kinks
     pts = np.concatenate([r_k[sharp], mu, edges])
-    scl = np.concatenate([widths[sharp], sd, np.full(2, 1.0 / math.sqrt(A))])
+    scl = np.concatenate([widths[sharp], sd, np.full(edges.size, 1.0 / math.sqrt(A))])
     r, w = clustered_rule(pts, scl, lo, hi, n)
     p_r, pw0 = _densities(r, w, pi, mu, tau, gain)
     f, v, lnz = _posterior_stats(r, A, levels, ridge_precision)

@@ -257,30 +257,32 @@ def solve_rs(
     try:
         res = residual(y)
         # damped iteration: cheap, globally robust, brings the iterate into Newton's basin
-        while np.max(np.abs(res)) >= min(1e-2, tol) and n_eval < min(60, max_iter):
-            if np.max(np.abs(res)) < 1e-2:
-                break
+        while np.max(np.abs(res)) >= 0.3 and n_eval < min(60, max_iter):
             y = y + (1.0 - damping) * res
             res = residual(y)
-        # Newton on G(y) − y with a forward-difference Jacobian (2 extra evaluations); a step
-        # that does not reduce the residual is replaced by a damped step
+        # quasi-Newton on G(y) − y: forward-difference Jacobian once (2 evaluations), then
+        # Broyden rank-one updates (1 evaluation per step); a step that does not reduce the
+        # residual is replaced by a damped step and the Jacobian is rebuilt
+        J = None
         while np.max(np.abs(res)) >= tol and n_eval + 3 <= max_iter:
-            h = 1e-7
-            J = np.empty((2, 2))
-            for j in range(2):
-                e = np.zeros(2)
-                e[j] = h
-                J[:, j] = (residual(y + e) - res) / h
+            if J is None:
+                h = 1e-7
+                J = np.empty((2, 2))
+                for j in range(2):
+                    e = np.zeros(2)
+                    e[j] = h
+                    J[:, j] = (residual(y + e) - res) / h
             try:
-                step = -np.linalg.solve(J, res)
+                step = np.clip(-np.linalg.solve(J, res), -1.0, 1.0)
             except np.linalg.LinAlgError:
                 step = (1.0 - damping) * res
-            trial = y + np.clip(step, -1.0, 1.0)
-            res_trial = residual(trial)
-            if np.max(np.abs(res_trial)) >= np.max(np.abs(res)):
-                trial = y + (1.0 - damping) * res
-                res_trial = residual(trial)
-            y, res = trial, res_trial
+            res_trial = residual(y + step)
+            if np.max(np.abs(res_trial)) < np.max(np.abs(res)):
+                J = J + np.outer(res_trial - res - J @ step, step) / (step @ step)
+                y, res = y + step, res_trial
+            else:
+                y = y + (1.0 - damping) * res
+                res, J = residual(y), None
     except _NoSolution as stop:
         y, res = stop.args[0], np.array([0.0, math.inf])
     y = np.clip(y, _LOG_LO, _LOG_HI)
