@@ -19,7 +19,9 @@ from . import gauss
 from .errors import ConvergenceError, ReplicaError
 from .noise import Additive, FloatRounding, IntRounding, Multiplicative
 from .quantizers import GaussianMoments, Quantizer
+from .regression import QuantizedRegression, RSSolution, solve_rs, solve_rs_all
 from .results import Result
+from .teachers import DiscreteTeacher, GaussianMixtureTeacher, GaussianTeacher
 
 __version__ = "0.1.0"
 
@@ -28,15 +30,22 @@ _SUBPACKAGES = ("symbolic", "dynamics", "sgd", "amp", "bench", "io")
 __all__ = [
     "Additive",
     "ConvergenceError",
+    "DiscreteTeacher",
     "FloatRounding",
+    "GaussianMixtureTeacher",
     "GaussianMoments",
+    "GaussianTeacher",
     "IntRounding",
     "Multiplicative",
+    "QuantizedRegression",
     "Quantizer",
+    "RSSolution",
     "ReplicaError",
     "Result",
     "__version__",
     "gauss",
+    "solve_rs",
+    "solve_rs_all",
 ]
 
 
