@@ -36,6 +36,40 @@ def _cmd_quantizer(args) -> int:
     return 0
 
 
+def _cmd_rs(args) -> int:
+    import math
+
+    from .regression import QuantizedRegression, solve_rs
+
+    model = QuantizedRegression(
+        quantizer=_quantizer_from_args(args),
+        alpha=args.alpha,
+        beta=math.inf if args.beta == "inf" else float(args.beta),
+        noise=args.noise,
+        ridge=args.ridge,
+    )
+    sol = solve_rs(model, throw=False, init=args.init)
+    print(f"model       {model.quantizer.name}, alpha={model.alpha:g}, beta={model.beta:g}, "
+          f"noise={model.noise:g}, ridge={model.ridge:g}")  # fmt: skip
+    print(
+        f"status      {sol.status} after {sol.n_iter} map evaluations, residual {sol.residual:.2e}"
+    )
+    if sol.status == "no_rs_solution":
+        print(f"no RS solution: D = {sol.D:.6g} >= alpha at beta = inf (below the interpolation "
+              "threshold; use a finite --beta)")  # fmt: skip
+        return 1
+    for name in ("gen_error", "train_error", "mse", "m", "q", "Q", "chi", "D", "free_energy",
+                 "entropy", "at"):  # fmt: skip
+        print(f"{name:<11s} {getattr(sol, name):.10g}")
+    verdict = (
+        "RS stable (AT < 1)"
+        if sol.rs_stable
+        else "RS unstable (AT >= 1): replica symmetry breaking"
+    )
+    print(f"stability   {verdict}")
+    return 0 if sol.converged else 1
+
+
 def _cmd_repro(args) -> int:
     import paper_repro
 
@@ -64,6 +98,22 @@ def _cmd_bench(args) -> int:
     return 0
 
 
+def _add_grid_args(p) -> None:
+    p.add_argument("--bits", type=int, help="bits b (2^b levels)")
+    p.add_argument("--width", type=float, help="largest level (grid spans [-width, width])")
+    p.add_argument("--grid", choices=GRIDS, default="uniform", help="grid family (default uniform)")
+    p.add_argument(
+        "--convention",
+        choices=("endpoints", "midrise", "zero"),
+        default="endpoints",
+        help="uniform-grid convention (default endpoints)",
+    )
+    p.add_argument(
+        "--gamma", type=float, default=2.0, help="exponent of the power grid (default 2)"
+    )
+    p.add_argument("--levels", help="explicit comma-separated levels (overrides the grid options)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="replica",
@@ -79,22 +129,29 @@ def build_parser() -> argparse.ArgumentParser:
         description="Build a quantizer grid and print its levels, thresholds and the exact "
         "moments E[psi(z)], E[psi(z)^2], E[z psi(z)] for z ~ N(mean, var).",
     )
-    q.add_argument("--bits", type=int, help="bits b (2^b levels)")
-    q.add_argument("--width", type=float, help="largest level (grid spans [-width, width])")
-    q.add_argument("--grid", choices=GRIDS, default="uniform", help="grid family (default uniform)")
-    q.add_argument(
-        "--convention",
-        choices=("endpoints", "midrise", "zero"),
-        default="endpoints",
-        help="uniform-grid convention (default endpoints)",
-    )
-    q.add_argument(
-        "--gamma", type=float, default=2.0, help="exponent of the power grid (default 2)"
-    )
-    q.add_argument("--levels", help="explicit comma-separated levels (overrides the grid options)")
+    _add_grid_args(q)
     q.add_argument("--mean", type=float, default=0.0, help="mean of z (default 0)")
     q.add_argument("--var", type=float, default=1.0, help="variance of z (default 1)")
     q.set_defaults(func=_cmd_quantizer)
+
+    rs = sub.add_parser(
+        "rs",
+        help="solve the replica-symmetric theory of weight-quantized regression at one point",
+        description="Solve the RS saddle point of quantized linear regression (Kashiwamura et al. "
+        "2024) and print errors, order parameters, free energy and AT stability.",
+    )
+    _add_grid_args(rs)
+    rs.add_argument("--alpha", type=float, default=2.0, help="samples per weight M/N (default 2)")
+    rs.add_argument("--beta", default="5", help="inverse temperature, or 'inf' (default 5)")
+    rs.add_argument("--noise", type=float, default=0.1, help="label-noise variance (default 0.1)")
+    rs.add_argument("--ridge", type=float, default=0.0, help="ridge lambda (default 0)")
+    rs.add_argument(
+        "--init",
+        choices=("uninformative", "informative"),
+        default="uninformative",
+        help="branch to start from (default uninformative)",
+    )
+    rs.set_defaults(func=_cmd_rs)
 
     r = sub.add_parser(
         "repro",

@@ -65,3 +65,12 @@ def test_readme_commands_match_ci():
     ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()
     # CI runs the README's test command with -q installs exactly as written
     assert ci[-1] == block[1]
+
+
+def test_rs_command(capsys):
+    assert main(["rs", "--bits", "2", "--width", "3.0"]) == 0
+    out = capsys.readouterr().out
+    assert "gen_error   0.53" in out and "RS unstable" in out
+    assert main(["rs", "--bits", "1", "--width", "1", "--alpha", "0.3", "--beta", "inf"]) == 1
+    assert "no RS solution" in capsys.readouterr().out
+    assert main(["rs", "--bits", "2", "--width", "1", "--alpha", "-1"]) == 2
