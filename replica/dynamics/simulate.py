@@ -1,0 +1,242 @@
+"""Finite-d online STE training of the quantized linear student, vectorised over seeds.
+
+Each seed is an independent run owning ``numpy.random.default_rng(seed)``; its stream (teacher,
+initial weights, then per chunk of steps the inputs and the label noise) does not depend on the
+other seeds, so a seed gives the same run alone or in a batch. The update is exactly the card's
+
+    ŵ ← ŵ + (η/√d)(y − ŷ) ψ_x(x) ⊙ g(ŵ) − (ηλ/d) r(ŵ),
+
+one fresh sample per step, ``τ = t/d`` (see :mod:`replica.dynamics.ste` for ``g`` and ``r``), and
+ε_g is evaluated with the population formula from the current weights.
+
+The step loop is written against an array namespace ``xp`` (numpy by default): with an
+array-API namespace (e.g. one from ``array_api_compat``) the state lives on that namespace's
+device; random numbers are drawn on the host per chunk and moved with ``xp.asarray``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import check
+from ..results import CONVERGED, DIVERGED, Result
+from .ste import STEProblem, _mapper
+
+__all__ = ["Simulation", "simulate"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Simulation(Result):
+    """Finite-d STE runs, one row per seed.
+
+    Attributes
+    ----------
+    tau : numpy.ndarray
+        Recording times ``(n_t,)``.
+    m, Q, m_psi, q_psi, eg : numpy.ndarray
+        ``(n_seeds, n_t)``; NaN after a seed diverged (flagged in ``diverged``).
+    seeds : tuple of int
+    d : int
+    diverged : numpy.ndarray
+        ``(n_seeds,)`` bool: the run blew up (``|y − ŷ|`` beyond the threshold) and was stopped.
+    diverged_at : numpy.ndarray
+        Time of divergence per seed (``inf`` when it did not diverge).
+    density_tau, edges, density :
+        Histograms of ŵ (density, averaged over seeds) at ``density_tau``.
+
+    ``status`` is ``"diverged"`` when any seed diverged, else ``"converged"``; ``n_iter`` is the
+    number of SGD steps per seed and ``residual`` the standard error of the final ε_g.
+    """
+
+    tau: np.ndarray
+    m: np.ndarray
+    Q: np.ndarray
+    m_psi: np.ndarray
+    q_psi: np.ndarray
+    eg: np.ndarray
+    seeds: tuple
+    d: int
+    diverged: np.ndarray
+    diverged_at: np.ndarray
+    density_tau: np.ndarray = field(default_factory=lambda: np.empty(0))
+    edges: np.ndarray = field(default_factory=lambda: np.empty(0))
+    density: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
+
+    @property
+    def eg_mean(self) -> np.ndarray:
+        """Mean ε_g over seeds (NaN where a seed had diverged)."""
+        return self.eg.mean(axis=0)
+
+    @property
+    def eg_sem(self) -> np.ndarray:
+        """Standard error of the mean ε_g over seeds (needs >= 2 seeds)."""
+        n = self.eg.shape[0]
+        check(n >= 2, "seeds", "at least 2 seeds for a standard error", n)
+        return self.eg.std(axis=0, ddof=1) / math.sqrt(n)
+
+    def to_dataset(self):
+        """Labelled :class:`xarray.Dataset` over ``(seed, tau)``."""
+        import xarray as xr
+
+        data = {k: (("seed", "tau"), getattr(self, k)) for k in ("m", "Q", "m_psi", "q_psi", "eg")}
+        data["diverged"] = ("seed", self.diverged)
+        return xr.Dataset(
+            data, coords={"seed": list(self.seeds), "tau": self.tau}, attrs={"d": self.d}
+        )
+
+
+def simulate(
+    problem: STEProblem,
+    d: int,
+    t_max: float,
+    seeds=(0,),
+    n_points: int = 101,
+    density_times=(),
+    edges=None,
+    chunk: int = 256,
+    blowup: float = 1e6,
+    xp=None,
+) -> Simulation:
+    """Run finite-d online STE training for each seed (vectorised over seeds).
+
+    Parameters
+    ----------
+    problem : STEProblem
+    d : int
+        Dimension (``t_max·d`` SGD steps per seed).
+    t_max : float
+        Final time ``τ``.
+    seeds : sequence of int
+        One independent run per seed, each with ``numpy.random.default_rng(seed)``.
+    n_points : int
+        Recording times ``linspace(0, t_max, n_points)``, rounded to whole steps.
+    density_times, edges :
+        Times at which to histogram ŵ, and the bin edges (required when times are given).
+    chunk : int
+        Steps whose random inputs are drawn at once.
+    blowup : float
+        A run is declared diverged (and stopped) when ``|y − ŷ| > blowup·√(ρ + σ² + Q(0) + 1)``.
+    xp : array namespace, optional
+        Where the state lives (default numpy).
+
+    Returns
+    -------
+    Simulation
+
+    References
+    ----------
+    .. [1] Ichikawa, Kashiwamura & Sakata (2025), arXiv:2510.10693, online STE update (card).
+    """
+    check(isinstance(d, (int, np.integer)) and d >= 1, "d", "an integer >= 1", d)
+    check(math.isfinite(t_max) and t_max > 0, "t_max", "> 0", t_max)
+    seeds = tuple(int(s) for s in np.atleast_1d(seeds))
+    check(len(seeds) >= 1, "seeds", "at least one seed", seeds)
+    check(isinstance(chunk, int) and chunk >= 1, "chunk", "an integer >= 1", chunk)
+    xp = np if xp is None else xp
+    d = int(d)
+    S = len(seeds)
+    n_steps = max(1, round(t_max * d))
+    rec_steps = np.unique(np.rint(np.linspace(0, n_steps, n_points)).astype(int))
+    dens_steps = np.rint(np.asarray(sorted(density_times), float) * d).astype(int)
+    if dens_steps.size:
+        check(edges is not None, "edges", "bin edges when density_times are given", edges)
+        edges = np.asarray(edges, float)
+    rngs = [np.random.default_rng(s) for s in seeds]
+    sq = math.sqrt(problem.rho)
+    if problem.teacher == "gaussian":
+        wstar = np.stack([sq * r.standard_normal(d) for r in rngs])
+    else:
+        wstar = np.stack([np.full(d, sq) for _ in rngs])
+    w0 = np.stack([math.sqrt(problem.init) * r.standard_normal(d) for r in rngs])
+    w = xp.asarray(problem.init_align * wstar + w0)
+    wstar_x = xp.asarray(wstar)
+    psi_w, psi_x = _mapper(problem.weight_quantizer, xp), _mapper(problem.input_quantizer, xp)
+    eta, lam, sig = problem.eta, problem.ridge, math.sqrt(problem.noise)
+    lr, decay = eta / math.sqrt(d), eta * lam / d
+    clipped = problem.ste == "clipped" and problem.weight_quantized
+    lo, hi = problem.clip
+    limit = blowup * math.sqrt(problem.rho + problem.noise + problem.Q0 + 1.0)
+    rec = {k: np.full((S, rec_steps.size), np.nan) for k in ("m", "Q", "m_psi", "q_psi")}
+    alive = np.ones(S, dtype=bool)
+    diverged_at = np.full(S, math.inf)
+    dens = np.zeros((dens_steps.size, max(0, (edges.size - 1) if dens_steps.size else 0)))
+    inv_sqrt_d = 1.0 / math.sqrt(d)
+
+    def record(step):
+        ps = psi_w(w)
+        vals = {
+            "m": xp.vecdot(wstar_x, w) / d,
+            "Q": xp.vecdot(w, w) / d,
+            "m_psi": xp.vecdot(wstar_x, ps) / d,
+            "q_psi": xp.vecdot(ps, ps) / d,
+        }
+        i = int(np.searchsorted(rec_steps, step))
+        for k, v in vals.items():
+            rec[k][:, i] = np.where(alive, np.asarray(v), np.nan)
+
+    def histogram(step):
+        wn = np.asarray(w)
+        for k in np.nonzero(dens_steps == step)[0]:
+            dens[k] = np.mean([np.histogram(row, edges, density=True)[0] for row in wn], axis=0)
+
+    rec_set, dens_set = set(rec_steps.tolist()), set(dens_steps.tolist())
+    t = 0
+    if rec_steps[0] == 0:
+        record(0)
+    if dens_steps.size and 0 in dens_steps:
+        histogram(0)
+    while t < n_steps:
+        n = min(chunk, n_steps - t)
+        x_h = np.empty((S, n, d))
+        for s, r in enumerate(rngs):
+            r.standard_normal(out=x_h[s])
+        noise_h = np.stack([r.standard_normal(n) for r in rngs]) if sig > 0 else None
+        x = xp.asarray(x_h)
+        # the teacher's labels and the quantized inputs for the whole chunk at once
+        y = xp.vecdot(x, wstar_x[:, None, :]) * inv_sqrt_d
+        if noise_h is not None:
+            y = y + sig * xp.asarray(noise_h)
+        px = psi_x(x)
+        for j in range(n):
+            ps = psi_w(w)
+            err = y[:, j] - xp.vecdot(ps, px[:, j]) * inv_sqrt_d
+            bad = np.asarray(xp.abs(err) > limit) & alive
+            if bad.any():
+                alive &= ~bad
+                diverged_at[bad] = (t + j) / d
+            coef = xp.where(xp.asarray(alive), lr * err, 0.0)[:, None]
+            if clipped:
+                g = xp.astype((w >= lo) & (w <= hi), w.dtype)
+                ridge_term = w if problem.ridge_on == "latent" else ps * g
+                w = w + coef * px[:, j] * g - decay * ridge_term
+            elif problem.ridge_on == "latent":
+                w = (1.0 - decay) * w + coef * px[:, j]
+            else:
+                w = w + coef * px[:, j] - decay * ps
+            step = t + j + 1
+            if step in rec_set:
+                record(step)
+            if step in dens_set:
+                histogram(step)
+        t += n
+    eg = problem.generalization_error(rec["m_psi"], rec["q_psi"])
+    final = eg[:, -1]
+    res = float(np.std(final, ddof=1) / math.sqrt(S)) if S > 1 else math.inf
+    return Simulation(
+        status=DIVERGED if (~alive).any() else CONVERGED,
+        n_iter=n_steps,
+        residual=res if math.isfinite(res) else math.inf,
+        tau=rec_steps / d,
+        eg=eg,
+        seeds=seeds,
+        d=d,
+        diverged=~alive,
+        diverged_at=diverged_at,
+        density_tau=dens_steps / d,
+        edges=edges if edges is not None else np.empty(0),
+        density=dens,
+        **rec,
+    )
