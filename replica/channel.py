@@ -186,7 +186,10 @@ def channel_averages(levels, teacher_mixture, delta, A, ridge_precision=0.0, n=6
 
     r_k, widths = transitions(levels, A, ridge_precision)
     nbr = np.minimum(np.diff(r_k, prepend=-np.inf), np.diff(r_k, append=np.inf))
-    if r_k.size and np.all(2.0 * _WINDOW * widths < nbr):
+    # staircase + windows when every switch is isolated and narrow against the density of r
+    if r_k.size and np.all(
+        2.0 * _WINDOW * widths < np.minimum(nbr, 4.0 * math.sqrt(float(np.min(tau))))
+    ):
         return _split_averages(levels, pi, mu, tau, gain, rho, A, ridge_precision, r_k, widths)
 
     sd = np.sqrt(tau)
@@ -194,7 +197,7 @@ def channel_averages(levels, teacher_mixture, delta, A, ridge_precision=0.0, n=6
     hi = float(np.max(mu + 13.0 * sd))
     # isolated switches (narrower than twice the distance to their neighbours) get their own
     # node cluster; overlapping ones make f smooth (ripples ~ Δq·exp(−π² width/Δq) < 1e-8 Δq)
-    sharp = widths < 2.0 * nbr
+    sharp = widths < np.minimum(2.0 * nbr, _SHARP * float(np.min(sd)))
     # the posterior mean saturates at the outermost levels on the scale of the posterior width
     # 1/√A: resolve those two kinks too (they matter for dense grids, where no switch is sharp)
     edges = levels[[0, -1]] * (1.0 + ridge_precision / A)
@@ -215,6 +218,9 @@ def channel_averages(levels, teacher_mixture, delta, A, ridge_precision=0.0, n=6
     )  # fmt: skip
 
 
+# switches wider than this fraction of the density's scale are resolved by the global rule
+_SHARP = 0.1
+
 # logits this far below the largest one are dropped (e^{-40} ≈ 4e-18 relative weight)
 _LOGIT_CUT = 40.0
 
@@ -226,12 +232,14 @@ def _posterior_stats(r, A, levels, ridge_precision):
     K = levels.size
     log_prior = -0.5 * ridge_precision * levels**2
     # logit_j − logit_best ≤ −(A + βλ)/2 · (|q_j − q_best| − gap)²: beyond ``reach`` negligible
-    reach = math.sqrt(2.0 * _LOGIT_CUT / (A + ridge_precision)) + float(
-        np.max(np.diff(levels), initial=0.0)
-    )
-    lo_idx = np.searchsorted(levels, levels - reach, side="left")
-    hi_idx = np.searchsorted(levels, levels + reach, side="right")
-    B = int(np.max(np.maximum(np.arange(K) - lo_idx, hi_idx - 1 - np.arange(K)), initial=0))
+    B = K
+    if K > 16:  # banding only pays on fine grids
+        reach = math.sqrt(2.0 * _LOGIT_CUT / (A + ridge_precision)) + float(
+            np.max(np.diff(levels), initial=0.0)
+        )
+        lo_idx = np.searchsorted(levels, levels - reach, side="left")
+        hi_idx = np.searchsorted(levels, levels + reach, side="right")
+        B = int(np.max(np.maximum(np.arange(K) - lo_idx, hi_idx - 1 - np.arange(K)), initial=0))
     if 2 * B + 1 >= K:
         lv = levels[None, :]
         logits = A * (r[:, None] * lv - 0.5 * lv * lv) + log_prior

@@ -240,12 +240,14 @@ def solve_rs(
     check(tol > 0, "tol", "a number > 0", tol)
     name, delta, chi = _initial(model, init)
     n_eval = 0
+    cache = {}  # the map at the last iterate is reused for the result (no extra evaluation)
 
     def residual(y):
         nonlocal n_eval
         n_eval += 1
         y = np.clip(y, _LOG_LO, _LOG_HI)
-        d_new, c_new, _ = rs_map(model, math.exp(y[0]), math.exp(y[1]))
+        d_new, c_new, avg = rs_map(model, math.exp(y[0]), math.exp(y[1]))
+        cache[y.tobytes()] = (c_new, avg)
         # χ' = ∞ (β = ∞ with D ≥ α): push χ towards the box edge, where it is reported
         log_c = math.log(c_new) if math.isfinite(c_new) else _LOG_HI + 1.0
         out = np.array([math.log(d_new) - y[0], log_c - y[1]])
@@ -287,7 +289,7 @@ def solve_rs(
         y, res = stop.args[0], np.array([0.0, math.inf])
     y = np.clip(y, _LOG_LO, _LOG_HI)
     delta, chi = math.exp(y[0]), math.exp(y[1])
-    _, chi_new, avg = rs_map(model, delta, chi)
+    chi_new, avg = cache.get(y.tobytes()) or rs_map(model, delta, chi)[1:]
     resid = float(np.max(np.abs(res)))
     if math.isinf(model.beta) and not math.isfinite(chi_new):
         status = NO_RS_SOLUTION
