@@ -318,7 +318,8 @@ class SGDProblem:
     @property
     def alpha_b(self) -> float:
         """Fourth-moment constant ``α_B`` of the quantized update (see :func:`fourth_moment_terms`):
-        ``E[Ĝ A Ĝᵀ] ≼ α_B tr(H^(q) A) H^(q)`` for PSD ``A``; ``1 + 3/B`` at full precision."""
+        ``E[Ĝ A Ĝᵀ] ≼ α_B tr(H^(q) A) H^(q)`` for PSD ``A``; ``3/B + (1 − 1/B) = 1 + 2/B`` at
+        full precision (the card's ``1 + α/B`` with ``α = 3`` is looser)."""
         return float(sum(c for _, c in fourth_moment_terms(self)))
 
 
