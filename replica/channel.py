@@ -157,6 +157,11 @@ def clustered_rule(points, scales, lo, hi, n=64):
 def channel_averages(levels, teacher_mixture, delta, A, ridge_precision=0.0, n=64):
     """Averages of the scalar channel ``r = w⁰ + √Δ z`` observed at precision ``A``.
 
+    The teacher mixture is integrated component by component: for a component N(μ, s) of
+    ``w⁰``, ``r ~ N(μ, s + Δ)`` with ``E[w⁰ | r] = μ + g(r − μ)``, ``g = s/(s + Δ)``, so each is a
+    1-D integral over ``r`` with its own quadrature rule (point-mass components of a discrete
+    teacher have density peaks of width √Δ, as sharp as 1e-150 near perfect recovery).
+
     Parameters
     ----------
     levels : (K,) array
@@ -175,47 +180,63 @@ def channel_averages(levels, teacher_mixture, delta, A, ridge_precision=0.0, n=6
     Returns
     -------
     ChannelAverages
+        ``mse`` is integrated directly as ``E[Var(w⁰|r) + (E[w⁰|r] − f)²]`` (no cancellation,
+        accurate relative to itself when tiny).
     """
     levels = np.asarray(levels, dtype=float)
     pi, mu, s = (np.asarray(a, dtype=float) for a in teacher_mixture)
-    tau = s + delta  # variance of r in each component
-    gain = s / tau  # E[w0 | r, j] = mu_j + gain_j (r − mu_j)
     rho = float(np.sum(pi * (mu * mu + s)))
+    acc = np.zeros(7)  # m, q, V, D, at_sum, log_z, mse
+    for p_j, mu_j, s_j in zip(pi, mu, s):
+        if p_j > 0:
+            acc += p_j * np.asarray(_component(levels, mu_j, s_j, delta, A, ridge_precision, n))
+    m, q, V, D, at_sum, log_z, mse = (float(v) for v in acc)
     if math.isinf(A):
-        return _hard_averages(levels, pi, mu, tau, gain, rho, ridge_precision)
+        V, at_sum, log_z = 0.0, (math.inf if levels.size > 1 else 0.0), math.nan
+    return ChannelAverages(
+        m=m, q=q, Q=q + V, V=V, D=D, at_sum=at_sum, log_z=log_z, mse=mse, rho=rho
+    )
 
+
+def _component(levels, mu, s, delta, A, ridge_precision, n):
+    """(m, q, V, D, at_sum, log_z, mse) for one Gaussian component N(μ, s) of the teacher."""
+    tau = s + delta
+    sd = math.sqrt(tau)
+    g = s / tau
+    post_var = s * delta / tau  # Var(w0 | r)
+    if math.isinf(A):
+        return _hard_component(levels, mu, tau, g, post_var, ridge_precision)
     r_k, widths = transitions(levels, A, ridge_precision)
     nbr = np.minimum(np.diff(r_k, prepend=-np.inf), np.diff(r_k, append=np.inf))
-    # staircase + windows when every switch is isolated and narrow against the density of r
-    if r_k.size and np.all(
-        2.0 * _WINDOW * widths < np.minimum(nbr, 4.0 * math.sqrt(float(np.min(tau))))
-    ):
-        return _split_averages(levels, pi, mu, tau, gain, rho, A, ridge_precision, r_k, widths)
-
-    sd = np.sqrt(tau)
-    lo = float(np.min(mu - 13.0 * sd))
-    hi = float(np.max(mu + 13.0 * sd))
-    # isolated switches (narrower than twice the distance to their neighbours) get their own
-    # node cluster; overlapping ones make f smooth (ripples ~ Δq·exp(−π² width/Δq) < 1e-8 Δq)
-    sharp = widths < np.minimum(2.0 * nbr, _SHARP * float(np.min(sd)))
+    near = np.abs(r_k - mu) < 13.0 * sd + _WINDOW * widths
+    # staircase + windows when every switch near the density is isolated and narrow against it
+    if np.all(2.0 * _WINDOW * widths[near] < np.minimum(nbr[near], 4.0 * sd)):
+        return _split_component(levels, mu, tau, g, post_var, A, ridge_precision, r_k, widths)
+    # isolated switches (narrower than twice the distance to their neighbours and than a tenth
+    # of the density's scale) get their own node cluster; wider ones are resolved by the rule
+    # around the mean, and overlapping ones make f smooth (ripples ~ Δq·exp(−π² width/Δq))
+    sharp = widths < np.minimum(2.0 * nbr, _SHARP * sd)
     # the posterior mean saturates at the outermost levels on the scale of the posterior width
     # 1/√A: resolve those two kinks too (they matter for dense grids, where no switch is sharp)
     edges = levels[[0, -1]] * (1.0 + ridge_precision / A)
     if sharp.size and sharp[0] and sharp[-1]:
         edges = edges[:0]  # coarse grid: the outermost switches already resolve the kinks
-    pts = np.concatenate([r_k[sharp], mu, edges])
-    scl = np.concatenate([widths[sharp], sd, np.full(edges.size, 1.0 / math.sqrt(A))])
-    r, w = clustered_rule(pts, scl, lo, hi, n)
-    p_r, pw0 = _densities(r, w, pi, mu, tau, gain)
+    pts = np.concatenate([r_k[sharp], [mu], edges])
+    scl = np.concatenate([widths[sharp], [sd], np.full(edges.size, 1.0 / math.sqrt(A))])
+    r, w = clustered_rule(pts, scl, mu - 13.0 * sd, mu + 13.0 * sd, n)
+    p_r = gauss.norm_pdf((r - mu) / sd) / sd * w
+    mean_w0 = mu + g * (r - mu)
     f, v, lnz = _posterior_stats(r, A, levels, ridge_precision)
-    m = float(pw0 @ f)
-    q = float(p_r @ (f * f))
     V = float(p_r @ v)
-    log_z = float(p_r @ lnz)
-    return ChannelAverages(
-        m=m, q=q, Q=q + V, V=V, D=A * V, at_sum=A * A * float(p_r @ (v * v)),
-        log_z=log_z, mse=rho - 2.0 * m + q, rho=rho,
-    )  # fmt: skip
+    return (
+        float(p_r @ (mean_w0 * f)),
+        float(p_r @ (f * f)),
+        V,
+        A * V,
+        A * A * float(p_r @ (v * v)),
+        float(p_r @ lnz),
+        post_var + float(p_r @ (mean_w0 - f) ** 2),
+    )
 
 
 # switches wider than this fraction of the density's scale are resolved by the global rule
@@ -265,27 +286,21 @@ def _posterior_stats(r, A, levels, ridge_precision):
 _WINDOW = 36.0
 
 
-def _densities(r, w, pi, mu, tau, gain):
-    """Quadrature-weighted density of r and of E[w⁰ | r]·p(r) at nodes ``r``."""
-    sd = np.sqrt(tau)
-    dens = pi[:, None] * gauss.norm_pdf((r - mu[:, None]) / sd[:, None]) / sd[:, None]
-    p_r = dens.sum(axis=0) * w
-    pw0 = (dens * (mu[:, None] + gain[:, None] * (r - mu[:, None]))).sum(axis=0) * w
-    return p_r, pw0
-
-
-def _split_averages(levels, pi, mu, tau, gain, rho, A, ridge_precision, r_k, widths, n=48):
+def _split_component(levels, mu, tau, g, post_var, A, ridge_precision, r_k, widths, n=48):
     """Large-A path: every switch is isolated, so f = staircase + corrections that vanish
     (below 1e-16) outside ``r_k ± 36·width``. The staircase part is exact (per-cell sums), the
     corrections are Gauss–Legendre integrals on each side of each switch."""
-    hard = _hard_averages(levels, pi, mu, tau, gain, rho, ridge_precision / A)
+    hm, hq, _, _, _, _, hmse = _hard_component(levels, mu, tau, g, post_var, ridge_precision / A)
+    sd = math.sqrt(tau)
+    keep = np.abs(r_k - mu) < 13.0 * sd + _WINDOW * widths  # windows with non-negligible mass
+    idx = np.flatnonzero(keep)
     t, wt = _legendre(n)
-    half = _WINDOW * widths  # (S,)
+    half = _WINDOW * widths[idx]
     # local offsets x = r − r_k on [−half, 0] and [0, half], exact in floating point even when
     # half ~ 1e-15 (absolute r would lose the switch to rounding at large A)
     x = np.concatenate([(t - 1.0)[None, :] * half[:, None], t[None, :] * half[:, None]], axis=1)
     wx = np.concatenate([wt[None, :] * half[:, None]] * 2, axis=1)
-    k = np.arange(r_k.size)[:, None]
+    k = idx[:, None]
     # only levels k−1 … k+2 matter in the window of switch k: isolation (72 widths < the
     # distance between switches) puts every other logit ≥ 36 below the largest one
     band = np.clip(k + np.arange(-1, 3)[None, :], 0, levels.size - 1)  # (S, 4)
@@ -308,37 +323,43 @@ def _split_averages(levels, pi, mu, tau, gain, rho, A, ridge_precision, r_k, wid
     fh = np.where(upper, levels[k + 1], levels[k])
     hard_logit = np.where(upper, A * (levels[k + 1] - levels[k]) * x, 0.0)
     dlogz = (mx[..., 0] + np.log(zsum[..., 0])) - hard_logit  # ln Z − max logit, ≥ 0
-    p_r, pw0 = _densities((r_k[:, None] + x).ravel(), wx.ravel(), pi, mu, tau, gain)
-    p_r, pw0 = p_r.reshape(x.shape), pw0.reshape(x.shape)
-    # E[r f_h] exactly, for the staircase part of the entropic term
-    erfh = 0.0
-    for pj, mu_j, tau_j in zip(pi, mu, tau):
-        erfh += pj * (mu_j * float(gauss.staircase_mean(levels, r_k, mu_j, tau_j))
-                      + float(gauss.staircase_stein(levels, r_k, mu_j, tau_j)))  # fmt: skip
-    log_z_hard = A * erfh - 0.5 * (A + ridge_precision) * hard.q
-    m = hard.m + float(np.sum(pw0 * (f - fh)))
-    q = hard.q + float(np.sum(p_r * (f * f - fh * fh)))
-    V = float(np.sum(p_r * v))
-    D = float(np.sum(p_r * (A * v)))
-    return ChannelAverages(
-        m=m, q=q, Q=q + V, V=V, D=D, at_sum=float(np.sum(p_r * (A * v) ** 2)),
-        log_z=log_z_hard + float(np.sum(p_r * dlogz)), mse=rho - 2.0 * m + q, rho=rho,
-    )  # fmt: skip
-
-
-def _hard_averages(levels, pi, mu, tau, gain, rho, shift):
-    """β = ∞: f is the staircase with jumps at ``(1 + λ/(α−D)) t_k``; every average is an exact
-    sum of normal tail probabilities and densities per cell (:mod:`replica.gauss`)."""
-    r_k = 0.5 * (levels[1:] + levels[:-1]) * (1.0 + shift)
-    q = m = D = 0.0
-    for p, mu_j, tau_j, g_j in zip(pi, mu, tau, gain):
-        ef = gauss.staircase_mean(levels, r_k, mu_j, tau_j)
-        q += p * float(gauss.staircase_mean(levels**2, r_k, mu_j, tau_j))
-        stein = float(gauss.staircase_stein(levels, r_k, mu_j, tau_j))  # E[(r − μ) f]
-        m += p * (mu_j * float(ef) + g_j * stein)
-        sd = math.sqrt(tau_j)
-        D += p * float(np.sum(np.diff(levels) * gauss.norm_pdf((r_k - mu_j) / sd) / sd))
-    at_sum = math.inf if levels.size > 1 else 0.0
-    return ChannelAverages(
-        m=m, q=q, Q=q, V=0.0, D=D, at_sum=at_sum, log_z=math.nan, mse=rho - 2.0 * m + q, rho=rho
+    r = r_k[k] + x
+    p_r = gauss.norm_pdf((r - mu) / sd) / sd * wx
+    mean_w0 = mu + g * (r - mu)
+    # staircase part of the entropic term: A E[r f_h] − (A + βλ) E[f_h²]/2, exactly
+    erfh = mu * float(gauss.staircase_mean(levels, r_k, mu, tau)) + float(
+        gauss.staircase_stein(levels, r_k, mu, tau)
     )
+    log_z_hard = A * erfh - 0.5 * (A + ridge_precision) * hq
+    V = float(np.sum(p_r * v))
+    return (
+        hm + float(np.sum(p_r * mean_w0 * (f - fh))),
+        hq + float(np.sum(p_r * (f * f - fh * fh))),
+        V,
+        float(np.sum(p_r * (A * v))),
+        float(np.sum(p_r * (A * v) ** 2)),
+        log_z_hard + float(np.sum(p_r * dlogz)),
+        hmse + float(np.sum(p_r * ((mean_w0 - f) ** 2 - (mean_w0 - fh) ** 2))),
+    )
+
+
+def _hard_component(levels, mu, tau, g, post_var, shift):
+    """β = ∞ (or the staircase part at large A) for one component: f is the staircase with
+    jumps at ``(1 + shift) t_k``; every average is an exact sum of normal tail probabilities
+    and densities per cell (:mod:`replica.gauss`). Returns the same 7-tuple as
+    :func:`_component` (V, at_sum and log_z are placeholders: 0)."""
+    r_k = 0.5 * (levels[1:] + levels[:-1]) * (1.0 + shift)
+    ef = float(gauss.staircase_mean(levels, r_k, mu, tau))
+    q = float(gauss.staircase_mean(levels**2, r_k, mu, tau))
+    stein = float(gauss.staircase_stein(levels, r_k, mu, tau))  # E[(r − μ) f]
+    m = mu * ef + g * stein
+    sd = math.sqrt(tau)
+    D = float(np.sum(np.diff(levels) * gauss.norm_pdf((r_k - mu) / sd) / sd))
+    # E[(μ + g(r−μ) − f)²] = g²τ − 2g·stein + E[(μ − f)²], with g²τ + Var(w0|r) = s
+    mse = (
+        post_var
+        + g * g * tau
+        - 2.0 * g * stein
+        + float(gauss.staircase_mean((mu - levels) ** 2, r_k, mu, tau))
+    )
+    return m, q, 0.0, D, 0.0, 0.0, mse

@@ -46,6 +46,7 @@ NO_RS_SOLUTION = "no_rs_solution"
 ESTIMATORS = ("mean", "sample")
 # box for the solver's variables (ln Δ, ln χ): beyond it the iterate is not physical
 _LOG_LO, _LOG_HI = -690.0, 40.0
+_TINY = math.exp(_LOG_LO)
 
 
 def _number(x, name, expected, ok):
@@ -249,8 +250,10 @@ def solve_rs(
         d_new, c_new, avg = rs_map(model, math.exp(y[0]), math.exp(y[1]))
         cache[y.tobytes()] = (c_new, avg)
         # χ' = ∞ (β = ∞ with D ≥ α): push χ towards the box edge, where it is reported
-        log_c = math.log(c_new) if math.isfinite(c_new) else _LOG_HI + 1.0
-        out = np.array([math.log(d_new) - y[0], log_c - y[1]])
+        # Δ' or χ' can underflow to 0 (perfect recovery: σ² = 0 and a teacher on the grid);
+        # the floor e^{_LOG_LO} ≈ 1e-300 is then a fixed point that represents 0
+        log_c = math.log(max(c_new, _TINY)) if math.isfinite(c_new) else _LOG_HI + 1.0
+        out = np.array([math.log(max(d_new, _TINY)) - y[0], log_c - y[1]])
         if not math.isfinite(c_new) and abs(out[0]) < tol:
             raise _NoSolution(y)  # Δ converged with D ≥ α: nothing left to iterate
         return out
@@ -309,7 +312,7 @@ def _assemble(model, delta, chi, avg: ChannelAverages, **meta) -> RSSolution:
     """Order parameters, errors and thermodynamics at a saddle point ``(Δ, χ)``."""
     a, b, lam, s2 = model.alpha, model.beta, model.ridge, model.noise
     m, q = avg.m, avg.q
-    E = avg.rho - 2.0 * m + q + s2  # E(y − x·⟨w⟩)²
+    E = avg.mse + s2  # E(y − x·⟨w⟩)² = ρ − 2m + q + σ², integrated without cancellation
     finite = math.isfinite(b)
     Q = avg.Q if finite else q
     thermal = (Q - q) / (1.0 + chi) if finite else 0.0

@@ -48,3 +48,22 @@ def pytest_collection_modifyitems(config, items):
 def rng():
     """A fresh generator with a fixed seed for each test (statistical tests are deterministic)."""
     return np.random.default_rng(20261122)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print the fuzz outcome counts (raised / converged / flagged) per target."""
+    try:
+        from fuzz_harness import COUNTS
+    except ImportError:
+        return
+    if not COUNTS:
+        return
+    terminalreporter.write_line("fuzz outcomes (raised / converged / flagged):")
+    total = 0
+    for target, c in sorted(COUNTS.items()):
+        n = sum(c.values())
+        total += n
+        terminalreporter.write_line(
+            f"  {target:<28s} {c['raised']:6d} {c['converged']:6d} {c['flagged']:6d}   (n={n})"
+        )
+    terminalreporter.write_line(f"fuzz-total {total}")
