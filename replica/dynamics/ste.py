@@ -143,9 +143,17 @@ def _mapper(t, xp):
     if np.allclose(steps, steps[0], rtol=1e-12, atol=0):
         c0, inv = float(t.levels[0]), 1.0 / float(steps[0])
 
+        th_pad = xp.asarray(np.concatenate([[-np.inf], t.thresholds, [np.inf]]))
+
         def uniform(x):
             idx = xp.clip(xp.floor((x - c0) * inv + 0.5), 0, K - 1)
-            return xp.take(levels, xp.astype(idx, xp.int64).reshape(-1)).reshape(x.shape)
+            idx = xp.astype(idx, xp.int64).reshape(-1)
+            xf = x.reshape(-1)
+            # arithmetic rounding can be one cell off within an ulp of a threshold: fix it so
+            # that ties go to the upper level exactly as in Quantizer.__call__
+            idx = idx + xp.astype(xf >= xp.take(th_pad, idx + 1), xp.int64)
+            idx = idx - xp.astype(xf < xp.take(th_pad, idx), xp.int64)
+            return xp.take(levels, idx).reshape(x.shape)
 
         return uniform
     th = xp.asarray(t.thresholds)
@@ -341,9 +349,10 @@ def moment_derivatives(transform, mean, var) -> dict[str, np.ndarray]:
 
         out["F1_mu"], out["F1_s"] = d_mu(f), d_s(f)
         out["F2_mu"], out["F2_s"] = d_mu(f * f), d_s(f * f)
-        S_mu = d_mu(sd_ * x * f)
-        S_s = d_s(sd_ * x * f)
-        # S = X − μ F1 for the Hermite path
+        # X = E[u f(u)] is itself an expectation of a function of u
+        u = mu_ + sd_ * x
+        out["X_mu"], out["X_s"] = d_mu(u * f), d_s(u * f)
+        return out
     out["X_mu"] = out["F1"] + mean * out["F1_mu"] + S_mu
     out["X_s"] = mean * out["F1_s"] + S_s
     return out
@@ -665,19 +674,44 @@ def _domain(problem: STEProblem, ws, t_max, pad: float):
         hi_t = np.maximum(hi0, kx * ws / restore)
     else:
         cmax = _psi_bound(problem)
-        restore = lam
+        restore = lam if problem.ridge_on == "latent" else 0.0
         e_max = problem.rho + problem.noise + 2 * kx * cmax * math.sqrt(problem.rho) + gx * cmax**2
-        v = eta * (kx * np.abs(ws) + gx * cmax)
+        v = eta * (kx * np.abs(ws) + gx * cmax + lam * cmax)
         lo_t, hi_t = lo0 - v * t_max, hi0 + v * t_max
-        if lam > 0 and problem.ridge_on == "latent":
+        if restore > 0:
             lo_t = np.maximum(lo_t, np.minimum(lo0, (kx * ws - gx * cmax) / lam))
             hi_t = np.minimum(hi_t, np.maximum(hi0, (kx * ws + gx * cmax) / lam))
+        else:
+            # bounded drift: beyond the outer levels it is η(κ_x w* ∓ γ' c) of fixed sign; where it
+            # confines, the law's tail there is exponential with length T/slope
+            gq = gx + (lam if problem.ridge_on == "quantized" else 0.0)
+            # temperature scale from the initial residual (the law's tails at later times are
+            # checked: mass reaching the domain ends stops the solver with status "domain")
+            e_est = max(
+                problem.residual(*closure_moments(problem, problem.m0, problem.Q0)[::2]),
+                problem.rho + problem.noise,
+            )
+            T_max = eta * gx * e_est / 2
+            c_lo, c_hi = (
+                float(np.min(problem.psi_w([-1e300]))),
+                float(np.max(problem.psi_w([1e300]))),
+            )
+            s_hi, s_lo = gq * c_hi - kx * ws, kx * ws - gq * c_lo
+            with np.errstate(divide="ignore"):
+                hi_c = np.maximum(hi0, c_hi) + 20 * T_max / s_hi
+                lo_c = np.minimum(lo0, c_lo) - 20 * T_max / s_lo
+            hi_t = np.where(s_hi > 0, np.minimum(hi_t, hi_c), hi_t)
+            lo_t = np.where(s_lo > 0, np.maximum(lo_t, lo_c), lo_t)
     spread = eta * eta * gx * e_max * t_max
     if restore > 0:
         spread = min(spread, eta * gx * e_max / (2 * restore))
-    margin = 7 * math.sqrt(spread) + pad
-    lo = np.minimum(lo_t, -cmax) - margin
-    hi = np.maximum(hi_t, cmax) + margin
+    margin = 5 * math.sqrt(spread) + pad
+    m_lo = m_hi = margin
+    if problem.weight_quantized and restore == 0:
+        # confining sides already include their exponential tail
+        m_lo, m_hi = np.where(s_lo > 0, pad, margin), np.where(s_hi > 0, pad, margin)
+    lo = np.minimum(lo_t, -cmax) - m_lo
+    hi = np.maximum(hi_t, cmax) + m_hi
     return lo, hi
 
 
@@ -759,7 +793,10 @@ def _pde_grid(problem, tau, per, h, dens_steps, edges, n_cells, n_teacher, pad, 
         pf = problem.psi_w(fi)
         if inside.size:
             at = np.isin(fi, inside)
-            pf = np.where(at, 0.5 * (pc[:-1] + pc[1:]), pf)
+            # the drift jumps at the face: its mean between the two centres (half-cell weights)
+            # makes the zero-flux state exact for a piecewise-constant drift
+            hl, hr = np.diff(f)[:-1], np.diff(f)[1:]
+            pf = np.where(at, (hl * pc[:-1] + hr * pc[1:]) / (hl + hr), pf)
         r = fi if problem.ridge_on == "latent" else pf
         faces.append(f)
         psi_c.append(pc)
@@ -807,6 +844,9 @@ def _pde_grid(problem, tau, per, h, dens_steps, edges, n_cells, n_teacher, pad, 
         m, Q, m_psi, q_psi, e = moments(p)
         if step % per == 0:
             i = step // per
+            edge_mass = float(wq @ (p[:, :2] * hc[:, :2] + p[:, -2:] * hc[:, -2:]).sum(1))
+            if edge_mass > 1e-6:
+                return out, dens, "domain", i - 1
             out["m"][i], out["Q"][i], out["m_psi"][i], out["q_psi"][i], out["e"][i] = (
                 m,
                 Q,
@@ -849,7 +889,7 @@ def pde(
     edges=None,
     n_particles: int = 100_000,
     seed: int = 0,
-    n_cells: int = 800,
+    n_cells: int = 1000,
     n_teacher: int = 48,
     pad: float = 0.5,
     throw: bool = True,
@@ -884,7 +924,9 @@ def pde(
         Grid method: cells per teacher node, teacher nodes (Gaussian teacher) and extra margin
         added to the automatically chosen domain.
     throw : bool
-        Raise :class:`~replica.errors.ConvergenceError` when the solution diverges.
+        Raise :class:`~replica.errors.ConvergenceError` when the solution diverges (status
+        ``"diverged"``) or, for the grid, when more than 1e-6 of the mass reaches the ends of
+        the automatically chosen domain (status ``"domain"``: increase ``pad``).
 
     Returns
     -------
@@ -1146,11 +1188,12 @@ def _gibbs_cells(problem: STEProblem, T: float, ws):
     ws = np.asarray(ws, dtype=float)[:, None]
     B = (gq * c - kx * ws) / T
     logz = -gq * d / T + _log_cell_integral(lat / (2 * T), B, a, b)
-    if np.any(np.isposinf(logz)):
-        raise ValueError(
-            "problem: expected a normalizable stationary law (ridge > 0, or gamma_x * max level "
-            f"> kappa_x * |w*|), got none for {problem}"
-        )
+    # a coordinate whose law is not normalizable escapes to ±inf through an outer cell: its
+    # quantized value saturates there (all the mass on that cell)
+    esc = np.isposinf(logz)
+    if esc.any():
+        rows = esc.any(axis=1)
+        logz[rows] = np.where(esc[rows], 0.0, -np.inf)
     return logz
 
 
@@ -1196,7 +1239,15 @@ def gibbs_density(problem: STEProblem, x, w_star: float, e: float):
     d = -np.concatenate([[0.0], np.cumsum(np.diff(c) * th)])
     j = q.index(x)
     U = gq * (c[j] * x + d[j]) - kx * w_star * x + 0.5 * lat * x * x
-    logZ = special.logsumexp(_gibbs_cells(problem, T, [w_star])[0])
+    cells = _gibbs_cells(problem, T, [w_star])[0]
+    check(
+        not np.any(cells == 0.0) or np.all(np.isfinite(cells)),
+        "w_star",
+        "a teacher value with a normalizable stationary law (ridge > 0 or |kappa_x w*| < "
+        "gamma_x max|level|)",
+        w_star,
+    )
+    logZ = special.logsumexp(cells)
     return np.exp(-U / T - logZ)
 
 
@@ -1332,11 +1383,12 @@ class Plateau:
 def plateau(trajectory=None, *, tau=None, eg=None, flat: float = 0.1) -> Plateau:
     """Detect a plateau followed by a sharp drop in ``ε_g(τ)``.
 
-    Criterion: ``s(τ) = −dε_g/dτ`` (centred differences). The drop time is the time of the
-    steepest decrease, ``argmax s``. The plateau is the longest interval ``[start, end]`` ending
-    before the drop on which ``|s| <= flat · max s``, with ``end`` the last such time before the
-    drop; ``length = end − start`` (0 and ``found=False`` when there is none, i.e. the error
-    decreases fastest at the start). ``level`` is ε_g at the plateau midpoint and ``drop`` the
+    Criterion: ``s(τ) = −dε_g/dτ`` (centred differences). The curve first flattens at the first
+    time with ``|s| <= flat · max s`` (this skips an initial transient); the drop time is the
+    time of the steepest decrease after that. The plateau is the interval ``[start, end]`` on
+    which ``|s| <= flat · s(drop)``, with ``end`` the last such time before the drop and
+    ``start`` reached by walking back while the condition holds; ``length = end − start``
+    (0 and ``found=False`` when there is none, e.g. an error that only decays). ``level`` is ε_g at the plateau midpoint and ``drop`` the
     decrease of ε_g from the plateau end to the final value. Meant for smooth theory curves.
 
     Parameters
@@ -1359,29 +1411,39 @@ def plateau(trajectory=None, *, tau=None, eg=None, flat: float = 0.1) -> Plateau
     check(bool(np.all(np.isfinite(eg))), "eg", "finite values", eg)
     check(0 < flat < 1, "flat", "in (0, 1)", flat)
     s = -np.gradient(eg, tau)
-    k = int(np.argmax(s))
+    top = float(np.max(s))
+    k0 = int(np.argmax(s))
     none = Plateau(
         found=False,
         length=0.0,
-        start=float(tau[k]),
-        end=float(tau[k]),
-        drop_time=float(tau[k]),
-        level=float(eg[k]),
-        drop=float(eg[k] - eg[-1]),
+        start=float(tau[k0]),
+        end=float(tau[k0]),
+        drop_time=float(tau[k0]),
+        level=float(eg[k0]),
+        drop=float(eg[k0] - eg[-1]),
     )
-    if s[k] <= 0:
+    if top <= 0:
+        return none
+    calm0 = np.nonzero(np.abs(s) <= flat * top)[0]
+    if calm0.size == 0:
+        return none
+    a = int(calm0[0])  # the curve first flattens here (after any initial transient)
+    k = a + int(np.argmax(s[a:]))  # the steepest decrease after that: the drop
+    if s[k] <= 0 or k == a:
         return none
     calm = np.abs(s) <= flat * s[k]
-    before = np.nonzero(calm[:k])[0]
+    before = np.nonzero(calm[a:k])[0]
     if before.size == 0:
         return none
-    end = int(before[-1])
+    end = a + int(before[-1])
     start = end
     while start > 0 and calm[start - 1]:
         start -= 1
+    if tau[end] <= tau[start]:
+        return none
     mid = (start + end) // 2
     return Plateau(
-        found=tau[end] > tau[start],
+        found=True,
         length=float(tau[end] - tau[start]),
         start=float(tau[start]),
         end=float(tau[end]),
