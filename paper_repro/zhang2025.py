@@ -1,0 +1,326 @@
+"""Zhang, Su & Zou (2025): quantized SGD in high-dimensional linear regression.
+
+Exact risk curves (second-moment recursion), Monte-Carlo points with error bars and the paper's
+bound, for the experiments of the card: risk vs N for several ε (data site, then all five sites),
+risk vs N for several d, the batch-size sweep, the spectral distortion, and FP vs INT at equal
+bits. Setting: λ_i = i^{−a}, a = 2, w* = 1, σ² = 1, γ = 0.05 (inside γ < 1/(α_B tr H^(q)) for
+every setting), iterate averaging, full-precision test inputs.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from replica.io import load_csv, metadata, save_csv
+from replica.noise import Additive, FloatRounding, IntRounding, Multiplicative
+from replica.sgd import (
+    SITES,
+    SGDProblem,
+    StepSizeWarning,
+    bounds,
+    exact_risk,
+    simulate,
+    spectral_distortion,
+)
+
+TITLE = "Zhang, Su & Zou (2025): Learning under quantization for high-dimensional linear regression"
+
+A, STEP, SIGMA2 = 2.0, 0.05, 1.0
+SEED = 2025
+MODELS = {"additive": Additive, "multiplicative": Multiplicative}
+
+
+def _sizes(quick: bool) -> dict:
+    if quick:
+        return {
+            "d": 50,
+            "dims": (20, 50),
+            "N": 400,
+            "mc_N": 200,
+            "mc_R": 60,
+            "batches": (1, 4, 16),
+            "bits": range(4, 9),
+            "fp_dims": (20, 50),
+            "spec_n": 4000,
+            "n_grid": 12,
+        }
+    return {
+        "d": 200,
+        "dims": (50, 100, 200, 400),
+        "N": 10_000,
+        "mc_N": 2000,
+        "mc_R": 300,
+        "batches": (1, 2, 4, 8, 16, 32, 64),
+        "bits": range(5, 15),
+        "fp_dims": (50, 200, 800),
+        "spec_n": 40_000,
+        "n_grid": 40,
+    }
+
+
+def _problem(d, quant, N, batch=1):
+    return SGDProblem.power_law(
+        d, A, noise=SIGMA2, step=STEP, steps=N, batch=batch, quantization=quant
+    )
+
+
+def _grid(N, k):
+    return np.unique(np.geomspace(1, N, k).astype(int))
+
+
+def _curve_rows(rows, label, p, grid, **extra):
+    ex = exact_risk(p)
+    b = bounds(p, steps=grid, test="full")
+    for n, r, bt in zip(grid, ex.risk[grid - 1], b.total):
+        rows.append(
+            {"setting": label, "N": int(n), "exact": r, "bound": bt, "ratio": bt / r, **extra}
+        )
+
+
+def _table(rows):
+    keys = list(rows[0])
+    return {k: np.array([r[k] for r in rows]) for k in keys}
+
+
+def compute(data_dir: Path, quick: bool) -> None:
+    s = _sizes(quick)
+    data_dir = Path(data_dir)
+    params = {
+        "a": A,
+        "step": STEP,
+        "sigma2": SIGMA2,
+        "w_star": 1.0,
+        "averaging": "iterate",
+        **{k: list(v) if isinstance(v, (tuple, range)) else v for k, v in s.items()},
+    }
+    rng_seeds = {}
+
+    # 1. risk vs N for several eps, data site and all five sites; MC points at eps ∈ {0, 1e-2}.
+    rows, mc_rows = [], []
+    grid = _grid(s["N"], s["n_grid"])
+    for where in ("data", "all"):
+        for kind, cls in MODELS.items():
+            for eps in (0.0, 1e-3, 5e-3, 1e-2):
+                sites = ("data",) if where == "data" else SITES
+                p = _problem(s["d"], {x: cls(eps=eps) for x in sites}, s["N"])
+                _curve_rows(
+                    rows, f"{where}/{kind}/{eps:g}", p, grid, sites=where, model=kind, eps=eps
+                )
+                if where == "data" and eps in (0.0, 1e-2):
+                    pm = _problem(s["d"], {x: cls(eps=eps) for x in sites}, s["mc_N"])
+                    seed = SEED + len(mc_rows)
+                    rng_seeds[f"mc {kind} {eps:g}"] = seed
+                    mc = simulate(pm, repeats=s["mc_R"], seed=seed, record=_grid(s["mc_N"], 8))
+                    ex = exact_risk(pm).risk[mc.steps - 1]
+                    for n, m, se, e in zip(mc.steps, mc.mean, mc.se, ex):
+                        mc_rows.append(
+                            {
+                                "setting": f"data/{kind}/{eps:g}",
+                                "N": int(n),
+                                "mean": m,
+                                "se": se,
+                                "exact": e,
+                                "z": (m - e) / se,
+                            }
+                        )
+    save_csv(data_dir / "risk_vs_n.csv", _table(rows), metadata(params, seed=None))
+    save_csv(data_dir / "mc_points.csv", _table(mc_rows), metadata(params, seed=rng_seeds))
+
+    # 2. risk vs N for several d at eps = 0.01 (data site).
+    rows = []
+    for d in s["dims"]:
+        for kind, cls in MODELS.items():
+            for eps in (0.0, 1e-2):
+                p = _problem(d, {"data": cls(eps=eps)}, s["N"])
+                _curve_rows(rows, f"{kind}/{eps:g}/d={d}", p, grid, model=kind, eps=eps, d=d)
+    save_csv(data_dir / "risk_vs_d.csv", _table(rows), metadata(params))
+
+    # 3. batch sweep: quantization excess (risk(eps) − risk(0)) vs B at fixed steps N.
+    rows = []
+    Nb = s["N"] // 5
+    for where, sites in (
+        ("noise sites", ("labels", "activations", "gradients")),
+        ("data", ("data",)),
+    ):
+        for kind, cls in MODELS.items():
+            for B in s["batches"]:
+                r0 = exact_risk(_problem(s["d"], {}, Nb, B)).final
+                r1 = exact_risk(_problem(s["d"], {x: cls(eps=1e-2) for x in sites}, Nb, B)).final
+                rows.append(
+                    {
+                        "sites": where,
+                        "model": kind,
+                        "B": B,
+                        "risk": r1,
+                        "risk_fp": r0,
+                        "excess": r1 - r0,
+                    }
+                )
+    save_csv(data_dir / "batch.csv", _table(rows), metadata({**params, "eps": 1e-2, "steps": Nb}))
+
+    # 4. spectral distortion at eps_d = 0.01 (models) and real INT/FP rounders.
+    rows = []
+    lam = np.arange(1, s["d"] + 1) ** -A
+    quants = {
+        "additive": Additive(eps=1e-2),
+        "multiplicative": Multiplicative(eps=1e-2),
+        "INT 6-bit": IntRounding(bits=6, scale=4.0),
+        "FP m=3": FloatRounding(mantissa_bits=3),
+    }
+    for i, (name, q) in enumerate(quants.items()):
+        sd = spectral_distortion(lam, q, samples=s["spec_n"], seed=SEED + 100 + i)
+        for k, (e, t, f) in enumerate(zip(sd.empirical, sd.theory, sd.full_precision)):
+            rows.append({"quantizer": name, "index": k + 1, "empirical": e, "theory": t, "full": f})
+    save_csv(data_dir / "spectrum.csv", _table(rows), metadata(params, seed=SEED + 100))
+
+    # 5. FP vs INT at equal bits (data site): INT b bits with scale 4√λ₁ (eps = step²/6) vs FP with
+    #    m mantissa bits (coordinate multiplicative, eps ≈ 0.09·2^{−2m}); m*(b) = fewest mantissa
+    #    bits for which FP is at least as good, vs the card's b − (a/2)log₂ d.
+    # coarse INT grids put γ beyond the bound's condition; only exact risks are used here
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StepSizeWarning)
+        rows, Nf = _fp_vs_int(s)
+    save_csv(
+        data_dir / "fp_vs_int.csv",
+        _table(rows),
+        metadata({**params, "steps": Nf, "int_scale": 4.0}),
+    )
+
+
+def _fp_vs_int(s):
+    rows = []
+    Nf = s["N"] // 5
+    for d in s["fp_dims"]:
+        r_int = {
+            b: exact_risk(_problem(d, {"data": IntRounding(bits=b, scale=4.0)}, Nf)).final
+            for b in s["bits"]
+        }
+        r_fp = {
+            m: exact_risk(_problem(d, {"data": FloatRounding(mantissa_bits=m)}, Nf)).final
+            for m in range(0, 16)
+        }
+        for b, ri in r_int.items():
+            ok = [m for m, rf in r_fp.items() if rf <= ri]
+            rows.append(
+                {
+                    "d": d,
+                    "bits": b,
+                    "risk_int": ri,
+                    "m_star": min(ok) if ok else -1,
+                    "card": b - A / 2 * math.log2(d),
+                }
+            )
+    return rows, Nf
+
+
+def _slope(x, y):
+    return float(np.polyfit(np.log(x), np.log(y), 1)[0])
+
+
+def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data_dir, fig_dir = Path(data_dir), Path(fig_dir)
+    figs = []
+
+    def save(fig, name):
+        path = fig_dir / name
+        fig.tight_layout()
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        figs.append(path)
+
+    t, _ = load_csv(data_dir / "risk_vs_n.csv")
+    mc, _ = load_csv(data_dir / "mc_points.csv")
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7.5), sharex=True)
+    for row, where in enumerate(("data", "all")):
+        for col, kind in enumerate(MODELS):
+            ax = axes[row, col]
+            for j, eps in enumerate((0.0, 1e-3, 5e-3, 1e-2)):
+                lab = f"{where}/{kind}/{eps:g}"
+                m = t["setting"] == lab
+                c = f"C{j}"
+                ax.loglog(t["N"][m], t["exact"][m], color=c, label=f"ε={eps:g}")
+                ax.loglog(t["N"][m], t["bound"][m], color=c, ls=":", lw=1)
+                k = mc["setting"] == lab
+                if np.any(k):
+                    ax.errorbar(mc["N"][k], mc["mean"][k], yerr=mc["se"][k], fmt="o", ms=3, color=c)
+            ax.set_title(f"{kind}, {'data site' if where == 'data' else 'all five sites'}")
+            ax.set_ylabel("excess risk")
+            ax.legend(fontsize=7, title="solid exact, dotted bound, dots MC", title_fontsize=7)
+    for ax in axes[1]:
+        ax.set_xlabel("steps N")
+    save(fig, "risk_vs_n.png")
+
+    t, _ = load_csv(data_dir / "risk_vs_d.csv")
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for ax, kind in zip(axes, MODELS):
+        for j, d in enumerate(np.unique(t["d"])):
+            for eps, ls in ((0.0, "--"), (1e-2, "-")):
+                m = (t["model"] == kind) & (t["d"] == d) & (t["eps"] == eps)
+                ax.loglog(
+                    t["N"][m], t["exact"][m], color=f"C{j}", ls=ls, label=f"d={d}" if eps else None
+                )
+        ax.set_title(f"{kind} data quantization, ε=0.01 (dashed: ε=0)")
+        ax.set_xlabel("steps N")
+        ax.legend(fontsize=8)
+    axes[0].set_ylabel("excess risk")
+    save(fig, "risk_vs_d.png")
+
+    t, _ = load_csv(data_dir / "batch.csv")
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for j, where in enumerate(np.unique(t["sites"])):
+        for kind, mk in (("additive", "o-"), ("multiplicative", "s--")):
+            m = (t["sites"] == where) & (t["model"] == kind)
+            sl = _slope(t["B"][m], t["excess"][m])
+            ax.loglog(
+                t["B"][m],
+                t["excess"][m],
+                mk,
+                color=f"C{j}",
+                label=f"{where}, {kind} (slope {sl:.2f})",
+            )
+    ax.set_xlabel("batch size B")
+    ax.set_ylabel("risk(ε=0.01) − risk(ε=0)")
+    ax.legend(fontsize=7)
+    save(fig, "batch.png")
+
+    t, _ = load_csv(data_dir / "spectrum.csv")
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for j, name in enumerate(dict.fromkeys(t["quantizer"])):
+        m = t["quantizer"] == name
+        ax.loglog(
+            t["index"][m], t["empirical"][m], ".", ms=3, color=f"C{j}", label=f"{name} (empirical)"
+        )
+        ax.loglog(t["index"][m], t["theory"][m], "-", lw=1, color=f"C{j}")
+    m = t["quantizer"] == t["quantizer"][0]
+    ax.loglog(t["index"][m], t["full"][m], "k:", label="λ_i = i^-2")
+    ax.set_xlabel("index i")
+    ax.set_ylabel("eigenvalue of E[Q(x)Q(x)ᵀ]")
+    ax.legend(fontsize=7)
+    save(fig, "spectrum.png")
+
+    t, _ = load_csv(data_dir / "fp_vs_int.csv")
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for j, d in enumerate(np.unique(t["d"])):
+        m = (t["d"] == d) & (t["m_star"] >= 0)
+        ax.plot(t["bits"][m], t["m_star"][m], "o-", color=f"C{j}", label=f"d={d}: m* (exact)")
+        ax.plot(
+            t["bits"][t["d"] == d],
+            t["card"][t["d"] == d],
+            ":",
+            color=f"C{j}",
+            label="b − (a/2)log₂d",
+        )
+    ax.set_xlabel("INT bits b")
+    ax.set_ylabel("FP mantissa bits needed to match INT")
+    ax.legend(fontsize=7)
+    save(fig, "fp_vs_int.png")
+    return figs
