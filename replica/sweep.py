@@ -1,0 +1,541 @@
+"""Parameter sweeps of the RS theory: Cartesian grids → :class:`xarray.Dataset`, on any executor,
+with checkpoint and resume.
+
+A sweep is cut into *lines* along one continuation axis (``along``: width, α, β, σ² or λ). A line
+is solved in order, each point warm-started from the previous converged one (continuation), and
+the AT line ``AT = 1`` between consecutive points is located by Brent's method
+(:func:`replica.phase.at_boundary`). Lines are independent tasks: they run on any
+:class:`concurrent.futures.Executor` (a local process pool by default, a
+``dask.distributed.Client`` when given one, or ``"serial"`` in this process). Tasks and results
+cross process boundaries as JSON text, and results files are netCDF: no pickle is written
+anywhere.
+
+Checkpoint and resume: with ``path``, every finished line is written atomically to
+``<path>.parts/line-<index>.nc`` as it completes; a sweep killed at any moment (even by SIGKILL)
+and started again with the same arguments loads the finished lines, recomputes only the missing
+ones and writes the same final dataset to ``path`` (a line is a deterministic function of its
+parameters, whichever process computes it). The final file carries the metadata record of
+:func:`replica.io.metadata` (package version, parameters, seeds: the theory uses none).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import multiprocessing
+import os
+import re
+import shutil
+from collections.abc import Mapping
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import numpy as np
+
+from . import io
+from .errors import ConvergenceError, check
+from .quantizers import Quantizer
+from .regression import QuantizedRegression, solve_rs
+from .teachers import GaussianMixtureTeacher, GaussianTeacher
+
+__all__ = [
+    "FIELDS",
+    "PARAMETERS",
+    "PHASES",
+    "make_quantizer",
+    "run_sweep",
+]
+
+#: parameters a sweep can vary (``grid`` is the grid family, see :func:`make_quantizer`)
+PARAMETERS = ("bits", "width", "alpha", "beta", "noise", "ridge", "grid")
+#: continuation axes, in the order of preference for the default ``along``
+CONTINUATION = ("width", "alpha", "beta", "noise", "ridge")
+#: phase labels of a point
+PHASES = ("RS", "RSB", "no RS solution", "unconverged")
+#: per-point numeric outputs (from :class:`~replica.regression.RSSolution`)
+FIELDS = ("gen_error", "train_error", "mse", "m", "q", "Q", "chi", "delta", "D", "at",
+          "free_energy", "residual")  # fmt: skip
+_FORMAT = 1  # version of the checkpoint layout
+
+
+# ----------------------------------------------------------------------------- grid families
+def make_quantizer(family: str, bits: int, width: float, levels=None) -> Quantizer:
+    """Quantizer of a named grid family.
+
+    Families: ``"uniform"`` (endpoints convention), ``"uniform:midrise"``, ``"uniform:zero"``,
+    ``"gaussian_quantile"``, ``"power_of_two"``, ``"power:<gamma>"`` (companding grid, e.g.
+    ``"power:2"``) and ``"custom"`` (the array ``levels`` rescaled to ``width``).
+    """
+    check(isinstance(family, str), "grid", "a grid family name (str)", family)
+    if family == "custom":
+        from .phase import with_width
+
+        check(levels is not None, "levels", "the levels of the custom grid", levels)
+        return with_width(Quantizer(levels=levels), width)
+    if family == "uniform" or family.startswith("uniform:"):
+        conv = family.partition(":")[2] or "endpoints"
+        return Quantizer.uniform(bits, width, conv)
+    if family in ("gaussian_quantile", "power_of_two"):
+        return getattr(Quantizer, family)(bits, width)
+    if family.startswith("power:"):
+        try:
+            gamma = float(family.partition(":")[2])
+        except ValueError:
+            gamma = math.nan
+        check(math.isfinite(gamma) and gamma > 0, "grid", "'power:<gamma>' with gamma > 0", family)
+        return Quantizer.power(bits, width, gamma)
+    raise ValueError(
+        "grid: expected one of 'uniform', 'uniform:midrise', 'uniform:zero', "
+        f"'gaussian_quantile', 'power_of_two', 'power:<gamma>', got {family!r}"
+    )
+
+
+def _infer_family(q: Quantizer) -> tuple[str, int | None, float]:
+    """Family, bits and width parameter of a quantizer built by a named constructor (else
+    ``"custom"``, no bits, and its largest level)."""
+    m = re.match(r"(\w+)\(bits=(\d+)", q.name)
+    if m:
+        name, bits = m.group(1), int(m.group(2))
+        family = name
+        if name == "uniform":
+            conv = re.search(r", (endpoints|midrise|zero)\)", q.name)
+            family = "uniform" if conv is None or conv.group(1) == "endpoints" else f"uniform:{conv.group(1)}"  # fmt: skip
+        elif name == "power":
+            g = re.search(r"gamma=([^)]+)\)", q.name)
+            family = f"power:{g.group(1)}" if g else "custom"
+        try:
+            # the family parameter ω is proportional to the largest level (ω(K−1)/K midrise)
+            width = q.width / make_quantizer(family, bits, 1.0).width
+            rebuilt = make_quantizer(family, bits, width)
+            if rebuilt.levels.size == q.levels.size and np.allclose(
+                rebuilt.levels, q.levels, rtol=1e-13, atol=0.0
+            ):
+                return family, bits, width
+        except ValueError:
+            pass
+    return "custom", None, q.width
+
+
+def _teacher_spec(teacher) -> dict:
+    if isinstance(teacher, GaussianTeacher):
+        return {"rho": teacher.rho}
+    w, mu, s = teacher.mixture()  # the theory only uses the mixture form
+    return {"weights": list(map(float, w)), "means": list(map(float, mu)),
+            "variances": list(map(float, s))}  # fmt: skip
+
+
+def _teacher(spec: dict):
+    if "rho" in spec:
+        return GaussianTeacher(rho=spec["rho"])
+    return GaussianMixtureTeacher(weights=spec["weights"], means=spec["means"],
+                                  variances=spec["variances"])  # fmt: skip
+
+
+def _model(base: dict, point: Mapping) -> QuantizedRegression:
+    """The model at one grid point: ``base`` with the swept values of ``point``."""
+    p = {**base, **point}
+    q = make_quantizer(p["grid"], p["bits"], p["width"], p.get("levels"))
+    return QuantizedRegression(
+        quantizer=q, alpha=p["alpha"], beta=p["beta"], noise=p["noise"], ridge=p["ridge"],
+        teacher=_teacher(p["teacher"]), estimator=p["estimator"],
+        include_noise=p["include_noise"],
+    )  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- the spec
+def _values(name, values) -> list:
+    vals = np.asarray(values).ravel().tolist() if not isinstance(values, str) else [values]
+    check(len(vals) >= 1, name, "a non-empty sequence of values", values)
+    if name == "bits":
+        ok = all(isinstance(v, int) and not isinstance(v, bool) for v in vals)
+        check(ok, "bits", "integers >= 1", vals)
+    elif name == "grid":
+        check(all(isinstance(v, str) for v in vals), "grid", "grid family names", vals)
+    else:
+        ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals)
+        check(ok, name, "numbers", vals)
+        vals = [float(v) for v in vals]
+    check(len(set(vals)) == len(vals), name, "distinct values", vals)
+    return vals
+
+
+def _spec(model: QuantizedRegression, grid: Mapping, along, boundaries: bool) -> dict:
+    check(isinstance(model, QuantizedRegression), "model", "a QuantizedRegression", model)
+    check(isinstance(grid, Mapping) and len(grid) > 0, "grid",
+          f"a mapping of one or more of {PARAMETERS} to values", grid)  # fmt: skip
+    for name in grid:
+        check(name in PARAMETERS, "grid", f"parameter names from {PARAMETERS}", name)
+    family, bits, width = _infer_family(model.quantizer)
+    base = {
+        "grid": family, "bits": bits, "width": width, "alpha": model.alpha,
+        "beta": model.beta, "noise": model.noise, "ridge": model.ridge,
+        "teacher": _teacher_spec(model.teacher), "estimator": model.estimator,
+        "include_noise": model.include_noise,
+    }  # fmt: skip
+    if family == "custom":
+        base["levels"] = model.quantizer.levels.tolist()
+    dims = [[name, _values(name, vals)] for name, vals in grid.items()]
+    swept = dict((n, v) for n, v in dims)
+    if family == "custom" and ("bits" in swept) != ("grid" in swept):
+        raise ValueError(
+            "grid: expected both 'bits' and 'grid' (family) when sweeping either for a model "
+            f"whose quantizer is not from a named family ({model.quantizer.name}), got "
+            f"{sorted(swept)}"
+        )
+    if along is None:
+        cands = [n for n in CONTINUATION if n in swept and len(swept[n]) > 1]
+        along = cands[0] if cands else dims[-1][0]
+    check(along in swept, "along", f"one of the swept parameters {sorted(swept)}", along)
+    # validate every value (and every bits × grid combination) by building its model once
+    first = {n: v[0] for n, v in dims}
+    for name, vals in dims:
+        for v in vals:
+            _model(base, {**first, name: v})
+    if "bits" in swept and "grid" in swept:
+        for b, g in itertools.product(swept["bits"], swept["grid"]):
+            _model(base, {**first, "bits": b, "grid": g})
+    return {"format": _FORMAT, "base": base, "dims": dims, "along": along,
+            "boundaries": bool(boundaries)}  # fmt: skip
+
+
+def _key(spec: dict) -> str:
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def _lines(spec: dict) -> list[tuple[int, tuple, str]]:
+    """The tasks: ``(index, position of the line among the other dims, task JSON)``."""
+    dims, along = spec["dims"], spec["along"]
+    others = [(n, v) for n, v in dims if n != along]
+    along_vals = dict((n, v) for n, v in dims)[along]
+    out = []
+    ranges = [range(len(v)) for _, v in others]
+    for i, pos in enumerate(itertools.product(*ranges)):
+        fixed = {n: v[j] for (n, v), j in zip(others, pos)}
+        task = {"base": spec["base"], "fixed": fixed, "along": along, "values": along_vals,
+                "boundaries": spec["boundaries"]}  # fmt: skip
+        out.append((i, pos, json.dumps(task, sort_keys=True)))
+    return out
+
+
+# ----------------------------------------------------------------------------- the worker
+def _phase(sol) -> str:
+    if sol.status == "no_rs_solution":
+        return PHASES[2]
+    if not sol.converged:
+        return PHASES[3]
+    return PHASES[0] if sol.at < 1.0 else PHASES[1]
+
+
+def _solve_line(task_json: str) -> str:
+    """Solve one line of the sweep (JSON in, JSON out: nothing but text crosses processes)."""
+    from .phase import VARY, at_boundary, interpolation_threshold
+
+    task = json.loads(task_json)
+    base, along = task["base"], task["along"]
+    fields = {k: [] for k in (*FIELDS, "n_iter", "status", "phase", "alpha_c")}
+    sols, models = [], []
+    prev = None
+    thresholds = {}
+    for x in task["values"]:
+        model = _model(base, {**task["fixed"], along: x})
+        sol = solve_rs(model, throw=False, init=prev)
+        if not sol.converged and prev is not None:  # continuation failed: start afresh
+            cold = solve_rs(model, throw=False)
+            sol = cold if cold.converged or sol.status != "no_rs_solution" else sol
+        if sol.converged:
+            prev = sol
+        for k in FIELDS:
+            # a point without a converged RS solution has no order parameters: its status
+            # (and phase) say why the values are NaN; the residual is kept
+            ok = sol.converged or k == "residual"
+            fields[k].append(float(getattr(sol, k)) if ok else math.nan)
+        fields["n_iter"].append(int(sol.n_iter))
+        fields["status"].append(sol.status)
+        fields["phase"].append(_phase(sol))
+        ac = math.nan
+        if math.isinf(model.beta) and model.ridge == 0.0:
+            key = model.quantizer.levels.tobytes() + repr(model.noise).encode()
+            if key not in thresholds:
+                thresholds[key] = interpolation_threshold(model, throw=False).alpha_c
+            ac = thresholds[key]
+        fields["alpha_c"].append(ac)
+        sols.append(sol)
+        models.append(model)
+    boundary, crossings = math.nan, 0
+    if task["boundaries"] and along in VARY:
+        for i in range(len(sols) - 1):
+            a, b = sols[i], sols[i + 1]
+            if not (a.converged and b.converged and math.isfinite(a.at) and math.isfinite(b.at)):
+                continue
+            if (a.at - 1.0) * (b.at - 1.0) >= 0.0:
+                continue
+            crossings += 1
+            if crossings > 1:
+                continue
+            x0, x1 = task["values"][i], task["values"][i + 1]
+            # at_boundary's width is the largest level, c·ω for a family with parameter ω
+            c = models[i].quantizer.width / x0 if along == "width" else 1.0
+            try:
+                res = at_boundary(models[i], along, bracket=(c * min(x0, x1), c * max(x0, x1)),
+                                  init=a, throw=False)  # fmt: skip
+                boundary = res.value / c if res.converged else math.nan
+            except (ConvergenceError, ValueError):
+                boundary = math.nan
+    return json.dumps({"fields": fields, "boundary": boundary, "crossings": crossings})
+
+
+# ----------------------------------------------------------------------------- execution
+def _mp_context():
+    methods = multiprocessing.get_all_start_methods()
+    # never fork a process that may run threads (dask, BLAS): forkserver or spawn are safe
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def _execute(tasks, executor, max_workers):
+    """Yield ``(index, result)`` as tasks complete."""
+    if isinstance(executor, str):
+        check(executor == "serial", "executor", "None, 'serial', an Executor or a dask Client",
+              executor)  # fmt: skip
+        for idx, _, task in tasks:
+            yield idx, json.loads(_solve_line(task))
+        return
+    owned = executor is None
+    if owned:
+        n = max(1, min(max_workers or os.cpu_count() or 1, len(tasks)))
+        ex = ProcessPoolExecutor(max_workers=n, mp_context=_mp_context())
+    elif hasattr(executor, "get_executor"):  # dask.distributed.Client
+        ex = executor.get_executor()
+    else:
+        check(isinstance(executor, Executor), "executor",
+              "None, 'serial', a concurrent.futures.Executor or a dask Client", executor)  # fmt: skip
+        ex = executor
+    try:
+        futures = {ex.submit(_solve_line, task): idx for idx, _, task in tasks}
+        for fut in as_completed(futures):
+            yield futures[fut], json.loads(fut.result())
+    finally:
+        if owned:
+            ex.shutdown(wait=True, cancel_futures=True)
+
+
+# ----------------------------------------------------------------------------- checkpoints
+def _parts_dir(path: Path) -> Path:
+    return path.with_name(path.name + ".parts")
+
+
+def _line_ds(result: dict, along: str):
+    import xarray as xr
+
+    f = result["fields"]
+    data = {}
+    for k, v in f.items():
+        if k in ("status", "phase"):
+            data[k] = ("point", np.array(v, dtype=object))
+        elif k == "n_iter":
+            data[k] = ("point", np.array(v, dtype=np.int32))
+        else:
+            data[k] = ("point", np.array(v, dtype=float))
+    data["boundary"] = ((), float(result["boundary"]))
+    data["crossings"] = ((), np.int32(result["crossings"]))
+    return xr.Dataset(data)
+
+
+def _line_result(ds) -> dict:
+    fields = {}
+    for k in ds.data_vars:
+        if k in ("boundary", "crossings"):
+            continue
+        v = ds[k].values
+        fields[k] = [str(s) for s in v] if v.dtype == object else v.tolist()
+    return {"fields": fields, "boundary": float(ds["boundary"]),
+            "crossings": int(ds["crossings"])}  # fmt: skip
+
+
+def _load_parts(parts: Path, key: str, n_lines: int) -> dict[int, dict]:
+    done = {}
+    if not parts.is_dir():
+        return done
+    for stale in parts.glob(".line-*.partial"):  # a write interrupted by a kill
+        stale.unlink()
+    for file in sorted(parts.glob("line-*.nc")):
+        ds = io.load_netcdf(file)
+        meta = ds.attrs.get("meta", {})
+        if meta.get("sweep_key") != key:
+            raise ValueError(
+                f"path: expected checkpoints of this sweep in {parts}, got {file.name} from a "
+                "different sweep (remove the directory or choose another path)"
+            )
+        idx = int(meta["line"])
+        if 0 <= idx < n_lines:
+            done[idx] = _line_result(ds)
+    return done
+
+
+# ----------------------------------------------------------------------------- assembly
+def _assemble(spec, lines, done, meta):
+    import xarray as xr
+
+    dims = [n for n, _ in spec["dims"]]
+    values = dict((n, v) for n, v in spec["dims"])
+    along = spec["along"]
+    others = [n for n in dims if n != along]
+    shape_o = tuple(len(values[n]) for n in others)
+    n_al = len(values[along])
+    order = [*others, along]
+
+    def gather(key, dtype):
+        arr = np.empty((*shape_o, n_al), dtype=dtype)
+        for idx, pos, _ in lines:
+            arr[pos] = np.array(done[idx]["fields"][key], dtype=dtype)
+        return arr
+
+    data = {}
+    for k in (*FIELDS, "n_iter", "status", "phase"):
+        dt = object if k in ("status", "phase") else (np.int32 if k == "n_iter" else float)
+        data[k] = (order, gather(k, dt))
+    ds = xr.Dataset(data).transpose(*dims)
+    coords = {}
+    for n in dims:
+        v = values[n]
+        coords[n] = np.array(
+            v, dtype=np.int32 if n == "bits" else (object if n == "grid" else float)
+        )
+    ds = ds.assign_coords(coords)
+    # unswept parameters as scalar coordinates
+    base = spec["base"]
+    for n in PARAMETERS:
+        if n not in values and base.get(n) is not None:
+            val = base[n]
+            val = np.int32(val) if n == "bits" else val
+            ds = ds.assign_coords({n: np.array(val, dtype=object) if n == "grid" else val})
+    if spec["boundaries"] and along in CONTINUATION:
+        bnd = np.empty(shape_o)
+        cnt = np.empty(shape_o, dtype=np.int32)
+        for idx, pos, _ in lines:
+            bnd[pos] = done[idx]["boundary"]
+            cnt[pos] = done[idx]["crossings"]
+        ds = ds.assign_coords({f"at_boundary_{along}": (others, bnd),
+                               f"at_crossings_{along}": (others, cnt)})  # fmt: skip
+        ds[f"at_boundary_{along}"].attrs["description"] = (
+            f"first AT = 1 crossing along {along} (Brent, xtol 1e-8); NaN where AT - 1 does not "
+            f"change sign in the swept range (at_crossings_{along} = 0)"
+        )
+    ac_dims = [n for n in dims if n in ("bits", "width", "noise", "grid")]
+    ac_full = gather("alpha_c", float)  # (*others, along)
+    if np.isfinite(ac_full).any():
+        full = xr.DataArray(ac_full, dims=order).transpose(
+            *ac_dims, *[n for n in dims if n not in ac_dims]
+        )
+        # the threshold does not depend on α, β, λ: take it from the β = ∞, λ = 0 points
+        flat = full.values.reshape(*full.shape[: len(ac_dims)], -1)
+        ac = np.fmax.reduce(flat, axis=-1)
+        ds = ds.assign_coords({"alpha_c": (ac_dims, ac)})
+        ds["alpha_c"].attrs["description"] = (
+            "interpolation threshold of the ridgeless ground state (beta = inf, ridge = 0)"
+        )
+    ds["phase"].attrs["labels"] = ", ".join(PHASES)
+    ds.attrs["meta"] = meta
+    return ds
+
+
+# ----------------------------------------------------------------------------- entry point
+def run_sweep(
+    model: QuantizedRegression,
+    grid: Mapping,
+    *,
+    along: str | None = None,
+    executor=None,
+    path=None,
+    progress: bool = True,
+    max_workers: int | None = None,
+    boundaries: bool = True,
+):
+    """Solve the RS theory on a Cartesian grid of parameters.
+
+    Parameters
+    ----------
+    model : QuantizedRegression
+        The base model: parameters not in ``grid`` are taken from it. Its quantizer fixes the
+        grid family unless ``grid`` is swept (a quantizer that is not from a named family can
+        only be rescaled in width).
+    grid : mapping
+        Parameter name → 1-D sequence of values, for any of :data:`PARAMETERS` (``bits``,
+        ``width``, ``alpha``, ``beta``, ``noise``, ``ridge``, ``grid``: family names of
+        :func:`make_quantizer`). The dataset's dimensions follow the mapping's order.
+    along : str, optional
+        Continuation axis: lines along it are solved in the given order with warm starts and
+        are the unit of work and of checkpointing. Default: the first swept of width, α, β,
+        σ², λ (else the last swept parameter).
+    executor : None, "serial", concurrent.futures.Executor or dask.distributed.Client
+        Where lines run. Default: a local process pool (``max_workers`` processes, started with
+        forkserver/spawn) created and shut down here; an executor or client passed in is not
+        shut down.
+    path : path-like, optional
+        Checkpoint/results file (netCDF). Finished lines are written atomically to
+        ``<path>.parts/``; a restarted sweep recomputes only missing lines. On completion the
+        dataset is written to ``path`` and the parts are removed; a later call with the same
+        arguments just loads it.
+    progress : bool
+        Show a tqdm progress bar (points).
+    max_workers : int, optional
+        Processes of the default pool (default: CPU count).
+    boundaries : bool
+        Locate the AT line along ``along`` (default True).
+
+    Returns
+    -------
+    xarray.Dataset
+        Per point: ``gen_error``, ``train_error``, ``mse``, ``m``, ``q``, ``Q``, ``chi``,
+        ``delta``, ``D``, ``at``, ``free_energy``, ``residual``, ``n_iter``, ``status`` and
+        ``phase`` (one of :data:`PHASES`). Coordinates: the swept parameters, the unswept ones
+        (scalars), ``at_boundary_<along>`` / ``at_crossings_<along>`` (the AT line, first
+        crossing per line) and, when the grid contains β = ∞ with λ = 0, ``alpha_c``. The
+        metadata record is ``ds.attrs["meta"]``.
+
+    Raises
+    ------
+    ValueError
+        On invalid parameters, or when ``path`` holds the results of a different sweep.
+    """
+    from tqdm.auto import tqdm
+
+    spec = _spec(model, grid, along, boundaries)
+    key = _key(spec)
+    lines = _lines(spec)
+    n_al = len(dict((n, v) for n, v in spec["dims"])[spec["along"]])
+    meta = io.metadata(params=spec, seed=None, sweep_key=key,
+                       note="deterministic theory: no random numbers are used")  # fmt: skip
+    done: dict[int, dict] = {}
+    parts = None
+    if path is not None:
+        path = Path(path)
+        if path.exists():
+            ds = io.load_netcdf(path)
+            if ds.attrs.get("meta", {}).get("sweep_key") != key:
+                raise ValueError(
+                    f"path: expected no file or the results of this sweep, got {path} from a "
+                    "different sweep (remove it or choose another path)"
+                )
+            return ds
+        parts = _parts_dir(path)
+        done = _load_parts(parts, key, len(lines))
+        parts.mkdir(parents=True, exist_ok=True)
+    todo = [t for t in lines if t[0] not in done]
+    with tqdm(total=len(lines) * n_al, initial=len(done) * n_al, disable=not progress,
+              desc="sweep", unit="pt") as bar:  # fmt: skip
+        for idx, result in _execute(todo, executor, max_workers):
+            done[idx] = result
+            if parts is not None:
+                io.save_netcdf(_line_ds(result, spec["along"]), parts / f"line-{idx:06d}.nc",
+                               {"sweep_key": key, "line": idx})  # fmt: skip
+            bar.update(n_al)
+    ds = _assemble(spec, lines, done, meta)
+    if path is not None:
+        out = ds.copy()
+        out.attrs = {}
+        io.save_netcdf(out, path, meta)
+        shutil.rmtree(parts)
+        return io.load_netcdf(path)
+    return ds

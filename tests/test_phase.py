@@ -1,0 +1,168 @@
+"""Phase diagram of quantized regression: the AT line (root finding vs a fine grid) and the
+interpolation threshold (card reference values, consistency with the RS solver, α_c < 1)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from replica import Quantizer
+from replica.phase import (
+    at_boundary,
+    interpolation_threshold,
+    phase_diagram,
+    with_parameter,
+    with_width,
+)
+from replica.regression import NO_RS_SOLUTION, QuantizedRegression, solve_rs
+from replica.sweep import make_quantizer
+
+
+def model(bits=2, width=1.0, **kw):
+    kw = {"alpha": 2.0, "beta": 5.0, "noise": 0.1, **kw}
+    return QuantizedRegression(quantizer=Quantizer.uniform(bits, width), **kw)
+
+
+# ----------------------------------------------------------------------------- interpolation
+# Card reference (uniform endpoints grid, ρ = 1, σ² = 0.1), printed to 3 decimals: compare to
+# 5e-4 (the rounding of the reference).
+@pytest.mark.parametrize(
+    "bits, width, alpha_c", [(1, 1.0, 0.367), (2, 1.5, 0.622), (3, 2.0, 0.783), (4, 2.5, 0.868)]
+)
+def test_interpolation_threshold_card_values(bits, width, alpha_c):
+    r = interpolation_threshold(model(bits, width, beta=math.inf))
+    assert r.converged
+    assert r.alpha_c == pytest.approx(alpha_c, abs=5e-4)
+    # just above α_c the β = ∞ error is finite (no divergence): the card quotes 1.2–1.4 for
+    # these grids; the exact limits are 1.365, 1.230, 1.292, 1.533 (checked loosely: < 2)
+    assert 1.0 < r.gen_error < 2.0
+
+
+@pytest.mark.parametrize("bits, width", [(1, 1.0), (2, 1.5), (3, 2.0)])
+def test_interpolation_threshold_matches_solver_status(bits, width):
+    # α_c is computed from the Δ-parametrised curve, independently of solve_rs: the RS solver
+    # must find a solution 1e-6 above it and report no RS solution 1e-6 below it (the
+    # threshold itself is accurate to ~1e-14, far inside that margin).
+    m = model(bits, width, beta=math.inf)
+    r = interpolation_threshold(m)
+    above = solve_rs(m.replace(alpha=r.alpha_c + 1e-6), throw=False)
+    below = solve_rs(m.replace(alpha=r.alpha_c - 1e-6), throw=False)
+    assert above.converged and below.status == NO_RS_SOLUTION
+    # the limit values agree with the solver's solution just above the threshold (the error
+    # moves by O(1e-6) over 1e-6 in α: tolerance 1e-4)
+    assert above.gen_error == pytest.approx(r.gen_error, abs=1e-4)
+    assert above.D == pytest.approx(r.alpha_c, abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    "family",
+    ["uniform", "uniform:midrise", "uniform:zero", "gaussian_quantile", "power:2", "power:0.5",
+     "power_of_two"],
+)  # fmt: skip
+@pytest.mark.parametrize("bits", [2, 3, 5])
+def test_alpha_c_below_one_for_every_quantized_grid(family, bits):
+    # claim 3 of the card: quantization moves the interpolation threshold below α = 1
+    for width in (0.3, 1.0, 3.0, 10.0):
+        m = QuantizedRegression(quantizer=make_quantizer(family, bits, width), alpha=1.0,
+                                beta=math.inf, noise=0.1)  # fmt: skip
+        r = interpolation_threshold(m)
+        assert r.converged and 0.0 < r.alpha_c < 1.0
+
+
+def test_alpha_c_tends_to_one_in_the_continuous_limit():
+    # a fine uniform grid of growing range approaches continuous ridgeless weights (α_c = 1):
+    # α_c increases towards 1 and the error at the threshold diverges (σ²α/(α − 1) at α → 1)
+    ac = [interpolation_threshold(model(10, w, beta=math.inf)) for w in (2.0, 4.0, 8.0, 16.0)]
+    vals = [r.alpha_c for r in ac]
+    assert all(np.diff(vals) > 0) and 0.99 < vals[-1] < 1.0
+    assert all(np.diff([r.gen_error for r in ac]) > 0) and ac[-1].gen_error > 20
+
+
+def test_interpolation_threshold_rejects_ridge():
+    with pytest.raises(ValueError, match="ridge"):
+        interpolation_threshold(model(ridge=0.1))
+
+
+# ----------------------------------------------------------------------------- AT line
+def _fine_sign_change(m, vary, xs):
+    """Bracket of the first sign change of AT − 1 on the grid ``xs`` (warm-started scan)."""
+    init, prev = None, None
+    for x in xs:
+        s = solve_rs(with_parameter(m, vary, x), init=init)
+        init = s
+        if prev is not None and (prev[1] - 1) * (s.at - 1) < 0:
+            return prev[0], x
+        prev = (x, s.at)
+    raise AssertionError("no sign change on the grid")
+
+
+@pytest.mark.parametrize(
+    "bits, vary, xs",
+    [
+        (1, "width", np.arange(0.80, 0.90, 1e-3)),
+        (2, "width", np.arange(2.28, 2.36, 1e-3)),
+        (2, "beta", np.arange(6.70, 6.80, 1e-3)),
+        (2, "alpha", np.arange(3.20, 3.26, 1e-3)),
+    ],
+)
+def test_at_boundary_agrees_with_sign_change_on_fine_grid(bits, vary, xs):
+    m = model(bits, 2.0 if vary != "width" else 1.0)
+    lo, hi = _fine_sign_change(m, vary, xs)
+    b = at_boundary(m, vary, bracket=(xs[0], xs[-1]))
+    assert b.converged
+    # the root lies in the fine-grid cell where AT − 1 changes sign (grid spacing 1e-3)
+    assert lo <= b.value <= hi
+    # located to 1e-8 in the parameter: AT − 1 has opposite signs 2e-8 either side (AT moves
+    # by ~1e-8 there, far above the ~1e-13 precision of the saddle point)
+    left = solve_rs(with_parameter(m, vary, b.value - 2e-8), init=b.solution).at - 1
+    right = solve_rs(with_parameter(m, vary, b.value + 2e-8), init=b.solution).at - 1
+    assert left * right < 0
+    assert b.residual < 1e-6
+
+
+def test_rsb_at_few_bits_and_large_width():
+    # claim 1 of the card (α = 2, β = 5, σ² = 0.1): RS is unstable beyond ω_AT(b), and ω_AT
+    # grows with the number of bits: 0.846, 2.321, 5.420, 11.614, i.e. the onset is at an
+    # almost fixed step 2ω/(2^b − 1) ≈ 1.69, 1.55, 1.55, 1.55
+    w = [at_boundary(model(b), "width").value for b in (1, 2, 3, 4)]
+    # 4-decimal regression values of this implementation (the roots themselves are 1e-8)
+    assert w == pytest.approx([0.8458, 2.3213, 5.4201, 11.6144], abs=1e-4)
+    steps = [2 * wb / (2**b - 1) for b, wb in zip((1, 2, 3, 4), w)]
+    assert steps[1:] == pytest.approx([1.55] * 3, abs=0.01)
+    for b, wb in zip((1, 2, 3, 4), w):
+        assert solve_rs(model(b, 1.05 * wb)).at > 1 > solve_rs(model(b, 0.95 * wb)).at
+
+
+def test_at_boundary_default_scan_and_errors():
+    b = at_boundary(model(2), "width")  # default scan of [1e-2, 20]
+    assert b.value == pytest.approx(2.3213298677, abs=1e-7)  # same root as the bracketed one
+    with pytest.raises(ValueError, match="vary"):
+        at_boundary(model(2), "bits")
+    with pytest.raises(ValueError, match="bracket"):
+        at_boundary(model(2), "width", bracket=(0.5, 1.0))  # AT < 1 on the whole interval
+    with pytest.raises(ValueError, match="bracket"):
+        at_boundary(model(2), "width", bracket=(2.0, 1.0))
+
+
+def test_with_width_keeps_the_family():
+    # width = largest absolute level (for these families, the family's width parameter)
+    for fam in ("uniform", "gaussian_quantile", "power:2", "power_of_two", "uniform:zero"):
+        q = make_quantizer(fam, 3, 1.7)
+        # rescaling is exact up to rounding of the scale factor (1e-15 relative)
+        np.testing.assert_allclose(with_width(q, 2.3).levels, make_quantizer(fam, 3, 2.3).levels,
+                                   rtol=1e-14, atol=1e-15)  # fmt: skip
+    with pytest.raises(ValueError, match="width"):
+        with_width(q, -1.0)
+
+
+def test_phase_diagram_labels_and_boundary_coordinate():
+    ds = phase_diagram(model(1), bits=[1, 2], width=np.linspace(0.5, 3.0, 6), executor="serial",
+                       progress=False)  # fmt: skip
+    at = ds["at"].values
+    phase = ds["phase"].values
+    assert np.all((phase == "RS") == (at < 1)) and np.all((phase == "RSB") == (at >= 1))
+    # the boundary coordinate is the bracketed root (the same Brent computation, 1e-8)
+    assert ds["at_boundary_width"].values == pytest.approx([0.8457824, 2.3213299], abs=1e-6)
+    assert ds["at_crossings_width"].values.tolist() == [1, 1]
