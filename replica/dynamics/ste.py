@@ -663,56 +663,47 @@ def _teacher_nodes(problem: STEProblem, n: int):
 
 
 def _domain(problem: STEProblem, ws, t_max, pad: float):
-    """Per-teacher-node interval that the law does not leave (drift bound + noise margin)."""
+    """Per-teacher-node interval holding the law up to ``t_max`` (drift bounds + noise margin).
+
+    The noise scale is taken from the initial residual; :func:`pde` checks that no mass reaches
+    the ends, so an optimistic guess fails loudly instead of silently.
+    """
     eta, kx, gx, lam = problem.eta, problem.kappa_x, problem.gamma_x, problem.ridge
     sd0 = math.sqrt(problem.init)
-    lo0, hi0 = problem.init_align * ws - 8 * sd0, problem.init_align * ws + 8 * sd0
+    lo0, hi0 = problem.init_align * ws - 7 * sd0, problem.init_align * ws + 7 * sd0
+    m_psi0, _, q_psi0 = closure_moments(problem, problem.m0, problem.Q0)
+    e_est = 2 * max(float(problem.residual(m_psi0, q_psi0)), problem.rho + problem.noise)
+    T = eta * gx * e_est / 2  # temperature scale of the law
+    walk = 5 * math.sqrt(eta * eta * gx * e_est * t_max)  # free diffusion over [0, t_max]
     if not problem.weight_quantized:
-        cmax, restore = 0.0, gx + lam
-        e_max = 4 * max(problem.residual(problem.m0, problem.Q0), problem.rho + problem.noise)
-        lo_t = np.minimum(lo0, kx * ws / restore)
-        hi_t = np.maximum(hi0, kx * ws / restore)
-    else:
-        cmax = _psi_bound(problem)
-        restore = lam if problem.ridge_on == "latent" else 0.0
-        e_max = problem.rho + problem.noise + 2 * kx * cmax * math.sqrt(problem.rho) + gx * cmax**2
-        v = eta * (kx * np.abs(ws) + gx * cmax + lam * cmax)
-        lo_t, hi_t = lo0 - v * t_max, hi0 + v * t_max
-        if restore > 0:
-            lo_t = np.maximum(lo_t, np.minimum(lo0, (kx * ws - gx * cmax) / lam))
-            hi_t = np.minimum(hi_t, np.maximum(hi0, (kx * ws + gx * cmax) / lam))
-        else:
-            # bounded drift: beyond the outer levels it is η(κ_x w* ∓ γ' c) of fixed sign; where it
-            # confines, the law's tail there is exponential with length T/slope
-            gq = gx + (lam if problem.ridge_on == "quantized" else 0.0)
-            # temperature scale from the initial residual (the law's tails at later times are
-            # checked: mass reaching the domain ends stops the solver with status "domain")
-            e_est = max(
-                problem.residual(*closure_moments(problem, problem.m0, problem.Q0)[::2]),
-                problem.rho + problem.noise,
-            )
-            T_max = eta * gx * e_est / 2
-            c_lo, c_hi = (
-                float(np.min(problem.psi_w([-1e300]))),
-                float(np.max(problem.psi_w([1e300]))),
-            )
-            s_hi, s_lo = gq * c_hi - kx * ws, kx * ws - gq * c_lo
-            with np.errstate(divide="ignore"):
-                hi_c = np.maximum(hi0, c_hi) + 20 * T_max / s_hi
-                lo_c = np.minimum(lo0, c_lo) - 20 * T_max / s_lo
-            hi_t = np.where(s_hi > 0, np.minimum(hi_t, hi_c), hi_t)
-            lo_t = np.where(s_lo > 0, np.maximum(lo_t, lo_c), lo_t)
-    spread = eta * eta * gx * e_max * t_max
-    if restore > 0:
-        spread = min(spread, eta * gx * e_max / (2 * restore))
-    margin = 5 * math.sqrt(spread) + pad
-    m_lo = m_hi = margin
-    if problem.weight_quantized and restore == 0:
-        # confining sides already include their exponential tail
-        m_lo, m_hi = np.where(s_lo > 0, pad, margin), np.where(s_hi > 0, pad, margin)
-    lo = np.minimum(lo_t, -cmax) - m_lo
-    hi = np.maximum(hi_t, cmax) + m_hi
-    return lo, hi
+        restore = gx + lam
+        margin = min(walk, 5 * math.sqrt(T / restore)) + pad
+        target = kx * ws / restore
+        return np.minimum(lo0, target) - margin, np.maximum(hi0, target) + margin
+    c_lo = float(np.min(problem.psi_w([-1e300])))
+    c_hi = float(np.max(problem.psi_w([1e300])))
+    if problem.ridge_on == "latent" and lam > 0:
+        # the drift points inwards outside [(κw* − γ c_K)/λ, (κw* − γ c_1)/λ]
+        margin = min(walk, 5 * math.sqrt(T / lam)) + pad
+        lo = np.minimum(lo0, (kx * ws - gx * c_hi) / lam) - margin
+        hi = np.maximum(hi0, (kx * ws - gx * c_lo) / lam) + margin
+        return np.minimum(lo, c_lo - pad), np.maximum(hi, c_hi + pad)
+    # bounded drift: beyond the outer levels it is the constant η(κ_x w* − γ' c_{1,K}); where it
+    # points inwards the tail is exponential with length T/slope, otherwise the law drifts out
+    gq = gx + (lam if problem.ridge_on == "quantized" else 0.0)
+    s_hi, s_lo = gq * c_hi - kx * ws, kx * ws - gq * c_lo
+    with np.errstate(divide="ignore"):
+        hi = np.where(
+            s_hi > 0,
+            np.maximum(hi0, c_hi) + 25 * T / np.maximum(s_hi, 0),
+            np.maximum(hi0, c_hi) + eta * np.maximum(-s_hi, 0) * t_max + walk,
+        )
+        lo = np.where(
+            s_lo > 0,
+            np.minimum(lo0, c_lo) - 25 * T / np.maximum(s_lo, 0),
+            np.minimum(lo0, c_lo) - eta * np.maximum(-s_lo, 0) * t_max - walk,
+        )
+    return lo - pad, hi + pad
 
 
 def _bernoulli(z):
@@ -889,7 +880,7 @@ def pde(
     edges=None,
     n_particles: int = 100_000,
     seed: int = 0,
-    n_cells: int = 1000,
+    n_cells: int = 4000,
     n_teacher: int = 48,
     pad: float = 0.5,
     throw: bool = True,
