@@ -43,10 +43,14 @@ __all__ = [
 
 #: status of :func:`solve_rs` below the interpolation threshold at β = ∞ (``D ≥ α``)
 NO_RS_SOLUTION = "no_rs_solution"
+#: status of :func:`solve_rs` when the residual stopped decreasing above the tolerance
+STALLED = "stalled"
 ESTIMATORS = ("mean", "sample")
 # box for the solver's variables (ln Δ, ln χ): beyond it the iterate is not physical
 _LOG_LO, _LOG_HI = -690.0, 40.0
 _TINY = math.exp(_LOG_LO)
+# map evaluations without halving the residual after which the solver stops (status max_iter)
+_STALL = 60
 
 
 def _number(x, name, expected, ok):
@@ -241,6 +245,7 @@ def solve_rs(
     check(tol > 0, "tol", "a number > 0", tol)
     name, delta, chi = _initial(model, init)
     n_eval = 0
+    stalled = False
     cache = {}  # the map at the last iterate is reused for the result (no extra evaluation)
 
     def residual(y):
@@ -269,7 +274,13 @@ def solve_rs(
         # Broyden rank-one updates (1 evaluation per step); a step that does not reduce the
         # residual is replaced by a damped step and the Jacobian is rebuilt
         J = None
+        best, best_at = np.max(np.abs(res)), n_eval
         while np.max(np.abs(res)) >= tol and n_eval + 3 <= max_iter:
+            if np.max(np.abs(res)) < 0.5 * best:
+                best, best_at = np.max(np.abs(res)), n_eval
+            elif n_eval - best_at > _STALL:
+                stalled = True
+                break  # no progress: the map is not smooth at this tolerance (reported)
             if J is None:
                 h = 1e-7
                 J = np.empty((2, 2))
@@ -297,7 +308,7 @@ def solve_rs(
     if math.isinf(model.beta) and not math.isfinite(chi_new):
         status = NO_RS_SOLUTION
     else:
-        status = CONVERGED if resid < tol else MAX_ITER
+        status = CONVERGED if resid < tol else (STALLED if stalled else MAX_ITER)
     result = _assemble(
         model, delta, chi, avg, status=status, n_iter=n_eval, residual=resid, branch=name
     )
