@@ -238,8 +238,10 @@ def solve_rs(
     Returns
     -------
     RSSolution
-        ``status`` is ``"converged"``, ``"max_iter"``, or ``"no_rs_solution"`` (β = ∞ and
-        ``D ≥ α``: below the interpolation threshold there is no RS solution).
+        ``status`` is ``"converged"``, ``"max_iter"``, ``"stalled"`` (no progress in 60 map
+        evaluations: the map's quadrature noise exceeds ``tol``, e.g. on grids whose levels span
+        many orders of magnitude) or ``"no_rs_solution"`` (β = ∞ and ``D ≥ α``: below the
+        interpolation threshold there is no RS solution).
     """
     check(0 <= damping < 1, "damping", "a number in [0, 1)", damping)
     check(tol > 0, "tol", "a number > 0", tol)
