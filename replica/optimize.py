@@ -325,6 +325,7 @@ def compare_grids(
     bounds: tuple[float, float] = (0.05, 6.0),
     optimal: bool = True,
     boundary: bool = True,
+    at_range: tuple[float, float] = (0.05, 40.0),
 ) -> dict:
     """Uniform vs non-uniform grids with the model's number of levels, each at its optimal width.
 
@@ -341,8 +342,11 @@ def compare_grids(
         Also optimise all levels (:func:`optimal_levels`); its *shape* then forms one more
         family (``"optimal"``) scaled in width.
     boundary : bool
-        Locate, for each family, the width ``ω_AT`` above which RS is unstable (the first AT = 1
-        crossing on a scan of ``bounds``; ``nan`` when RS is stable on the whole interval).
+        Locate, for each family, the width ``ω_AT`` above which RS is unstable: the first AT = 1
+        crossing on a geometric scan of ``at_range``, refined by :func:`~replica.phase.at_boundary`
+        (``nan`` when RS is stable on the whole range).
+    at_range : (lo, hi)
+        Width range of that scan.
 
     Returns
     -------
@@ -371,7 +375,7 @@ def compare_grids(
         opt = optimal_width(m, bounds=bounds, throw=False)
         at_w = math.nan
         if boundary:
-            at_w = _first_at_width(m, bounds)
+            at_w = _first_at_width(m, at_range)
         entry = {"optimum": opt, "at_width": at_w, "quantizer": opt.quantizer}
         if name in extra:
             entry["levels"] = extra[name]
@@ -379,9 +383,9 @@ def compare_grids(
     return out
 
 
-def _first_at_width(model, bounds, n=40):
-    """First AT = 1 crossing in width on ``bounds`` (nan if none), refined to 1e-8."""
-    xs = np.linspace(bounds[0], bounds[1], n)
+def _first_at_width(model, at_range, n=60):
+    """First AT = 1 crossing in width on ``at_range`` (nan if none), refined to 1e-8."""
+    xs = np.geomspace(at_range[0], at_range[1], n)
     prev, prev_at = None, None
     init = None
     for x in xs:

@@ -228,6 +228,23 @@ def _phase(sol) -> str:
     return PHASES[0] if sol.at < 1.0 else PHASES[1]
 
 
+def _solve(model: QuantizedRegression, prev):
+    """RS saddle point with continuation from ``prev``; when that fails, fresh starts from the
+    prior, from an informative point and from a large-χ point (large β below the interpolation
+    threshold, where χ = βE[v] is of order β)."""
+    sol = solve_rs(model, throw=False, init=prev)
+    if sol.converged or sol.status == "no_rs_solution":
+        return sol
+    big_chi = min(model.beta, 1e6) if math.isfinite(model.beta) else 1e3
+    for init in (None, "informative", (model.rho, big_chi)):
+        if init is None and prev is None:
+            continue
+        alt = solve_rs(model, throw=False, init=init)
+        if alt.converged or alt.status == "no_rs_solution":
+            return alt
+    return sol
+
+
 def _solve_line(task_json: str) -> str:
     """Solve one line of the sweep (JSON in, JSON out: nothing but text crosses processes)."""
     from .phase import VARY, at_boundary, interpolation_threshold
@@ -240,10 +257,7 @@ def _solve_line(task_json: str) -> str:
     thresholds = {}
     for x in task["values"]:
         model = _model(base, {**task["fixed"], along: x})
-        sol = solve_rs(model, throw=False, init=prev)
-        if not sol.converged and prev is not None:  # continuation failed: start afresh
-            cold = solve_rs(model, throw=False)
-            sol = cold if cold.converged or sol.status != "no_rs_solution" else sol
+        sol = _solve(model, prev)
         if sol.converged:
             prev = sol
         for k in FIELDS:
