@@ -140,7 +140,7 @@ def optimal_width(
     >>> from replica.regression import QuantizedRegression
     >>> m = QuantizedRegression(quantizer=Quantizer.uniform(2, 1.0), alpha=2, beta=5, noise=0.1)
     >>> round(optimal_width(m).width, 4)
-    1.7203
+    1.7304
     """
     check(len(bounds) == 2 and 0 < bounds[0] < bounds[1] and math.isfinite(bounds[1]), "bounds",
           "(lo, hi) with 0 < lo < hi < inf", bounds)  # fmt: skip

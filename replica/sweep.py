@@ -532,6 +532,8 @@ def run_sweep(
                     f"path: expected no file or the results of this sweep, got {path} from a "
                     "different sweep (remove it or choose another path)"
                 )
+            if _parts_dir(path).is_dir():  # killed after the final write: tidy up
+                shutil.rmtree(_parts_dir(path))
             return ds
         parts = _parts_dir(path)
         done = _load_parts(parts, key, len(lines))

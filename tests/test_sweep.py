@@ -163,32 +163,38 @@ def test_results_file_metadata_and_reload(tmp_path):
         run_sweep(base(alpha=3.0), grid, executor="serial", progress=False, path=path)
 
 
+class InterruptingExecutor(Executor):
+    """Runs the first ``limit`` tasks inline; the others fail as if the run had been stopped."""
+
+    def __init__(self, limit):
+        self.limit, self.n = limit, 0
+
+    def submit(self, fn, *args, **kwargs):
+        self.n += 1
+        fut = Future()
+        if self.n <= self.limit:
+            fut.set_result(fn(*args, **kwargs))
+        else:
+            fut.set_exception(KeyboardInterrupt("stopped"))
+        return fut
+
+
 def test_resume_recomputes_only_missing_lines(tmp_path):
     path = tmp_path / "sweep.nc"
     grid = {"bits": [1, 2, 3], "width": [0.5, 1.5, 2.5]}  # 3 lines along width
     ref = run_sweep(base(), grid, executor="serial", progress=False)
-    # simulate an interrupted run: the checkpoint of one line plus a half-written temporary file
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(base(), grid, executor=InterruptingExecutor(limit=2), progress=False,
+                  path=path)  # fmt: skip
     parts = tmp_path / "sweep.nc.parts"
-    full = run_sweep(base(), grid, executor="serial", progress=False, path=tmp_path / "x.nc")
-    parts.mkdir()
-    line = full.isel(bits=1)
-    from replica.sweep import _key, _line_ds, _spec
-
-    key = _key(_spec(base(), grid, None, True))
-    result = {
-        "fields": {k: line[k].values.tolist() for k in ("gen_error", "train_error", "mse", "m",
-                   "q", "Q", "chi", "delta", "D", "at", "free_energy", "residual", "n_iter",
-                   "status", "phase")},
-        "boundary": float(line["at_boundary_width"]),
-        "crossings": int(line["at_crossings_width"]),
-    }  # fmt: skip
-    result["fields"]["alpha_c"] = [math.nan] * 3
-    io.save_netcdf(_line_ds(result, "width"), parts / "line-000001.nc",
-                   {"sweep_key": key, "line": 1})  # fmt: skip
+    saved = _count_parts(parts)
+    assert not path.exists() and 0 <= saved <= 2
+    # a write interrupted by a kill leaves a temporary file: it is discarded on resume
     (parts / ".line-000002.nc.abc.partial").write_bytes(b"CDF\x01 truncated")
     counter = CountingExecutor()
     ds = run_sweep(base(), grid, executor=counter, progress=False, path=path)
-    assert counter.n == 2  # lines 0 and 2 only
+    assert counter.n == 3 - saved  # only the missing lines
+    assert not parts.exists()
     data_equal(ds, ref)
 
 
