@@ -4,7 +4,8 @@ Five experiments of the card (``ichikawa2025-ste-dynamics``) plus a check of cla
 
 1. ``exp1_ode_vs_ste.csv``: ε_g(τ) for weight-only quantization, b ∈ {2, 3, 4, 5}, ω = 1, λ = 1,
    η = 0.04: isotropic ODE, grid PDE and finite-d STE (mean ± s.e. over seeds, d = 900).
-2. ``exp2_plateau.csv``: plateau length vs ω at b = 3 (ODE and PDE curves, :func:`plateau`).
+2. ``exp2_plateau.csv``: plateau length vs ω at b = 3 (mid-tread grid, small initialisation;
+   ODE and PDE curves, :func:`plateau`).
 3. ``exp3_input_weight.csv``: input (b_x ∈ {3, 4, 5}) × weight (b ∈ {3, 4}) quantization.
 4. ``exp4_density.csv``: density of ŵ (w* = 1) at τ ∈ {10, 25, 50, 100}, d = 3000, b = ω = 2
    for inputs and weights: STE histogram vs grid PDE.
@@ -90,22 +91,26 @@ def _exp1(data_dir, quick):
 
 
 def _exp2(data_dir, quick):
-    omegas = (0.25, 1.0) if quick else (0.25, 0.5, 1.0, 1.25, 1.5)
-    t_max = 60.0 if quick else 300.0
+    # a plateau needs a dead zone: the mid-tread grid (zero level) and a small initialisation,
+    # so that ψ_w(ŵ) = 0 until the latent weights cross the first threshold ω/(2^b − 2)
+    omegas = (0.25, 1.0, 1.5) if quick else (0.25, 0.5, 1.0, 1.25, 1.5)
+    t_max, init = 20.0, 1e-4
     rows = {k: [] for k in ("omega", "source", "length", "drop_time", "level", "final")}
     curves = {k: [] for k in ("omega", "source", "tau", "eg")}
     for om in omegas:
-        p = STEProblem(weight_quantizer=Quantizer.uniform(3, om), eta=0.04, ridge=1.0, init=1.0)
+        p = STEProblem(
+            weight_quantizer=Quantizer.uniform(3, om, "zero"), eta=0.04, ridge=1.0, init=init
+        )
         for src, sol in (
-            ("ode", ode(p, t_max, n_points=601)),
+            ("ode", ode(p, t_max, n_points=801)),
             (
                 "pde",
                 pde(
                     p,
                     t_max,
                     method="grid",
-                    n_points=301,
-                    n_cells=1500 if quick else 3000,
+                    n_points=401,
+                    n_cells=1500 if quick else 4000,
                     n_teacher=24 if quick else 48,
                 ),
             ),
@@ -126,10 +131,11 @@ def _exp2(data_dir, quick):
             curves["eg"] += list(sol.eg)
     params = dict(
         bits=3,
+        convention="zero",
         omegas=omegas,
         eta=0.04,
         ridge=1.0,
-        init=1.0,
+        init=init,
         t_max=t_max,
         criterion="replica.dynamics.plateau(flat=0.1)",
     )
@@ -340,7 +346,7 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
         a1.plot(c["tau"][sel], c["eg"][sel], color=f"C{i}", label=f"ω={om:g}")
         sel = (c["omega"] == om) & (c["source"] == "ode")
         a1.plot(c["tau"][sel], c["eg"][sel], "--", color=f"C{i}")
-    a1.set(xlabel="τ", ylabel="ε_g", yscale="log", title="b = 3: PDE (—), ODE (--)")
+    a1.set(xlabel="τ", ylabel="ε_g", title="b = 3 mid-tread: PDE (—), ODE (--)")
     a1.legend(fontsize=7)
     for src, mk in (("pde", "o-"), ("ode", "s--")):
         sel = pl["source"] == src
