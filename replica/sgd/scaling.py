@@ -22,6 +22,7 @@ Regression", arXiv:2602.19241 (effective model and data sizes under quantization
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,6 +50,8 @@ class PowerLawFit:
         Number of points.
     curves : int
         Number of curves averaged (``1`` for a single curve).
+    offset, offset_se : float
+        Constant ``y_∞`` of the law ``y ≈ y_∞ + c x^s`` (0 unless fitted with ``offset=True``).
     """
 
     exponent: float
@@ -58,17 +61,21 @@ class PowerLawFit:
     residual: float
     n: int
     curves: int = 1
+    offset: float = 0.0
+    offset_se: float = 0.0
 
     @property
     def prefactor(self) -> float:
         return math.exp(self.log_prefactor)
 
     def __call__(self, x) -> np.ndarray:
-        return self.prefactor * np.asarray(x, dtype=float) ** self.exponent
+        return self.offset + self.prefactor * np.asarray(x, dtype=float) ** self.exponent
 
     def inverse(self, y) -> np.ndarray:
-        """``x`` with ``prefactor · x^exponent = y``."""
-        return (np.asarray(y, dtype=float) / self.prefactor) ** (1.0 / self.exponent)
+        """``x`` with ``offset + prefactor · x^exponent = y``."""
+        y = np.asarray(y, dtype=float) - self.offset
+        check(bool(np.all(y > 0)), "y", f"values above the offset {self.offset:.4g}", y)
+        return (y / self.prefactor) ** (1.0 / self.exponent)
 
     def deviation(self, expected: float) -> float:
         """``|exponent − expected|`` in units of ``exponent_se`` (``inf`` for a zero error)."""
@@ -88,8 +95,13 @@ def _ols(lx: np.ndarray, ly: np.ndarray):
     return coef, np.sqrt(np.diag(cov)), math.sqrt(float(resid @ resid) / lx.size)
 
 
-def fit_power_law(x, y) -> PowerLawFit:
-    """Ordinary least squares of ``log y`` on ``log x`` with classical standard errors.
+def fit_power_law(x, y, offset: bool = False) -> PowerLawFit:
+    """Least-squares power law in log–log coordinates with classical standard errors.
+
+    ``offset=False``: ordinary least squares of ``log y`` on ``log x`` (``y ≈ c x^s``).
+    ``offset=True``: nonlinear least squares of ``log y`` against ``log(y_∞ + c x^s)`` — the
+    additive form of the scaling laws (a constant from the other terms plus a power law); the
+    standard errors come from the Jacobian at the optimum, ``s²(JᵀJ)^{−1}``.
 
     ``y`` may be a 1-D curve or a 2-D stack ``(K, n)`` of curves (e.g. one per sketch). For a
     stack, the mean curve is fitted and the exponent's standard error is
@@ -99,11 +111,16 @@ def fit_power_law(x, y) -> PowerLawFit:
     Raises
     ------
     ValueError
-        Fewer than three points, non-positive or non-finite values.
+        Too few points (3, or 4 with an offset), non-positive or non-finite values.
+
+    References
+    ----------
+    Lin et al. (2024), Thm. 4.1: ``E R = σ² + Θ(M^{−(a−1)}) + Θ((N_eff γ)^{−(a−1)/a})``.
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
-    check(x.ndim == 1 and x.size >= 3, "x", "a 1-D array of >= 3 points", x.shape)
+    need = 4 if offset else 3
+    check(x.ndim == 1 and x.size >= need, "x", f"a 1-D array of >= {need} points", x.shape)
     check(
         y.shape[-1:] == x.shape and y.ndim in (1, 2),
         "y",
@@ -112,22 +129,60 @@ def fit_power_law(x, y) -> PowerLawFit:
     )
     check(bool(np.all(np.isfinite(x)) and np.all(x > 0)), "x", "finite positive numbers", x)
     check(bool(np.all(np.isfinite(y)) and np.all(y > 0)), "y", "finite positive numbers", y)
-    lx = np.log(x)
+    fit = _fit_offset if offset else _fit_plain
     curves = 1 if y.ndim == 1 else y.shape[0]
-    mean = y if y.ndim == 1 else y.mean(axis=0)
-    coef, se, rms = _ols(lx, np.log(mean))
-    slope_se = float(se[1])
+    out = fit(x, y if y.ndim == 1 else y.mean(axis=0))
     if curves > 1:
-        slopes = np.array([_ols(lx, np.log(row))[0][1] for row in y])
-        slope_se = math.hypot(slope_se, float(slopes.std(ddof=1)) / math.sqrt(curves))
+        slopes = np.array([fit(x, row).exponent for row in y])
+        se = math.hypot(out.exponent_se, float(slopes.std(ddof=1)) / math.sqrt(curves))
+        out = dataclasses.replace(out, exponent_se=se, curves=int(curves))
+    return out
+
+
+def _fit_plain(x, y) -> PowerLawFit:
+    coef, se, rms = _ols(np.log(x), np.log(y))
     return PowerLawFit(
         exponent=float(coef[1]),
-        exponent_se=slope_se,
+        exponent_se=float(se[1]),
         log_prefactor=float(coef[0]),
         log_prefactor_se=float(se[0]),
         residual=rms,
         n=int(x.size),
-        curves=int(curves),
+    )
+
+
+def _fit_offset(x, y) -> PowerLawFit:
+    from scipy.optimize import least_squares
+
+    lx, ly = np.log(x), np.log(y)
+    start = _fit_plain(x, y)
+    scale = float(np.min(y))
+
+    def model(p):
+        return p[0] * scale + np.exp(p[1] + p[2] * lx)
+
+    def resid(p):
+        m = model(p)
+        return np.log(np.where(m > 0, m, 1e-300)) - ly
+
+    p0 = np.array([0.0, start.log_prefactor, start.exponent])
+    sol = least_squares(resid, p0, method="lm", xtol=1e-15, ftol=1e-15, gtol=1e-15)
+    m = model(sol.x)
+    check(bool(np.all(m > 0)), "y", "data a power law plus a constant can fit", y)
+    r = sol.fun
+    dof = x.size - 3
+    s2 = float(r @ r) / dof
+    cov = s2 * np.linalg.pinv(sol.jac.T @ sol.jac)
+    se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    return PowerLawFit(
+        exponent=float(sol.x[2]),
+        exponent_se=float(se[2]),
+        log_prefactor=float(sol.x[1]),
+        log_prefactor_se=float(se[1]),
+        residual=math.sqrt(float(r @ r) / x.size),
+        n=int(x.size),
+        offset=float(sol.x[0] * scale),
+        offset_se=float(se[0] * scale),
     )
 
 

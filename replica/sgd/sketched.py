@@ -44,6 +44,7 @@ arXiv:2510.18259 (quantization sites, noise models, quantized target).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Mapping
@@ -64,6 +65,7 @@ __all__ = [
     "SketchedSimulation",
     "approximation_error",
     "effective_samples",
+    "irreducible_error",
     "quantized_floor",
     "quantized_spectrum",
     "simulate_sketched",
@@ -72,6 +74,7 @@ __all__ = [
     "sketched_hessian",
     "sketched_quantized_hessian",
     "sketched_risk",
+    "sketched_sweep",
     "sketched_target",
     "step_schedule",
 ]
@@ -331,6 +334,29 @@ def quantized_floor(spec: SketchSpectrum, model, test: str = "full") -> float:
     if test == "full":
         lost = lost * lost
     return float(np.sum(lost * spec.mu * spec.target_sq))
+
+
+def irreducible_error(spec: SketchSpectrum, model, test: str = "full") -> float:
+    """The part of :func:`quantized_floor` lost uniformly in every eigen-direction:
+    ``min_i f_i · Σ_i μ_i E[(Uᵀv*)_i²]`` with ``f_i`` the lost fraction of direction ``i``.
+
+    This is the error a quantized model keeps even where the model is exact (its strongest
+    direction). The rest of the floor, ``Σ_i (f_i − min f) μ_i E[(Uᵀv*)_i²]``, is concentrated on
+    the weak directions and acts as a smaller model: rank-one multiplicative quantization has
+    ``f_i = ε/(1+ε)`` (or its square) in every direction, so all of its floor is irreducible and
+    the effective model size is ``M``; additive quantization has ``f_i = ε/(μ_i + ε)`` (or its
+    square), ``≈ 0`` on the strong and ``≈ 1`` on the weak directions, so almost all of its floor
+    is a model-size deficit (directions with ``μ_i ≲ ε`` are lost).
+
+    References
+    ----------
+    Zhang et al. (2026), card claims 1-3 and "Expected quantized laws".
+    """
+    check(test in TESTS, "test", f"one of {TESTS}", test)
+    lost = 1.0 - spec.mu / quantized_spectrum(spec.mu, model)
+    if test == "full":
+        lost = lost * lost
+    return float(np.min(lost) * spec.captured)
 
 
 # --------------------------------------------------------------------------------------------
@@ -616,6 +642,42 @@ def _exact_final(problem, mu, target, noise, quantized: bool) -> float:
         quantization=dict(problem.quantization) if quantized else {},
     )
     return exact_risk(sgd, test=problem.test).final
+
+
+FIELDS = ("total", "approximation", "bias", "variance", "quantization")
+
+
+def sketched_sweep(problem: SketchedProblem, sketches: int = 1, basis: str = "sketch", **grid):
+    """Exact risk over a one-dimensional grid of one problem field, per sketch.
+
+    Exactly one keyword names the swept field (e.g. ``model_size=[8, 16, 32]`` or
+    ``samples=[...]``); the other fields are those of ``problem`` (rebuilt and validated with
+    :func:`dataclasses.replace`). Sketch spectra are cached, so sweeps over ``samples``, ``step``
+    or the quantizers diagonalise each sketch once.
+
+    Returns
+    -------
+    dict
+        ``{field: ndarray (sketches, n)}`` for ``total``, ``approximation``, ``bias``,
+        ``variance`` and ``quantization``, plus ``"excess"`` (``total − σ²``) and the grid itself
+        under its name.
+    """
+    check(len(grid) == 1, "grid", "exactly one swept field", sorted(grid))
+    ((name, values),) = grid.items()
+    check(_is_int(sketches) and sketches >= 1, "sketches", "an integer >= 1", sketches)
+    values = list(values)
+    check(len(values) >= 1, name, "a non-empty sequence", values)
+    rows = np.empty((len(FIELDS), sketches, len(values)))
+    for j, value in enumerate(values):
+        p = dataclasses.replace(problem, **{name: value})
+        _check_exact_sites(p, basis)
+        for k in range(sketches):
+            rows[:, k, j] = _one_sketch(p, k)
+    out = {f: rows[i] for i, f in enumerate(FIELDS)}
+    noises = [dataclasses.replace(problem, **{name: v}).noise for v in values]
+    out["excess"] = out["total"] - np.asarray(noises, dtype=float)
+    out[name] = np.asarray(values)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
