@@ -20,6 +20,7 @@ Typical Case Analysis", arXiv:2401.17269 (ISIT 2024): RS free energy, saddle poi
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field, replace
 
@@ -226,7 +227,8 @@ def solve_rs(
         Raise :class:`~replica.ConvergenceError` (carrying the result) if not converged.
     init : None, "uninformative", "informative", RSSolution or (mse, chi)
         Starting point; selects the branch when several solutions exist (large β). The default
-        starts from the prior (``ŵ = 0``).
+        starts from the prior (``ŵ = 0``) and, if that fails, retries from a large
+        susceptibility ``χ ~ β`` (``branch="large-chi"``).
     tol : float
         Convergence criterion on ``max(|ln Δ' − ln Δ|, |ln χ' − ln χ|)`` (relative precision of
         Δ and χ).
@@ -243,6 +245,21 @@ def solve_rs(
         many orders of magnitude) or ``"no_rs_solution"`` (β = ∞ and ``D ≥ α``: below the
         interpolation threshold there is no RS solution).
     """
+    result = _solve_rs(model, init, tol, max_iter, damping)
+    if init is None and result.status not in (CONVERGED, NO_RS_SOLUTION):
+        # the default start failed (e.g. large β below α_c, where χ ~ β): retry from a start
+        # with a large susceptibility and keep the attempt that got furthest
+        big_chi = min(model.beta, 1e6) if math.isfinite(model.beta) else 1e3
+        alt = _solve_rs(model, (model.rho, big_chi), tol, max_iter, damping)
+        if alt.converged or alt.residual < result.residual:
+            result = dataclasses.replace(alt, branch="large-chi", n_iter=alt.n_iter + result.n_iter)
+    what = f"solve_rs({model.quantizer.name}, alpha={model.alpha:g}, beta={model.beta:g})"
+    return finish(result, throw, what)
+
+
+def _solve_rs(model, init, tol, max_iter, damping) -> RSSolution:
+    """One attempt of :func:`solve_rs` from one starting point (never raises on
+    non-convergence)."""
     check(0 <= damping < 1, "damping", "a number in [0, 1)", damping)
     check(tol > 0, "tol", "a number > 0", tol)
     name, delta, chi = _initial(model, init)
@@ -314,11 +331,7 @@ def solve_rs(
     result = _assemble(
         model, delta, chi, avg, status=status, n_iter=n_eval, residual=resid, branch=name
     )
-    return finish(
-        result,
-        throw,
-        f"solve_rs({model.quantizer.name}, alpha={model.alpha:g}, beta={model.beta:g})",
-    )
+    return result
 
 
 def _assemble(model, delta, chi, avg: ChannelAverages, **meta) -> RSSolution:

@@ -197,3 +197,12 @@ def test_channel_accuracy_sweep(bits):
             ref = channel_averages(lv, mix, delta, A, 0.0, n=256)
             assert a.mse == pytest.approx(ref.mse, abs=1e-12)
             assert a.m == pytest.approx(a.D, abs=1e-12)
+
+
+def test_default_start_falls_back_to_large_chi():
+    # large β below α_c: χ ~ 0.6β at the solution, beyond the basin of the prior start; the
+    # default retries from χ ~ β and converges (the explicit prior start stalls honestly)
+    m = model(1, 1.0, alpha=0.3, beta=1000.0)
+    s = solve_rs(m)
+    assert s.converged and s.branch == "large-chi" and s.chi > 100
+    assert solve_rs(m, init="uninformative", throw=False).status != "converged"
