@@ -25,7 +25,18 @@ from .teachers import DiscreteTeacher, GaussianMixtureTeacher, GaussianTeacher
 
 __version__ = "0.1.0"
 
-_SUBPACKAGES = ("symbolic", "dynamics", "sgd", "amp", "bench", "io")
+_SUBPACKAGES = ("symbolic", "dynamics", "sgd", "amp", "bench", "io", "phase", "optimize", "sweep")
+
+# functions imported on first access (they pull in scipy.optimize, dask hooks, …)
+_LAZY = {
+    "at_boundary": "phase",
+    "interpolation_threshold": "phase",
+    "phase_diagram": "phase",
+    "optimal_width": "optimize",
+    "optimal_levels": "optimize",
+    "compare_grids": "optimize",
+    "run_sweep": "sweep",
+}
 
 __all__ = [
     "Additive",
@@ -43,7 +54,14 @@ __all__ = [
     "ReplicaError",
     "Result",
     "__version__",
+    "at_boundary",
+    "compare_grids",
     "gauss",
+    "interpolation_threshold",
+    "optimal_levels",
+    "optimal_width",
+    "phase_diagram",
+    "run_sweep",
     "solve_rs",
     "solve_rs_all",
 ]
@@ -52,8 +70,10 @@ __all__ = [
 def __getattr__(name):
     if name in _SUBPACKAGES:
         return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'replica' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(__all__) | set(_SUBPACKAGES))
+    return sorted(set(__all__) | set(_SUBPACKAGES) | set(_LAZY))
