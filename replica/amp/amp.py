@@ -283,3 +283,52 @@ def run(
         q=float(traj.q[-1]),
     )
     return finish(result, throw, f"amp.run(N={N}, M={M}, beta={beta:g}, damping={damping:g})")
+
+
+def _bench(quick: bool):
+    """``replica bench amp``: time per AMP iteration / time of its two bare mat-vecs
+    (``X @ ŵ`` and ``Xᵀ @ g`` on the same arrays), target <= 1.2 on CPU at N = 4000, α = 2.
+
+    On a machine with a CUDA device the same ratio is reported for cupy / torch at
+    N = 50 000 (20 000 in quick mode), float32 and float64.
+    """
+    from ..bench import Measurement, best_time
+    from ..regression import QuantizedRegression
+    from .experiment import generate
+
+    model = QuantizedRegression(quantizer=Quantizer.uniform(2, 1.5), alpha=2.0, beta=5.0, noise=0.1)
+    cases = [("numpy", "float64", 2000 if quick else 4000)]
+    for spec in bk.available():
+        if spec in ("cupy", "torch:cuda"):
+            n_gpu = 20_000 if quick else 50_000
+            cases += [(spec, "float32", n_gpu), (spec, "float64", n_gpu)]
+    out = []
+    n_it = 10 if quick else 30
+    for spec, dtype, n in cases:
+        be = bk.resolve(spec, dtype)
+        inst = generate(model, n, seed=0, backend=be, dtype=dtype)
+        X, y, w0 = inst
+        g = y * 1.0
+
+        def matvecs(X=X, w0=w0, g=g, be=be):
+            X @ w0
+            X.T @ g
+            be.synchronize()
+
+        def amp_iters(X=X, y=y, w0=w0):
+            run(X, y, model.quantizer, model.beta, teacher=w0, max_iter=n_it, tol=1e-300,
+                throw=False)  # fmt: skip
+
+        t_mv = best_time(matvecs, repeat=5)
+        t_it = best_time(amp_iters, repeat=3, min_time=0.0) / n_it
+        out.append(
+            Measurement(
+                name=f"amp {spec} {dtype} N={n} (iteration / 2 mat-vecs)",
+                ratio=t_it / t_mv,
+                target=1.2,
+                higher_is_better=False,
+                detail=f"{t_it * 1e3:.2f} ms per iteration vs {t_mv * 1e3:.2f} ms for 2 mat-vecs",
+            )
+        )
+        del inst, X, y, w0, g
+    return out
