@@ -141,6 +141,7 @@ def _bench_rs(quick: bool) -> list[Measurement]:
 BENCHMARKS: dict[str, str] = {
     "rs": "replica.bench:_bench_rs",
     "quantizer": "replica.bench:_bench_quantizer",
+    "amp": "replica.amp.amp:_bench",
     "ste": "replica.dynamics.simulate:_bench_seeds",
     "sgd": "replica.sgd.risk:_bench_recursion",
 }
