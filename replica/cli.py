@@ -70,6 +70,39 @@ def _cmd_rs(args) -> int:
     return 0 if sol.converged else 1
 
 
+def _cmd_advise(args) -> int:
+    import math
+
+    from .dynamics import STEProblem, max_stable_lr
+    from .optimize import optimal_width
+    from .quantizers import Quantizer
+    from .regression import QuantizedRegression
+
+    model = QuantizedRegression(
+        quantizer=Quantizer.uniform(args.bits, 1.0),
+        alpha=args.alpha,
+        beta=math.inf if args.beta == "inf" else float(args.beta),
+        noise=args.noise,
+        ridge=args.ridge,
+    )
+    opt = optimal_width(model, throw=False)
+    print(f"{args.bits}-bit weights, uniform grid, alpha={model.alpha:g}, beta={model.beta:g}, "
+          f"noise={model.noise:g}, ridge={model.ridge:g}")  # fmt: skip
+    print(f"  optimal width      {opt.width:.6g}   (status {opt.status})")
+    print(f"  gen. error there   {opt.gen_error:.6g}")
+    stable = "stable (AT < 1)" if opt.at < 1 else "UNSTABLE (AT >= 1: replica symmetry breaking)"
+    print(f"  RS stability       AT = {opt.at:.4g}: {stable}")
+    q_in = Quantizer.uniform(args.bits, args.input_width)
+    eta_c = max_stable_lr(STEProblem(input_quantizer=q_in, eta=1.0, ridge=args.ridge))
+    eta_0 = max_stable_lr(STEProblem(eta=1.0, ridge=args.ridge))
+    print(
+        f"STE training with {args.bits}-bit inputs on [-{args.input_width:g}, {args.input_width:g}]:"
+    )
+    print(f"  max stable learning rate  {eta_c:.6g}   (unquantized {eta_0:.6g})")
+    print("  with quantized weights only, the STE limit dynamics cannot blow up (bounded drift)")
+    return 0 if opt.converged else 1
+
+
 def _cmd_repro(args) -> int:
     import paper_repro
 
@@ -152,6 +185,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="branch to start from (default uninformative)",
     )
     rs.set_defaults(func=_cmd_rs)
+
+    ad = sub.add_parser(
+        "advise",
+        help="with b bits: optimal quantization width, RS stability, maximal stable learning rate",
+        description="Practitioner summary for b-bit quantization: the generalization-optimal width "
+        "of a uniform weight grid (replica theory), whether replica symmetry holds there (AT), and "
+        "the maximal stable STE learning rate with b-bit inputs.",
+    )
+    ad.add_argument("--bits", type=int, required=True, help="bits b")
+    ad.add_argument("--alpha", type=float, default=2.0, help="samples per weight (default 2)")
+    ad.add_argument("--beta", default="5", help="inverse temperature or 'inf' (default 5)")
+    ad.add_argument("--noise", type=float, default=0.1, help="label-noise variance (default 0.1)")
+    ad.add_argument("--ridge", type=float, default=0.0, help="ridge lambda (default 0)")
+    ad.add_argument(
+        "--input-width", type=float, default=2.0, help="input range for STE (default 2)"
+    )
+    ad.set_defaults(func=_cmd_advise)
 
     r = sub.add_parser(
         "repro",

@@ -74,3 +74,20 @@ def test_rs_command(capsys):
     assert main(["rs", "--bits", "1", "--width", "1", "--alpha", "0.3", "--beta", "inf"]) == 1
     assert "no RS solution" in capsys.readouterr().out
     assert main(["rs", "--bits", "2", "--width", "1", "--alpha", "-1"]) == 2
+
+
+def test_advise_command(capsys):
+    # η_c = 2(γ_x + λ)/γ_x² with γ_x = 0.9524 for 3 bits on [-2, 2] (card's table) → 2.100
+    assert main(["advise", "--bits", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "optimal width      2.63" in out and "stable (AT < 1)" in out
+    assert "max stable learning rate  2.1" in out
+
+
+def test_every_subcommand_has_complete_help(capsys):
+    for cmd in ("quantizer", "rs", "advise", "repro", "bench"):
+        with pytest.raises(SystemExit) as exc:
+            main([cmd, "--help"])
+        assert exc.value.code == 0
+        out = capsys.readouterr().out
+        assert "usage: replica " + cmd in out and "options:" in out
