@@ -1,0 +1,350 @@
+"""Kashiwamura, Sakata & Imaizumi (2024), claim 5: AMP at finite N against the replica theory.
+
+Three figures (uniform endpoints grid, Gaussian teacher ρ = 1, α = 2, β = 5, σ² = 0.1):
+
+1. ``eps_vs_width_amp`` — ε_g(ω) of the RS theory for b = 1, 2, 3 (solid where AT < 1) with
+   undamped AMP at N = 2000 (mean ± standard error over 10 instances; filled where every run
+   converged, open where some did not: there the last iterate is shown);
+2. ``amp_convergence`` — the fraction of non-converging undamped AMP runs across the (b, ω)
+   plane next to the AT = 1 line (Brent's method on the RS AT quantity), and the fraction
+   converging against AT;
+3. ``amp_rsb_damped`` — in the RSB phase (b = 2), damped AMP (η = 0.7) converges to fixed
+   points that RS does not describe: MSE trajectories at ω = 2.7 and the damped fixed points
+   against ω and N, next to the RS and 1RSB predictions (1RSB from :mod:`replica.rsb` when
+   available).
+
+The compute step writes tidy CSV tables with metadata (parameters and seeds); the plot step only
+reads them. Instance ``(b, ω, s)`` is drawn with seed ``(SEED, b, round(1000 ω), s)``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from replica.amp import experiment, generate, run
+from replica.io import load_csv, metadata, save_csv
+from replica.quantizers import Quantizer
+from replica.regression import QuantizedRegression, solve_rs
+
+TITLE = "Kashiwamura, Sakata & Imaizumi (2024): AMP vs the replica theory (claim 5)"
+
+ALPHA, BETA, NOISE, RHO = 2.0, 5.0, 0.1, 1.0
+SEED = 2024
+RSB_POINT = (2, 2.7)  # the card's damped-AMP example (RS mse 0.322, AT 1.35)
+DAMPING = 0.7
+
+
+def _sizes(quick: bool) -> dict:
+    if quick:
+        return {"bits": (1, 2), "widths": (0.5, 1.0, 2.0, 3.0), "n": 200, "inst": 2,
+                "n_curve": 30, "rsb_widths": (2.7,), "rsb_sizes": (200,), "rsb_inst": 2,
+                "rsb_iter": 300}  # fmt: skip
+    return {"bits": (1, 2, 3),
+            "widths": (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.25, 2.5, 2.75, 3.0, 3.5),
+            "n": 2000, "inst": 10, "n_curve": 150, "rsb_widths": (2.4, 2.7, 3.0),
+            "rsb_sizes": (750, 1500, 3000), "rsb_inst": 5, "rsb_iter": 1000}  # fmt: skip
+
+
+def _model(bits, width):
+    return QuantizedRegression(
+        quantizer=Quantizer.uniform(bits, float(width)), alpha=ALPHA, beta=BETA, noise=NOISE
+    )
+
+
+def _params(quick, **extra):
+    return {"alpha": ALPHA, "beta": BETA, "noise": NOISE, "rho": RHO, "quick": quick,
+            "teacher": "Gaussian N(0, rho)", "grid": "uniform endpoints", **extra}  # fmt: skip
+
+
+def _at_line(bits, w_max):
+    """ω where AT = 1 for each b (NaN where AT < 1 on the whole plotted range)."""
+    try:
+        from replica.phase import at_boundary
+    except ImportError:  # pragma: no cover - phase.py is part of the package
+        at_boundary = None
+    rows = {"bits": [], "width_at": [], "method": []}
+    for b in bits:
+        model = _model(b, 1.0)
+
+        def f(w, b=b):
+            return solve_rs(_model(b, w)).at - 1.0
+
+        ws = np.linspace(0.05, w_max, 60)
+        vals = np.array([f(w) for w in ws])
+        cross = np.flatnonzero(np.sign(vals[1:]) != np.sign(vals[:-1]))
+        if cross.size == 0:
+            rows["bits"].append(b)
+            rows["width_at"].append(math.nan)
+            rows["method"].append("no crossing below the largest width")
+            continue
+        lo, hi = ws[cross[0]], ws[cross[0] + 1]
+        if at_boundary is not None:
+            w_at = at_boundary(model, "width", bracket=(lo, hi)).value
+            how = "replica.phase.at_boundary (Brent)"
+        else:  # pragma: no cover
+            from scipy.optimize import brentq
+
+            w_at, how = brentq(f, lo, hi, xtol=1e-8), "brentq on solve_rs(...).at - 1"
+        rows["bits"].append(b)
+        rows["width_at"].append(float(w_at))
+        rows["method"].append(how)
+    return rows
+
+
+def _rsb_theory(widths):
+    """RS and (when :mod:`replica.rsb` is available) 1RSB predictions at b = 2."""
+    rows = {"width": [], "rs_mse": [], "rs_at": [], "rsb_mse": [], "rsb_state_mse": [],
+            "rsb_status": []}  # fmt: skip
+    try:
+        from replica.rsb import solve_1rsb
+    except ImportError:
+        solve_1rsb = None
+    for w in widths:
+        model = _model(RSB_POINT[0], w)
+        rs = solve_rs(model)
+        rows["width"].append(float(w))
+        rows["rs_mse"].append(rs.mse)
+        rows["rs_at"].append(rs.at)
+        if solve_1rsb is None:
+            rows["rsb_mse"].append(math.nan)
+            rows["rsb_state_mse"].append(math.nan)
+            rows["rsb_status"].append("replica.rsb not available")
+            continue
+        try:
+            sol = solve_1rsb(model, rs=rs, throw=False)
+        except Exception as exc:  # the 1RSB solver is optional here: record why it failed
+            rows["rsb_mse"].append(math.nan)
+            rows["rsb_state_mse"].append(math.nan)
+            rows["rsb_status"].append(f"failed: {type(exc).__name__}")
+            continue
+        # Gibbs mean (overlap q0) and the mean within one pure state (self-overlap q1)
+        ok = sol.status in ("converged", "collapsed_to_rs")
+        rows["rsb_mse"].append(sol.mse if ok else math.nan)
+        rows["rsb_state_mse"].append(RHO - 2.0 * sol.m + sol.q1 if ok else math.nan)
+        rows["rsb_status"].append(sol.status)
+    return rows
+
+
+def compute(data_dir: Path, quick: bool) -> None:
+    """Run AMP ensembles and the theory; write tidy tables under ``data_dir``."""
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    s = _sizes(quick)
+
+    # RS curves ε_g(ω)
+    curve = {"bits": [], "width": [], "gen_error": [], "mse": [], "at": []}
+    for b in s["bits"]:
+        for w in np.linspace(0.1, max(s["widths"]) + 0.25, s["n_curve"]):
+            sol = solve_rs(_model(b, w))
+            for k, v in (("bits", b), ("width", w), ("gen_error", sol.gen_error),
+                         ("mse", sol.mse), ("at", sol.at)):  # fmt: skip
+                curve[k].append(v)
+    save_csv(data_dir / "rs_curves.csv", curve, metadata(_params(quick), seed=None))
+
+    # undamped AMP over the (b, ω) plane
+    amp_kw = {"max_iter": 300, "tol": 1e-7, "patience": 50, "damping": 0.0}
+    rows = {k: [] for k in ("bits", "width", "seed", "n", "mse", "gen_error", "converged",
+                            "n_iter", "rs_mse", "rs_at")}  # fmt: skip
+    for b in s["bits"]:
+        for w in s["widths"]:
+            model = _model(b, w)
+            ds = experiment(model, sizes=[s["n"]], seeds=s["inst"],
+                            base_seed=SEED * 10_000 + 100 * b + round(100 * w),
+                            control_variates=False, **amp_kw)  # fmt: skip
+            for j, seed in enumerate(ds.seed.values):
+                one = ds.isel(size=0, seed=j)
+                for k, v in (("bits", b), ("width", w), ("seed", int(seed)), ("n", s["n"]),
+                             ("mse", float(one["mse"])), ("gen_error", float(one["gen_error"])),
+                             ("converged", int(one["converged"])),
+                             ("n_iter", int(one["n_iter"])), ("rs_mse", float(ds["rs_mse"])),
+                             ("rs_at", float(ds["rs_at"]))):  # fmt: skip
+                    rows[k].append(v)
+    save_csv(data_dir / "amp_points.csv", rows,
+             metadata(_params(quick, n=s["n"], instances=s["inst"], **amp_kw),
+                      seed={"base_seed": f"{SEED}*10000 + 100 b + round(100 w)",
+                            "instances": "generate(model, n, seed=(base_seed, n, s))"}))  # fmt: skip
+    save_csv(data_dir / "at_line.csv", _at_line(s["bits"], max(s["widths"]) + 0.25),
+             metadata(_params(quick), seed=None))  # fmt: skip
+
+    # damped AMP in the RSB phase
+    b = RSB_POINT[0]
+    traj = {"width": [], "n": [], "damping": [], "seed": [], "iteration": [], "mse": []}
+    fin = {"width": [], "n": [], "damping": [], "seed": [], "mse": [], "converged": [],
+           "n_iter": []}  # fmt: skip
+    for w in s["rsb_widths"]:
+        model = _model(b, w)
+        for n in s["rsb_sizes"]:
+            for seed in range(s["rsb_inst"]):
+                inst = generate(model, n, seed=(SEED, b, round(1000 * w), n, seed))
+                for eta in (DAMPING, 0.0):
+                    it = s["rsb_iter"] if eta > 0 else 200
+                    res = run(inst.X, inst.y, model.quantizer, BETA, damping=eta, max_iter=it,
+                              tol=1e-7, teacher=inst.w0, throw=False)  # fmt: skip
+                    final = res.mse if res.converged else float(res.trajectory.mse[-50:].mean())
+                    for k, v in (("width", w), ("n", n), ("damping", eta), ("seed", seed),
+                                 ("mse", final), ("converged", int(res.converged)),
+                                 ("n_iter", res.n_iter)):  # fmt: skip
+                        fin[k].append(v)
+                    if (w, n) == (RSB_POINT[1], max(s["rsb_sizes"][:2])):
+                        m = res.trajectory.mse
+                        traj["width"] += [w] * m.size
+                        traj["n"] += [n] * m.size
+                        traj["damping"] += [eta] * m.size
+                        traj["seed"] += [seed] * m.size
+                        traj["iteration"] += list(range(m.size))
+                        traj["mse"] += m.tolist()
+    meta = metadata(_params(quick, damping=DAMPING, bits=b, tol=1e-7,
+                            note="non-converged runs: mean MSE of the last 50 iterates"),
+                    seed={"instances": f"({SEED}, b, round(1000 w), n, s)"})  # fmt: skip
+    save_csv(data_dir / "rsb_damped_final.csv", fin, meta)
+    save_csv(data_dir / "rsb_damped_trajectories.csv", traj, meta)
+    save_csv(data_dir / "rsb_theory.csv",
+             _rsb_theory(np.union1d(np.linspace(2.0, max(s["rsb_widths"]) + 0.2,
+                                                3 if quick else 17), s["rsb_widths"])),
+             metadata(_params(quick, bits=b), seed=None))  # fmt: skip
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _group(cols, keys):
+    """Unique key tuples and index arrays of a tidy table."""
+    k = np.stack([cols[c] for c in keys], axis=1)
+    uniq, inv = np.unique(k, axis=0, return_inverse=True)
+    return uniq, [np.flatnonzero(inv.ravel() == i) for i in range(len(uniq))]
+
+
+def _mean_se(x):
+    x = np.asarray(x, dtype=float)
+    return x.mean(), (x.std(ddof=1) / math.sqrt(x.size) if x.size > 1 else 0.0)
+
+
+def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
+    """Draw the three figures from the tables written by :func:`compute`."""
+    plt = _plt()
+    data_dir, fig_dir = Path(data_dir), Path(fig_dir)
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    out = []
+    curve, _ = load_csv(data_dir / "rs_curves.csv")
+    pts, pmeta = load_csv(data_dir / "amp_points.csv")
+    at_line, _ = load_csv(data_dir / "at_line.csv")
+    bits = np.unique(curve["bits"]).astype(int)
+    colors = {b: plt.get_cmap("viridis")(0.85 * i / max(1, len(bits) - 1))
+              for i, b in enumerate(bits)}  # fmt: skip
+    n = int(pmeta["params"]["n"])
+
+    # 1: ε_g(ω), RS and AMP
+    fig, ax = plt.subplots(figsize=(6.2, 4.2))
+    for b in bits:
+        sel = curve["bits"] == b
+        w, eps, st = curve["width"][sel], curve["gen_error"][sel], curve["at"][sel] < 1.0
+        ax.plot(w, eps, "--", color=colors[b], lw=1)
+        ax.plot(w, np.where(st, eps, np.nan), "-", color=colors[b], label=f"RS, b = {b}")
+    keys, groups = _group(pts, ["bits", "width"])
+    for (b, w), idx in zip(keys, groups):
+        m, se = _mean_se(pts["gen_error"][idx])
+        allc = bool(np.all(pts["converged"][idx] == 1))
+        ax.errorbar(w, m, yerr=se, fmt="o", color=colors[int(b)], ms=5, capsize=2,
+                    mfc=colors[int(b)] if allc else "white")  # fmt: skip
+    ax.plot([], [], "ko", ms=5, label=f"AMP N = {n} (all converged)")
+    ax.plot([], [], "ko", mfc="white", ms=5, label="AMP (some not converged: last iterate)")
+    ax.set_xlabel(r"width $\omega$")
+    ax.set_ylabel(r"$\varepsilon_g$")
+    ax.set_ylim(0, min(1.6, float(np.nanmax(curve["gen_error"])) + 0.05))
+    ax.set_title(r"RS theory (dashed: AT $>1$) vs AMP, $\alpha=2,\ \beta=5,\ \sigma^2=0.1$",
+                 fontsize=9)  # fmt: skip
+    ax.legend(fontsize=7)
+    out.append(_save(fig, fig_dir / "eps_vs_width_amp.png"))
+
+    # 2: convergence across (b, ω) and against AT
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    frac_nc = np.array([1.0 - pts["converged"][idx].mean() for idx in groups])
+    at = np.array([pts["rs_at"][idx[0]] for idx in groups])
+    sc = ax1.scatter(keys[:, 1], keys[:, 0], c=frac_nc, cmap="coolwarm", vmin=0, vmax=1,
+                     s=140, edgecolors="k", marker="s")  # fmt: skip
+    fig.colorbar(sc, ax=ax1, label="fraction of runs not converged")
+    for i, (b, wat) in enumerate(zip(at_line["bits"], at_line["width_at"])):
+        if np.isfinite(wat):
+            ax1.plot([wat, wat], [b - 0.4, b + 0.4], "k-", lw=2.5,
+                     label=r"AT $=1$ (RS)" if i == 0 else None)  # fmt: skip
+    ax1.set_xlabel(r"width $\omega$")
+    ax1.set_ylabel("bits $b$")
+    ax1.set_yticks(bits)
+    ax1.legend(fontsize=8, loc="lower right")
+    ax1.set_title(f"undamped AMP, N = {n}, {int(pmeta['params']['instances'])} runs per point",
+                  fontsize=9)  # fmt: skip
+    for b in bits:
+        sel = keys[:, 0] == b
+        ax2.plot(at[sel], 1.0 - frac_nc[sel], "o", color=colors[b], label=f"b = {b}")
+    ax2.axvline(1.0, color="k", lw=1, ls=":")
+    ax2.axvspan(0.8, 1.2, color="0.9", zorder=0)
+    ax2.set_xscale("log")
+    ax2.set_xlabel("AT of the RS solution")
+    ax2.set_ylabel("fraction converged")
+    ax2.legend(fontsize=8)
+    out.append(_save(fig, fig_dir / "amp_convergence.png"))
+
+    # 3: damped AMP in the RSB phase
+    traj, _ = load_csv(data_dir / "rsb_damped_trajectories.csv")
+    fin, _ = load_csv(data_dir / "rsb_damped_final.csv")
+    th, _ = load_csv(data_dir / "rsb_theory.csv")
+    rs_at_point = float(np.interp(RSB_POINT[1], th["width"], th["rs_mse"]))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for (eta, _), idx in zip(*_group(traj, ["damping", "seed"])):
+        ax1.plot(traj["iteration"][idx], traj["mse"][idx], lw=0.8,
+                 color="C0" if eta > 0 else "C3", alpha=0.8)  # fmt: skip
+    ax1.plot([], [], color="C0", label=rf"damped $\eta={DAMPING}$")
+    ax1.plot([], [], color="C3", label="undamped")
+    ax1.axhline(rs_at_point, color="k", ls="--", label="RS")
+    has_rsb = bool(np.any(np.isfinite(th["rsb_mse"])))
+    if has_rsb:
+        ax1.axhline(float(np.interp(RSB_POINT[1], th["width"], th["rsb_mse"])), color="C2",
+                    ls="-.", label="1RSB (Gibbs mean)")  # fmt: skip
+    ax1.set_xlabel("iteration")
+    ax1.set_ylabel("MSE")
+    ax1.set_ylim(0, 0.8)
+    ax1.set_title(rf"b = {RSB_POINT[0]}, $\omega$ = {RSB_POINT[1]} (AT > 1), "
+                  f"N = {int(traj['n'][0])}", fontsize=9)  # fmt: skip
+    ax1.legend(fontsize=7)
+    ax2.plot(th["width"], th["rs_mse"], "k--", label="RS")
+    if has_rsb:
+        ax2.plot(th["width"], th["rsb_mse"], "-.", color="C2", label="1RSB (Gibbs mean)")
+        ax2.plot(th["width"], th["rsb_state_mse"], ":", color="C2",
+                 label="1RSB (one state)")  # fmt: skip
+    else:
+        ax2.text(0.98, 0.03, "1RSB not available", transform=ax2.transAxes, fontsize=8,
+                 ha="right")  # fmt: skip
+    sizes = np.unique(fin["n"]).astype(int)
+    for j, n_ in enumerate(sizes):
+        for eta, mk in ((DAMPING, "o"), (0.0, "x")):
+            sel = (fin["n"] == n_) & (fin["damping"] == eta)
+            ws = np.unique(fin["width"][sel])
+            stats = [_mean_se(fin["mse"][sel & (fin["width"] == w)]) for w in ws]
+            off = (j - (len(sizes) - 1) / 2) * 0.02
+            ax2.errorbar(ws + off, [m for m, _ in stats], yerr=[e for _, e in stats], fmt=mk,
+                         color=plt.get_cmap("Blues" if eta > 0 else "Reds")(0.4 + 0.5 * j
+                                                                             / max(1, len(sizes) - 1)),
+                         capsize=2, label=f"{'damped' if eta > 0 else 'undamped'} N = {n_}")  # fmt: skip
+    ax2.set_xlabel(r"width $\omega$ (b = 2)")
+    ax2.set_ylabel("MSE")
+    ax2.legend(fontsize=6, ncol=2)
+    out.append(_save(fig, fig_dir / "amp_rsb_damped.png"))
+    return out
+
+
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return path
