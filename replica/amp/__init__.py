@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from . import backend
 from .amp import AMPResult, Trajectory, prior_moments, run
-from .experiment import Extrapolation, Instance, experiment, extrapolate, generate
+from .experiment import Extrapolation, Instance, experiment, extrapolate, generate, size_means
 from .state_evolution import SEResult, state_evolution
 
 __all__ = [
@@ -26,5 +26,6 @@ __all__ = [
     "generate",
     "prior_moments",
     "run",
+    "size_means",
     "state_evolution",
 ]
