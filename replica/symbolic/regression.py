@@ -179,9 +179,7 @@ class RSDerivation:
 
     def rows(self) -> dict:
         rows = {r"-\beta f_{\mathrm{RS}}": self.free_entropy}
-        rows.update(
-            {sp.Symbol(rf"\partial_{{{sp.latex(k)}}}"): g for k, g in self.gradient.items()}
-        )
+        rows.update({rf"\partial_{{{sp.latex(k)}}}": g for k, g in self.gradient.items()})
         rows.update(self.energetic_solution)
         rows.update(self.entropic_solution)
         return rows
@@ -261,11 +259,11 @@ class ScalarChannel:
 
     def rows(self) -> dict:
         return {
-            sp.Symbol(r"\hat{m} - \hat{Q}"): self.m_hat_minus_Q_hat,
+            r"\hat{m} - \hat{Q}": self.m_hat_minus_Q_hat,
             Delta: self.delta,
             A: self.precision,
             1 + chi: self.one_plus_chi,
-            sp.Symbol(r"\partial_r f - A v"): self.dfdr_minus_Av,
+            r"\partial_r f - A v": self.dfdr_minus_Av,
         }
 
 
@@ -367,27 +365,38 @@ class ATDerivation:
 
     def rows(self) -> dict:
         return {
-            sp.Symbol(r"\lambda_E"): self.lambda_energetic,
-            sp.Symbol(r"\lambda_S"): self.lambda_entropic,
-            sp.Symbol(r"H_{\mathrm{replicon}}"): self.replicon_hessian,
-            sp.Symbol(r"\lambda_E \lambda_S"): self.loop_gain,
-            sp.Symbol(r"\mathrm{AT}"): self.card_form,
+            r"\lambda_E": self.lambda_energetic,
+            r"\lambda_S": self.lambda_entropic,
+            r"H_{\mathrm{replicon}}": self.replicon_hessian,
+            r"\lambda_E \lambda_S": self.loop_gain,
+            r"\mathrm{AT}": self.card_form,
         }
 
 
 # moments of the single-site Gibbs measure given (w⁰, z): μ₁ = ⟨w⟩, μ₂ = ⟨w²⟩
 mu1, mu2 = sp.symbols("mu_1 mu_2", real=True)
-E_v2, E_dfdr2 = sp.symbols(r"E[v^2] E[(\partial_rf)^2]", positive=True)
+E_v2, E_dfdr2 = sp.symbols("E_v2 E_dfdr2", positive=True)
+register_latex_names({E_v2: r"\mathbb{E}[v^{2}]", E_dfdr2: r"\mathbb{E}[(\partial_r f)^{2}]"})
 
 
 def _expectation(poly_expr):
     """The linear functional E[·] on polynomials in ``μ₁, μ₂``: each monomial ``μ₁^i μ₂^j``
     becomes the symbol ``E[mu1^i mu2^j]``."""
     poly = sp.Poly(sp.expand(poly_expr), mu1, mu2)
-    return sum(
-        c * sp.Symbol(f"E[mu1^{i} mu2^{j}]") if (i, j) != (0, 0) else c
-        for (i, j), c in poly.terms()
-    )
+    out = 0
+    for (i, j), c in poly.terms():
+        if (i, j) == (0, 0):
+            out += c
+            continue
+        sym = sp.Symbol(f"E_mu1_{i}_mu2_{j}")
+        tex = " ".join(t for t in (_power(r"\mu_1", i), _power(r"\mu_2", j)) if t)
+        register_latex_names({sym: rf"\mathbb{{E}}[{tex}]"})
+        out += c * sym
+    return out
+
+
+def _power(base, k):
+    return "" if k == 0 else (base if k == 1 else f"{base}^{{{k}}}")
 
 
 def _pairs(n):
@@ -514,13 +523,13 @@ class RidgeDerivation:
 
     def rows(self) -> dict:
         return {
-            sp.Symbol(r"\phi_{\mathrm{ridge}}"): self.entropic,
-            sp.Symbol(r"0"): self.chi_equation,
+            r"\phi_{\mathrm{ridge}}": self.entropic,
+            "0": self.chi_equation,
             m: self.m,
             q: self.q,
             mse: self.mse,
-            sp.Symbol(r"-\beta f"): self.free_entropy,
-            sp.Symbol(r"\mathrm{AT}"): self.at,
+            r"-\beta f": self.free_entropy,
+            r"\mathrm{AT}": self.at,
         }
 
 
