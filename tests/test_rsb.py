@@ -1,0 +1,184 @@
+"""1RSB of quantized regression: symbolic derivation (replica.symbolic.rsb) and numeric solver
+(replica.rsb): reductions to RS, hand-written = symbolic, quadrature accuracy, RS collapse where
+AT < 1 and a genuine q₁ > q₀ solution where AT > 1."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import replica
+from replica.channel import channel_averages
+from replica.regression import QuantizedRegression, solve_rs
+from replica.rsb import (
+    COLLAPSED,
+    _energetic_terms,
+    _x_derivative,
+    rsb_energetic,
+    rsb_entropic,
+    solve_1rsb,
+)
+from replica.symbolic import latex
+from replica.symbolic import rsb as S
+
+
+def _model(bits, width, **kw):
+    kw = {"alpha": 2.0, "beta": 5.0, "noise": 0.1, **kw}
+    return QuantizedRegression(quantizer=replica.Quantizer.uniform(bits, width), **kw)
+
+
+# ---------------------------------------------------------------------------- symbolic
+@pytest.mark.parametrize(
+    ("n", "block"),
+    [
+        (4, 2),
+        pytest.param(6, 3, marks=pytest.mark.slow),
+        pytest.param(6, 2, marks=pytest.mark.slow),
+    ],
+)
+def test_parisi_determinant(n, block):
+    assert S.energetic_from_replicas(n, block)[1] == 0
+
+
+def test_rsb_reduces_to_rs():
+    der = S.rsb_derivation()
+    assert der.rs_difference == 0
+    assert der.x1_difference == 0
+    assert der.gaussian_identity == 0
+    # at x = 1 the energetic term does not depend on q1
+    assert sp.simplify(sp.diff(der.energetic.subs(S.x, 1), S.q1)) == 0
+
+
+def test_rsb_energetic_solution_forms():
+    sol = S.rsb_derivation().energetic_solution_ab
+    al, be, a, b, E0, x = S.alpha, S.beta, S.a_sym, S.b_sym, S.E0_sym, S.x
+    assert sp.simplify(sol[S.m_hat] - al * be / b) == 0
+    assert sp.simplify(sol[S.Q_hat] - al * be / a) == 0
+    assert sp.simplify(sol[S.q_hat0] - al * be**2 * E0 / b**2) == 0
+    assert sp.simplify(sol[S.q_hat1] - sol[S.q_hat0] - al * be / x * (1 / a - 1 / b)) == 0
+    assert latex(S.rsb_derivation()).startswith(r"\begin{aligned}")
+
+
+def test_handwritten_energetic_equals_symbolic_at_random_points():
+    rng = np.random.default_rng(11)
+    energ = S.lambdify_energetic()
+    grad = S.lambdify_gradient()
+    for _ in range(25):
+        model = _model(2, 1.0, alpha=float(rng.uniform(0.3, 4)), beta=float(rng.uniform(0.5, 20)),
+                       noise=float(rng.uniform(0, 1)))  # fmt: skip
+        m, q0 = float(rng.uniform(-1, 1)), float(rng.uniform(0, 1))
+        q1 = q0 + float(rng.uniform(0, 1))
+        Q = q1 + float(rng.uniform(0.01, 1))
+        x = float(rng.uniform(0.05, 1))
+        args = (model.alpha, model.beta, model.rho, model.noise)
+        hand = rsb_energetic(model, m, q0, q1, Q, x)
+        # rounding only: a few flops on each side
+        assert hand == pytest.approx(tuple(energ(*args, m, q0, q1, Q, x)), rel=1e-12)
+        # ∂/∂x of energetic + conjugate terms (φ₁ derivative set to a random number)
+        dphi = float(rng.normal())
+        ent = type("E", (), {"dphi1_dx": dphi})()
+        g = grad(*args, m, q0, q1, Q, *hand, x, 0.0, 0.0, 0.0, 0.0, dphi)
+        assert _x_derivative(model, (m, q0, q1, Q), hand, ent, x) == pytest.approx(
+            g[8], rel=1e-11, abs=1e-12
+        )
+        # energetic stationarity holds exactly at the hand-written conjugates
+        assert np.max(np.abs(g[:4])) < 1e-10 * model.alpha * model.beta**2
+        G, _ = _energetic_terms(model, m, q0, q1, Q, x)
+        Gs = float(S.rsb_derivation().energetic.subs(
+            dict(zip((S.alpha, S.beta, S.rho, S.sigma2, S.m, S.q0, S.q1, S.Q, S.x),
+                     (*args, m, q0, q1, Q, x)))))  # fmt: skip
+        assert G == pytest.approx(Gs, rel=1e-12)
+
+
+# ---------------------------------------------------------------------------- entropic averages
+def test_entropic_at_rs_point_equals_channel_averages():
+    model = _model(2, 1.5)
+    rs = solve_rs(model)
+    ent = rsb_entropic(model, rs.Q_hat, rs.m_hat, rs.q_hat, rs.q_hat, 0.4)
+    avg = channel_averages(model.quantizer.levels, model.teacher.mixture(), rs.delta, rs.A)
+    # two independent quadratures of the same smooth 1-D integrals: ~1e-13 each
+    assert (ent.m, ent.q0, ent.q1, ent.Q) == pytest.approx((avg.m, avg.q, avg.q, avg.Q), abs=1e-11)
+    assert ent.phi1 == pytest.approx(avg.log_z, abs=1e-11)
+    assert ent.dphi1_dx == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize(("bits", "width"), [(2, 3.0), (1, 0.5)])
+def test_entropic_quadrature_converged_and_derivatives(bits, width):
+    model = _model(bits, width)
+    rs = solve_rs(model)
+    point = (rs.Q_hat, rs.m_hat, rs.q_hat, rs.q_hat + 3.0, 0.5)
+    ent = rsb_entropic(model, *point)
+    fine = rsb_entropic(model, *point, n=(96, 48))
+    # default sizes vs doubled: geometric convergence, observed ~1e-9 at worst
+    assert np.max(np.abs(np.subtract(ent, fine))) < 1e-8
+    # ∂φ₁/∂x and the moment identities by central differences of φ₁ (h = 1e-4, 4th order:
+    # truncation ~1e-15, quadrature noise 1e-9/h dominates -> 1e-5 tolerance)
+    h = 1e-4
+
+    def d(i):
+        def phi(t):
+            p = list(point)
+            p[i] += t
+            return rsb_entropic(model, *p, n=(96, 48)).phi1
+
+        return (-phi(2 * h) + 8 * phi(h) - 8 * phi(-h) + phi(-2 * h)) / (12 * h)
+
+    x = point[4]
+    assert d(4) == pytest.approx(fine.dphi1_dx, abs=1e-5)
+    assert d(0) == pytest.approx(-fine.Q / 2, abs=1e-5)  # ∂φ₁/∂Q̂ = −Q/2
+    assert d(2) == pytest.approx(-x * fine.q0 / 2, abs=1e-5)  # ∂φ₁/∂q̂₀ = −x q₀/2
+    assert d(3) == pytest.approx((fine.Q - fine.q1 + x * fine.q1) / 2, abs=1e-5)
+
+
+# ---------------------------------------------------------------------------- solver
+def test_collapses_to_rs_where_at_below_one():
+    model = _model(1, 0.5)
+    rs = solve_rs(model)
+    assert rs.at < 1
+    sol = solve_1rsb(model, rs=rs)
+    assert sol.status == COLLAPSED and sol.collapsed
+    # collapsed fixed point = RS fixed point; both solved to ~1e-11 with ~1e-13 quadratures
+    assert (sol.m, sol.q0, sol.q1, sol.Q) == pytest.approx((rs.m, rs.q, rs.q, rs.Q), abs=1e-9)
+    assert sol.free_energy == pytest.approx(rs.free_energy, abs=1e-9)
+    assert sol.gen_error == pytest.approx(rs.gen_error, abs=1e-9)
+    assert sol.train_error == pytest.approx(rs.train_error, abs=1e-9)
+
+
+def test_breaks_replica_symmetry_where_at_above_one():
+    model = _model(2, 3.0)
+    rs = solve_rs(model)
+    assert rs.at == pytest.approx(1.6676, abs=1e-3)
+    sol = solve_1rsb(model, rs=rs)
+    assert sol.converged
+    assert sol.q1 - sol.q0 > 0.1 and 0 < sol.x < 1
+    # stationarity of the derived 1RSB functional, with φ₁'s derivatives from the moments
+    ent = rsb_entropic(model, sol.Q_hat, sol.m_hat, sol.q_hat0, sol.q_hat1, sol.x)
+    x = sol.x
+    g = S.lambdify_gradient()(
+        model.alpha, model.beta, model.rho, model.noise, sol.m, sol.q0, sol.q1, sol.Q,
+        sol.m_hat, sol.q_hat0, sol.q_hat1, sol.Q_hat, x,
+        -ent.Q / 2, ent.m, -x * ent.q0 / 2, (ent.Q - ent.q1 + x * ent.q1) / 2, ent.dphi1_dx,
+    )  # fmt: skip
+    # solver tolerance 1e-10 on (m, q0, q1, Q) and ∂_x, times conjugates of size αβ² = 50
+    assert np.max(np.abs(g)) < 1e-8
+    free = S.lambdify_free_entropy()(
+        model.alpha, model.beta, model.rho, model.noise, sol.m, sol.q0, sol.q1, sol.Q,
+        sol.m_hat, sol.q_hat0, sol.q_hat1, sol.Q_hat, x, ent.phi1,
+    )  # fmt: skip
+    assert sol.free_entropy == pytest.approx(free, rel=1e-12)
+    # the RSB free energy lies above the (unstable) RS one, errors differ from RS
+    assert sol.free_energy > rs.free_energy
+    assert sol.mse == pytest.approx(0.2907, abs=1e-3)
+    assert sol.gen_error == pytest.approx(sol.mse + 0.1, abs=1e-12)
+
+
+def test_invalid_inputs():
+    with pytest.raises(ValueError, match=r"model\.beta"):
+        solve_1rsb(_model(1, 0.5, beta=math.inf))
+    with pytest.raises(ValueError, match="x: expected"):
+        solve_1rsb(_model(1, 0.5), x=1.5)
+    with pytest.raises(ValueError, match="gap: expected"):
+        solve_1rsb(_model(1, 0.5), gap=0.0)
