@@ -25,7 +25,9 @@ from .teachers import DiscreteTeacher, GaussianMixtureTeacher, GaussianTeacher
 
 __version__ = "0.1.0"
 
-_SUBPACKAGES = ("symbolic", "dynamics", "sgd", "amp", "bench", "io", "phase", "optimize", "sweep")
+_SUBPACKAGES = (
+    "symbolic", "dynamics", "sgd", "amp", "bench", "io", "phase", "optimize", "sweep", "rsb",
+)  # fmt: skip
 
 # functions imported on first access (they pull in scipy.optimize, dask hooks, …)
 _LAZY = {
@@ -36,6 +38,8 @@ _LAZY = {
     "optimal_levels": "optimize",
     "compare_grids": "optimize",
     "run_sweep": "sweep",
+    "solve_1rsb": "rsb",
+    "RSBSolution": "rsb",
 }
 
 __all__ = [
@@ -50,6 +54,7 @@ __all__ = [
     "Multiplicative",
     "QuantizedRegression",
     "Quantizer",
+    "RSBSolution",
     "RSSolution",
     "ReplicaError",
     "Result",
@@ -62,6 +67,7 @@ __all__ = [
     "optimal_width",
     "phase_diagram",
     "run_sweep",
+    "solve_1rsb",
     "solve_rs",
     "solve_rs_all",
 ]

@@ -29,7 +29,15 @@ import numpy as np
 
 from . import gauss
 
-__all__ = ["ChannelAverages", "channel_averages", "grid_posterior", "transitions"]
+__all__ = [
+    "ChannelAverages",
+    "channel_averages",
+    "clustered_rule",
+    "grid_posterior",
+    "legendre01",
+    "log_partition",
+    "transitions",
+]
 
 
 def grid_posterior(r, A, levels, log_prior=None, xp=None):
@@ -71,8 +79,8 @@ def grid_posterior(r, A, levels, log_prior=None, xp=None):
     return f, v
 
 
-def _log_partition(r, A, levels, log_prior):
-    """ln Σ_k exp(A r q_k − A q_k²/2 + log_prior_k), stable (numpy only)."""
+def log_partition(r, A, levels, log_prior):
+    """``ln Σ_k exp(A r q_k − A q_k²/2 + log_prior_k)`` with a log-sum-exp shift (numpy)."""
     logits = A * (r[..., None] * levels - 0.5 * levels * levels) + log_prior
     mx = logits.max(axis=-1)
     return mx + np.log(np.exp(logits - mx[..., None]).sum(axis=-1))
@@ -114,7 +122,8 @@ class ChannelAverages(NamedTuple):
 
 
 @lru_cache(maxsize=8)
-def _legendre(n: int):
+def legendre01(n: int):
+    """Gauss–Legendre nodes and weights on [0, 1] (cached)."""
     x, w = np.polynomial.legendre.leggauss(n)
     return 0.5 * (x + 1.0), 0.5 * w  # on [0, 1]
 
@@ -146,7 +155,7 @@ def clustered_rule(points, scales, lo, hi, n=64):
     scale = np.minimum(np.repeat(sc, 2), np.abs(length))
     ok = length != 0.0
     center, length, scale = center[ok], length[ok], scale[ok]
-    x, w = _legendre(n)
+    x, w = legendre01(n)
     s_max = np.arcsinh(np.abs(length) / scale)[:, None]
     s = x[None, :] * s_max
     nodes = center[:, None] + np.sign(length)[:, None] * scale[:, None] * np.sinh(s)
@@ -294,7 +303,7 @@ def _split_component(levels, mu, tau, g, post_var, A, ridge_precision, r_k, widt
     sd = math.sqrt(tau)
     keep = np.abs(r_k - mu) < 13.0 * sd + _WINDOW * widths  # windows with non-negligible mass
     idx = np.flatnonzero(keep)
-    t, wt = _legendre(n)
+    t, wt = legendre01(n)
     half = _WINDOW * widths[idx]
     # local offsets x = r − r_k on [−half, 0] and [0, half], exact in floating point even when
     # half ~ 1e-15 (absolute r would lose the switch to rounding at large A)

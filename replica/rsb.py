@@ -32,7 +32,7 @@ from scipy import optimize
 from scipy.special import logsumexp
 
 from . import gauss
-from .channel import _legendre, _log_partition, clustered_rule, grid_posterior, transitions
+from .channel import clustered_rule, grid_posterior, legendre01, log_partition, transitions
 from .errors import check
 from .regression import QuantizedRegression, RSSolution, solve_rs
 from .results import CONVERGED, MAX_ITER, Result, finish
@@ -164,7 +164,7 @@ def _batched_rule(points, scales, half_width, n):
     alen = np.abs(length)
     scale = np.minimum(scales[..., None], np.where(alen > 0, alen, 1.0))
     s_max = np.arcsinh(alen / scale)
-    x, w = _legendre(n)
+    x, w = legendre01(n)
     s = s_max[..., None] * x
     nodes = pts[..., None, None] + (np.sign(length) * scale)[..., None] * np.sinh(s)
     weights = w * (s_max * scale)[..., None] * np.cosh(s)
@@ -212,7 +212,7 @@ def rsb_entropic(model: QuantizedRegression, Q_hat, m_hat, q_hat0, q_hat1, x, n=
         )
         wo = wo * gauss.norm_pdf((h0 - c) / sd) / sd
         if s1 == 0.0:
-            lz = _log_partition(h0 / A, A, levels, log_prior)
+            lz = log_partition(h0 / A, A, levels, log_prior)
             f, v = grid_posterior(h0 / A, A, levels, log_prior)
             T1, T2, TQ, L, Lz = f, f * f, f * f + v, x * lz, lz
         else:
@@ -229,7 +229,7 @@ def rsb_entropic(model: QuantizedRegression, Q_hat, m_hat, q_hat0, q_hat1, x, n=
             scl = np.take_along_axis(scl, idx, axis=1)
             z1, wi = _batched_rule(pts, scl, np.full(h0.size, 13.0 + x * cmax * s1), n[1])
             h = h0[:, None] + s1 * z1
-            lz = _log_partition(h / A, A, levels, log_prior)
+            lz = log_partition(h / A, A, levels, log_prior)
             f, v = grid_posterior(h / A, A, levels, log_prior)
             with np.errstate(divide="ignore"):  # zero-weight (clipped) nodes: log 0 = −inf
                 logits = np.log(wi) - 0.5 * z1 * z1 - 0.5 * math.log(2.0 * math.pi) + x * lz
