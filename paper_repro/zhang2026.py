@@ -85,9 +85,12 @@ def quantization(scheme: str, eps: float) -> dict:
     return dict.fromkeys(("data", "labels", "params", "activations", "gradients"), model)
 
 
-def problem(a, dim, model_size, samples, scheme="additive", eps=0.0) -> SketchedProblem:
+def problem(
+    a, dim, model_size, samples, scheme="additive", eps=0.0, test="quantized"
+) -> SketchedProblem:
     """The problem of the figures, with the admissible initial step ``SAFETY / E tr H^(q)``."""
     p = SketchedProblem(
+        test=test,
         exponent=a,
         dim=dim,
         model_size=model_size,
@@ -106,8 +109,8 @@ def _infinite_n(p: SketchedProblem, sketches: int):
     out = np.zeros((3, sketches))
     for k in range(sketches):
         spec = p.sketch_spectrum(k)
-        floor = quantized_floor(spec, model) if model is not None else 0.0
-        irr = irreducible_error(spec, model) if model is not None else 0.0
+        floor = quantized_floor(spec, model, p.test) if model is not None else 0.0
+        irr = irreducible_error(spec, model, p.test) if model is not None else 0.0
         out[:, k] = spec.approximation, floor, irr
     return out
 
@@ -208,7 +211,17 @@ def _compute(data_dir: Path, quick: bool) -> None:
     save_csv(data_dir / "exponent_curves.csv", curves, meta)
     save_csv(data_dir / "exponents.csv", fits, meta)
 
-    # 4. effective sizes and compute-optimal split
+    # 4. full-precision risk surface over (M, N), then effective sizes and compute-optimal split
+    rows = {k: [] for k in ("M", "N", "N_eff", "excess", "approximation")}
+    for M in cfg["m_grid"]:
+        sw = sketched_sweep(problem(a, d, M, cfg["n_grid"][0]), sketches=K, samples=cfg["n_grid"])
+        for j, N in enumerate(cfg["n_grid"]):
+            rows["M"].append(M)
+            rows["N"].append(N)
+            rows["N_eff"].append(effective_samples(N))
+            rows["excess"].append(float(sw["excess"][:, j].mean()))
+            rows["approximation"].append(float(sw["approximation"][:, j].mean()))
+    save_csv(data_dir / "risk_surface.csv", rows, meta)
     _effective(data_dir, meta, cfg)
 
 
@@ -248,56 +261,102 @@ def _record(curves, fits, a, law, x, ys, theory):
     fits["sigmas"].append(sig)
 
 
+def _interp_lin(x, xp, fp):
+    """Linear interpolation continued linearly beyond the ends (log–log power-law tails)."""
+    if x < xp[0]:
+        return fp[0] + (x - xp[0]) * (fp[1] - fp[0]) / (xp[1] - xp[0])
+    if x > xp[-1]:
+        return fp[-1] + (x - xp[-1]) * (fp[-1] - fp[-2]) / (xp[-1] - xp[-2])
+    return float(np.interp(x, xp, fp))
+
+
 def _effective(data_dir, meta, cfg):
+    """``M_eff`` (N = ∞ matching), ``N_eff^(q)`` (transient matching against the full-precision
+    surface at ``M_eff``) and the compute-optimal ``M*`` of the law
+    ``R_q(M, N) − σ² ≈ E_irr + R_fp(M_eff(M), N_eff^(q)(N)) − σ²``."""
     m_cols, _ = load_csv(data_dir / "risk_vs_m.csv")
     n_cols, _ = load_csv(data_dir / "risk_vs_n.csv")
+    surf, _ = load_csv(data_dir / "risk_surface.csv")
+    m_grid = np.array(cfg["m_grid"], float)
+    n_grid = np.array(cfg["n_grid"], float)
+    neff_grid = np.array([effective_samples(int(N)) for N in n_grid], float)
+    shape = (m_grid.size, n_grid.size)
+    log_fp = np.log(surf["excess"].reshape(shape))  # R_fp − σ², rows M, columns N
+    log_tr = np.log((surf["excess"] - surf["approximation"]).reshape(shape))
     inf = np.isinf(m_cols["samples"])
     full = inf & (m_cols["scheme"] == "full")
     m_ref, approx_ref = m_cols["M"][full], m_cols["excess"][full]
-    nf = n_cols["scheme"] == "full"
-    neff_ref = n_cols["N_eff"][nf]
-    trans_ref = n_cols["excess"][nf] - n_cols["approximation"][nf]
-    rows = {k: [] for k in ("scheme", "eps", "M", "M_eff", "N", "N_eff", "N_eff_q")}
-    opt = {k: [] for k in ("scheme", "eps", "C", "M_star", "risk_star")}
-    budgets = np.logspace(4, 9, 21)
-    n_fit = fit_power_law(neff_ref, trans_ref)
+
+    def at_m(table, m_eff):  # log–log interpolation of a surface in M at m_eff, per N
+        lm = np.log(m_grid)
+        x = np.clip(np.log(m_eff), lm[0], lm[-1])
+        return np.array([np.interp(x, lm, table[:, j]) for j in range(n_grid.size)])
+
+    rows = {k: [] for k in ("scheme", "eps", "M", "M_eff", "irreducible")}
+    nrows = {k: [] for k in ("scheme", "eps", "M", "M_eff", "N", "N_eff", "N_eff_q")}
+    opt = {k: [] for k in ("scheme", "eps", "C", "M_star", "N_star", "risk_star")}
+    budgets = np.geomspace(m_grid[0] * n_grid[0] * 4, m_grid[-1] * n_grid[-1] / 4, 15)
     for scheme in ("full", *SCHEMES):
         for eps in cfg["eps"]:
             if (scheme == "full") != (eps == 0):
                 continue
             sel = inf & (m_cols["scheme"] == scheme) & (m_cols["eps"] == eps)
-            reducible = m_cols["excess"][sel] - m_cols["irreducible"][sel]
-            m_eff = effective_size(reducible, m_ref, approx_ref)
+            irr = m_cols["irreducible"][sel]
+            m_eff = effective_size(m_cols["excess"][sel] - irr, m_ref, approx_ref)
             sn = (n_cols["scheme"] == scheme) & (n_cols["eps"] == eps)
+            m_fix = float(n_cols["M"][sn][0])
+            i_fix = int(np.argmin(np.abs(m_cols["M"][sel] - m_fix)))
             trans = n_cols["excess"][sn] - n_cols["approximation"][sn] - n_cols["floor"][sn]
-            n_eff_q = effective_size(trans, neff_ref, trans_ref)
+            ref = np.exp(at_m(log_tr, m_eff[i_fix]))
+            n_eff_q = effective_size(trans, neff_grid, ref)
             for i, M in enumerate(m_cols["M"][sel]):
-                j = min(i, trans.size - 1)
                 rows["scheme"].append(scheme)
                 rows["eps"].append(eps)
                 rows["M"].append(M)
                 rows["M_eff"].append(float(m_eff[i]))
-                rows["N"].append(n_cols["N"][sn][j])
-                rows["N_eff"].append(n_cols["N_eff"][sn][j])
-                rows["N_eff_q"].append(float(n_eff_q[j]))
-            # risk model R − σ² = L_∞(M) + T(N_eff^(q)(N)): the N = ∞ curve in M (log–log
-            # interpolation) plus the full-precision transient at the matched effective data size
-            ratio = float(np.median(n_eff_q / n_cols["N_eff"][sn]))
-            lm, ll = np.log(m_cols["M"][sel]), np.log(m_cols["excess"][sel])
+                rows["irreducible"].append(float(irr[i]))
+            for j in range(n_grid.size):
+                nrows["scheme"].append(scheme)
+                nrows["eps"].append(eps)
+                nrows["M"].append(m_fix)
+                nrows["M_eff"].append(float(m_eff[i_fix]))
+                nrows["N"].append(n_grid[j])
+                nrows["N_eff"].append(neff_grid[j])
+                nrows["N_eff_q"].append(float(n_eff_q[j]))
+            log_ratio = np.log(n_eff_q / neff_grid)
+            lm_q = np.log(m_cols["M"][sel])
 
-            def risk(M, N, lm=lm, ll=ll, ratio=ratio):
-                neff = np.maximum(N / np.log(np.maximum(N, 3.0)), 1.0) * ratio
-                return np.exp(np.interp(np.log(M), lm, ll)) + n_fit(neff)
+            def risk(M, N, lm_q=lm_q, m_eff=m_eff, irr=irr, log_ratio=log_ratio):
+                me = np.exp(np.interp(np.log(M), lm_q, np.log(m_eff)))
+                e_irr = np.interp(np.log(M), lm_q, irr)
+                neff = N / np.log(N) * np.exp(np.interp(np.log(N), np.log(n_grid), log_ratio))
+                lme = np.clip(np.log(me), np.log(m_grid[0]), np.log(m_grid[-1]))
+                ln = np.log(neff)
+                out = np.empty(np.broadcast(lme, ln).shape)
+                for idx in np.ndindex(out.shape):  # bilinear in (log M, log N_eff)
+                    col = np.array(
+                        [
+                            np.interp(lme[idx], np.log(m_grid), log_fp[:, j])
+                            for j in range(n_grid.size)
+                        ]
+                    )
+                    out[idx] = np.exp(_interp_lin(ln[idx], np.log(neff_grid), col)) + e_irr[idx]
+                return out
 
-            cand = np.exp(np.linspace(lm[0], lm[-1], 200))
-            m_star, r_star = compute_optimal(risk, budgets, cand)
-            for c, m, r in zip(budgets, m_star, r_star):
+            for c in budgets:
+                lo, hi = max(m_grid[0], c / n_grid[-1]), min(m_grid[-1], c / n_grid[0])
+                cand = np.geomspace(lo, hi, 40)
+                ms, rs = compute_optimal(
+                    lambda M, N, risk=risk: risk(*np.broadcast_arrays(M, N)), [c], cand
+                )
                 opt["scheme"].append(scheme)
                 opt["eps"].append(eps)
                 opt["C"].append(c)
-                opt["M_star"].append(m)
-                opt["risk_star"].append(r)
-    save_csv(data_dir / "effective_sizes.csv", rows, meta)
+                opt["M_star"].append(float(ms[0]))
+                opt["N_star"].append(float(c / ms[0]))
+                opt["risk_star"].append(float(rs[0]))
+    save_csv(data_dir / "effective_model_size.csv", rows, meta)
+    save_csv(data_dir / "effective_data_size.csv", nrows, meta)
     save_csv(data_dir / "compute_optimal.csv", opt, meta)
 
 
@@ -385,46 +444,43 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
     out.append(_save(fig, fig_dir / "exponents.png"))
 
     # 4
-    eff, _ = load_csv(data_dir / "effective_sizes.csv")
+    eff, _ = load_csv(data_dir / "effective_model_size.csv")
+    neff, _ = load_csv(data_dir / "effective_data_size.csv")
     opt, _ = load_csv(data_dir / "compute_optimal.csv")
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
-    m_top = eff["M"].max()
-    for i, scheme in enumerate(SCHEMES):
-        sel = (eff["scheme"] == scheme) & (eff["M"] == m_top)
-        axes[0].loglog(eff["eps"][sel], eff["M_eff"][sel], "o-", color=colors[i], label=scheme)
-        sel2 = eff["scheme"] == scheme
-        e_u = sorted(set(eff["eps"][sel2]))
-        r = [
-            np.median(
-                eff["N_eff_q"][sel2 & (eff["eps"] == e)] / eff["N_eff"][sel2 & (eff["eps"] == e)]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    for eps in eps_all:
+        for scheme, ls in (("additive", "-"), ("multiplicative", "--"), ("full", "-")):
+            sel = (eff["scheme"] == scheme) & (eff["eps"] == eps)
+            if (scheme == "full") != (eps == 0) or not sel.any():
+                continue
+            lab = "full" if eps == 0 else f"{scheme[:4]}. ε={eps:g}"
+            axes[0].loglog(
+                eff["M"][sel], eff["M_eff"][sel], ls, marker=".", color=style(eps), label=lab
             )
-            for e in e_u
-        ]
-        axes[1].semilogx(e_u, r, "o-", color=colors[i], label=scheme)
-    e_line = np.array(sorted(set(eff["eps"][eff["eps"] > 0])))
-    axes[0].loglog(e_line, e_line ** (-1 / a), "k:", label="ε^{-1/a}")
-    axes[0].axhline(m_top, color="gray", lw=0.7)
-    axes[0].set_xlabel("ε")
-    axes[0].set_ylabel(f"M_eff at M={int(m_top)} (N = ∞)")
-    axes[0].legend(fontsize=7)
+            sel = (neff["scheme"] == scheme) & (neff["eps"] == eps)
+            axes[1].semilogx(
+                neff["N_eff"][sel],
+                neff["N_eff_q"][sel] / neff["N_eff"][sel],
+                ls,
+                marker=".",
+                color=style(eps),
+                label=lab,
+            )
+            sel = (opt["scheme"] == scheme) & (opt["eps"] == eps)
+            axes[2].loglog(
+                opt["C"][sel], opt["M_star"][sel], ls, marker=".", color=style(eps), label=lab
+            )
+    for eps in eps_all:
+        if eps > 0:
+            axes[0].axhline(eps ** (-1 / a), color=style(eps), lw=0.6, ls=":")
+    axes[0].set_xlabel("M")
+    axes[0].set_ylabel("M_eff (N = ∞; dotted: ε^(-1/a))")
+    axes[0].legend(fontsize=6)
     axes[1].axhline(1.0, color="gray", lw=0.7)
-    axes[1].set_xlabel("ε")
-    axes[1].set_ylabel("median N_eff^(q) / N_eff")
-    axes[1].legend(fontsize=7)
-    for i, (scheme, eps) in enumerate(
-        sorted(set(zip(opt["scheme"], opt["eps"])), key=lambda t: (t[0] != "full", t))
-    ):
-        sel = (opt["scheme"] == scheme) & (opt["eps"] == eps)
-        axes[2].loglog(
-            opt["C"][sel],
-            opt["M_star"][sel],
-            ".-" if scheme != "multiplicative" else "x--",
-            color=colors[i % len(colors)],
-            label=f"{scheme} ε={eps:g}",
-        )
+    axes[1].set_xlabel(f"N_eff (M = {int(neff['M'][0])})")
+    axes[1].set_ylabel("N_eff^(q) / N_eff")
     axes[2].set_xlabel("compute C = M·N")
     axes[2].set_ylabel("compute-optimal M*")
-    axes[2].legend(fontsize=6)
     fig.tight_layout()
     out.append(_save(fig, fig_dir / "effective_sizes.png"))
     plt.close("all")
