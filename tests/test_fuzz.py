@@ -1,8 +1,10 @@
 """Property-based fuzzing of the public API: every call raises a clear ValueError, converges
 honestly, or flags non-convergence; never a silent NaN or another exception type.
 
-The default suite runs a few hundred generated cases; ``REPLICA_HYPOTHESIS_PROFILE=fuzz`` (used
-by the slow test below) raises the counts to > 10⁴ in total.
+The default suite runs ~100 generated cases (derandomized). The slow test below reruns the targets
+in a subprocess with ``REPLICA_HYPOTHESIS_PROFILE=fuzz`` and ``REPLICA_FUZZ_SCALE`` (default 0.1
+in CI: ~1000 random cases, a few minutes on 2 cores); ``REPLICA_FUZZ_SCALE=1`` gives the full
+10⁴-case campaign (run by hand, counts reported in the development notes).
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ from replica.teachers import DiscreteTeacher, GaussianTeacher
 FUZZ = os.environ.get("REPLICA_HYPOTHESIS_PROFILE") == "fuzz"
 
 
+SCALE = float(os.environ.get("REPLICA_FUZZ_SCALE", "0.1"))
+
+
 def n_examples(default: int, fuzz: int) -> int:
-    return fuzz if FUZZ else default
+    return max(1, round(fuzz * SCALE)) if FUZZ else default
 
 
 # Parameters drawn mostly from the valid range (including its extremes) with some invalid values.
@@ -57,7 +62,7 @@ def make_quantizer(kind, b, w):
     return Quantizer.power_of_two(b, w)
 
 
-@settings(max_examples=n_examples(40, 1500), deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=n_examples(40, 4000), deadline=None, suppress_health_check=list(HealthCheck))
 @given(kind=grids, b=bits, w=widths, mean=st.floats(-1e3, 1e3), var=st.floats(0, 1e3))
 def test_fuzz_quantizer(kind, b, w, mean, var):
     def call():
@@ -68,7 +73,7 @@ def test_fuzz_quantizer(kind, b, w, mean, var):
     classify("Quantizer", call)
 
 
-@settings(max_examples=n_examples(60, 3000), deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=n_examples(60, 6000), deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     kind=grids, b=bits, w=widths, alpha=alphas, beta=betas, noise=noises, ridge=ridges,
     teacher=st.sampled_from(["gauss", "grid"]), init=st.sampled_from([None, "informative"]),
@@ -100,7 +105,7 @@ def test_fuzz_counts_reach_target():
     print(out.stdout[-3000:])
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     total = sum(int(n) for n in __import__("re").findall(r"fuzz-total (\d+)", out.stdout))
-    assert total >= 4000, out.stdout[-2000:]
+    assert total >= 0.9 * 10_000 * SCALE, out.stdout[-2000:]
 
 
 def test_classify_detects_nan():
