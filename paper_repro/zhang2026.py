@@ -325,11 +325,21 @@ def _effective(data_dir, meta, cfg):
                 nrows["N_eff_q"].append(float(n_eff_q[j]))
             log_ratio = np.log(n_eff_q / neff_grid)
             lm_q = np.log(m_cols["M"][sel])
+            # N_eff^(q) was matched at m_fix; Lin's law depends on N_eff·γ, and the admissible
+            # step γ(M) = SAFETY / E tr H^(q) depends on M for additive data noise.
+            gam = np.array(
+                [
+                    problem(cfg["a"], cfg["dim"], int(M), 10, scheme, eps).step
+                    for M in m_cols["M"][sel]
+                ]
+            )
+            log_gam = np.log(gam / gam[i_fix])
 
-            def risk(M, N, lm_q=lm_q, m_eff=m_eff, irr=irr, log_ratio=log_ratio):
+            def risk(M, N, lm_q=lm_q, m_eff=m_eff, irr=irr, log_ratio=log_ratio, lg=log_gam):
                 me = np.exp(np.interp(np.log(M), lm_q, np.log(m_eff)))
                 e_irr = np.interp(np.log(M), lm_q, irr)
                 neff = N / np.log(N) * np.exp(np.interp(np.log(N), np.log(n_grid), log_ratio))
+                neff = neff * np.exp(np.interp(np.log(M), lm_q, lg))
                 lme = np.clip(np.log(me), np.log(m_grid[0]), np.log(m_grid[-1]))
                 ln = np.log(neff)
                 out = np.empty(np.broadcast(lme, ln).shape)
@@ -345,7 +355,7 @@ def _effective(data_dir, meta, cfg):
 
             for c in budgets:
                 lo, hi = max(m_grid[0], c / n_grid[-1]), min(m_grid[-1], c / n_grid[0])
-                cand = np.geomspace(lo, hi, 40)
+                cand = np.geomspace(lo, hi, 80)
                 ms, rs = compute_optimal(
                     lambda M, N, risk=risk: risk(*np.broadcast_arrays(M, N)), [c], cand
                 )
@@ -362,6 +372,7 @@ def _effective(data_dir, meta, cfg):
 
 def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -437,6 +448,7 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
             )
             ax.loglog(x, y[0] * (x / x[0]) ** th, "-", color=colors[i], lw=0.8)
         ax.set_xlabel("M (N = ∞)" if law == "M" else "N_eff (large M)")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_ylabel("R − σ²")
         ax.legend(fontsize=7)
     fig.suptitle("ε = 0: fitted exponents vs Lin et al. (lines: theory slopes)", fontsize=9)
@@ -480,7 +492,8 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
     axes[1].set_xlabel(f"N_eff (M = {int(neff['M'][0])})")
     axes[1].set_ylabel("N_eff^(q) / N_eff")
     axes[2].set_xlabel("compute C = M·N")
-    axes[2].set_ylabel("compute-optimal M*")
+    axes[2].set_ylabel("compute-optimal M* (model law)")
+    axes[1].legend(fontsize=6)
     fig.tight_layout()
     out.append(_save(fig, fig_dir / "effective_sizes.png"))
     plt.close("all")
