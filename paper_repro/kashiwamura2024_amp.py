@@ -40,12 +40,12 @@ DAMPING = 0.7
 def _sizes(quick: bool) -> dict:
     if quick:
         return {"bits": (1, 2), "widths": (0.5, 1.0, 2.0, 3.0), "n": 200, "inst": 2,
-                "n_curve": 30, "rsb_widths": (2.7,), "rsb_sizes": (200,), "rsb_inst": 2,
+                "n_curve": 30, "rsb_runs": ((2.7, 200),), "rsb_traj": (2.7, 200), "rsb_inst": 2,
                 "rsb_iter": 300}  # fmt: skip
     return {"bits": (1, 2, 3),
             "widths": (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.25, 2.5, 2.75, 3.0, 3.5),
-            "n": 2000, "inst": 10, "n_curve": 150, "rsb_widths": (2.4, 2.7, 3.0),
-            "rsb_sizes": (750, 1500, 3000), "rsb_inst": 5, "rsb_iter": 1000}  # fmt: skip
+            "n": 2000, "inst": 10, "n_curve": 150, "rsb_runs": ((2.7, 750), (2.7, 1500), (2.7, 3000), (2.4, 1500), (3.0, 1500)),
+            "rsb_traj": (2.7, 1500), "rsb_inst": 5, "rsb_iter": 1000}  # fmt: skip
 
 
 def _model(bits, width):
@@ -145,7 +145,7 @@ def compute(data_dir: Path, quick: bool) -> None:
     save_csv(data_dir / "rs_curves.csv", curve, metadata(_params(quick), seed=None))
 
     # undamped AMP over the (b, ω) plane
-    amp_kw = {"max_iter": 300, "tol": 1e-7, "patience": 50, "damping": 0.0}
+    amp_kw = {"max_iter": 300 if quick else 1000, "tol": 1e-7, "patience": 50, "damping": 0.0}
     rows = {k: [] for k in ("bits", "width", "seed", "n", "mse", "gen_error", "converged",
                             "n_iter", "rs_mse", "rs_at")}  # fmt: skip
     for b in s["bits"]:
@@ -174,36 +174,35 @@ def compute(data_dir: Path, quick: bool) -> None:
     traj = {"width": [], "n": [], "damping": [], "seed": [], "iteration": [], "mse": []}
     fin = {"width": [], "n": [], "damping": [], "seed": [], "mse": [], "converged": [],
            "n_iter": []}  # fmt: skip
-    for w in s["rsb_widths"]:
+    for w, n in s["rsb_runs"]:
         model = _model(b, w)
-        for n in s["rsb_sizes"]:
-            for seed in range(s["rsb_inst"]):
-                inst = generate(model, n, seed=(SEED, b, round(1000 * w), n, seed))
-                for eta in (DAMPING, 0.0):
-                    it = s["rsb_iter"] if eta > 0 else 200
-                    res = run(inst.X, inst.y, model.quantizer, BETA, damping=eta, max_iter=it,
-                              tol=1e-7, teacher=inst.w0, throw=False)  # fmt: skip
-                    final = res.mse if res.converged else float(res.trajectory.mse[-50:].mean())
-                    for k, v in (("width", w), ("n", n), ("damping", eta), ("seed", seed),
-                                 ("mse", final), ("converged", int(res.converged)),
-                                 ("n_iter", res.n_iter)):  # fmt: skip
-                        fin[k].append(v)
-                    if (w, n) == (RSB_POINT[1], max(s["rsb_sizes"][:2])):
-                        m = res.trajectory.mse
-                        traj["width"] += [w] * m.size
-                        traj["n"] += [n] * m.size
-                        traj["damping"] += [eta] * m.size
-                        traj["seed"] += [seed] * m.size
-                        traj["iteration"] += list(range(m.size))
-                        traj["mse"] += m.tolist()
+        for seed in range(s["rsb_inst"]):
+            inst = generate(model, n, seed=(SEED, b, round(1000 * w), n, seed))
+            for eta in (DAMPING, 0.0):
+                it = s["rsb_iter"] if eta > 0 else 200
+                res = run(inst.X, inst.y, model.quantizer, BETA, damping=eta, max_iter=it,
+                          tol=1e-7, teacher=inst.w0, throw=False)  # fmt: skip
+                final = res.mse if res.converged else float(res.trajectory.mse[-50:].mean())
+                for k, v in (("width", w), ("n", n), ("damping", eta), ("seed", seed),
+                             ("mse", final), ("converged", int(res.converged)),
+                             ("n_iter", res.n_iter)):  # fmt: skip
+                    fin[k].append(v)
+                if (w, n) == s["rsb_traj"]:
+                    m = res.trajectory.mse
+                    traj["width"] += [w] * m.size
+                    traj["n"] += [n] * m.size
+                    traj["damping"] += [eta] * m.size
+                    traj["seed"] += [seed] * m.size
+                    traj["iteration"] += list(range(m.size))
+                    traj["mse"] += m.tolist()
     meta = metadata(_params(quick, damping=DAMPING, bits=b, tol=1e-7,
                             note="non-converged runs: mean MSE of the last 50 iterates"),
                     seed={"instances": f"({SEED}, b, round(1000 w), n, s)"})  # fmt: skip
     save_csv(data_dir / "rsb_damped_final.csv", fin, meta)
     save_csv(data_dir / "rsb_damped_trajectories.csv", traj, meta)
     save_csv(data_dir / "rsb_theory.csv",
-             _rsb_theory(np.union1d(np.linspace(2.0, max(s["rsb_widths"]) + 0.2,
-                                                3 if quick else 17), s["rsb_widths"])),
+             _rsb_theory(np.union1d(np.linspace(2.0, 3.2, 3 if quick else 17),
+                                    [w for w, _ in s["rsb_runs"]])),
              metadata(_params(quick, bits=b), seed=None))  # fmt: skip
 
 

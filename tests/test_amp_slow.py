@@ -62,7 +62,8 @@ def test_finite_size_extrapolation_agrees_with_rs(bits, width):
 
 
 @pytest.mark.parametrize(
-    ("bits", "width", "stable"), [(1, 0.5, True), (2, 1.5, True), (1, 1.0, False), (2, 3.0, False)]
+    ("bits", "width", "stable"),
+    [(1, 0.5, True), (2, 1.5, True), (1, 0.75, True), (1, 1.0, False), (2, 3.0, False)],
 )
 def test_undamped_convergence_follows_at_stability(bits, width, stable):
     model = card_model(bits, width)
@@ -71,7 +72,9 @@ def test_undamped_convergence_follows_at_stability(bits, width, stable):
     n_conv = 0
     for s in range(10):
         inst = generate(model, 2000, seed=(77, s))
-        res = run(inst.X, inst.y, model.quantizer, model.beta, max_iter=300, tol=1e-7,
+        # convergence slows down as AT → 1 (hundreds of iterations at AT = 0.73); a wandering
+        # run is stopped once its residual has not improved for 50 iterations
+        res = run(inst.X, inst.y, model.quantizer, model.beta, max_iter=1000, tol=1e-7,
                   patience=50, throw=False)  # fmt: skip
         n_conv += res.converged
     # the check of issue 8: >= 90 % of 10 runs converge where AT < 0.8, <= 10 % where AT > 1.2
