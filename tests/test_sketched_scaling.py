@@ -147,3 +147,20 @@ def test_lin_exponent_in_effective_samples(a):
     assert sigmas < 3, (fit.exponent, se)
     assert se < 0.05
     assert math.isfinite(fit.exponent)
+
+
+def test_repro_quick_writes_figures_and_tidy_data(tmp_path):
+    import paper_repro
+    from replica.io import load_csv
+
+    figs = paper_repro.run("zhang2026", tmp_path, quick=True)
+    assert len(figs) == 4 and all(f.stat().st_size > 1000 for f in figs)
+    eff, meta = load_csv(tmp_path / "data" / "zhang2026" / "effective_model_size.csv")
+    assert meta["seed"] == 2026 and meta["params"]["a"] == 2.0
+    top = eff["M"] == eff["M"].max()
+    mult = top & (eff["scheme"] == "multiplicative")
+    add = top & (eff["scheme"] == "additive") & (eff["eps"] == 0.01)
+    # multiplicative: uniform loss → M_eff = M (log–log interpolation of an exact inverse, 1e-9)
+    np.testing.assert_allclose(eff["M_eff"][mult], eff["M"][mult], rtol=1e-9)
+    # additive ε = 1e-2 saturates near ε^{-1/2} = 10 ≪ M = 64
+    assert eff["M_eff"][add][0] < 0.5 * eff["M"][add][0]
