@@ -5,7 +5,10 @@
 * :func:`exact_risk` — exact expected risk curve by the O(d)-per-step second-moment recursion
   (:func:`exact_risk_dense` is the O(d²) reference);
 * :func:`simulate` — Monte-Carlo quantized SGD (noise models or real INT/FP rounding);
-* :func:`bounds` — the paper's bound terms; :func:`quantized_hessian`, :func:`spectral_distortion`.
+* :func:`bounds` — the paper's bound terms; :func:`quantized_hessian`, :func:`spectral_distortion`;
+* sketched regression (Zhang et al. 2026): :class:`SketchedProblem`, :func:`sketched_risk`
+  (exact, decomposed), :func:`simulate_sketched`; scaling-law fits :func:`fit_power_law`,
+  :func:`effective_size`, :func:`compute_optimal`.
 
 See the module docstrings of :mod:`replica.sgd.risk` and :mod:`replica.sgd.problem` for the
 conventions.
@@ -16,7 +19,15 @@ from __future__ import annotations
 from .bounds import Bounds, SpectralDistortion, bounds, quantized_hessian, spectral_distortion
 from .problem import AVERAGING, SITES, SGDProblem, StepSizeWarning, geometric_decay
 from .risk import TESTS, RiskCurve, exact_risk, exact_risk_dense
+from .scaling import PowerLawFit, compute_optimal, effective_size, fit_power_law
 from .simulate import MonteCarlo, simulate
+from .sketched import (
+    SketchedProblem,
+    SketchedRisk,
+    simulate_sketched,
+    sketched_risk,
+    sketched_sweep,
+)
 
 __all__ = [
     "AVERAGING",
@@ -24,15 +35,24 @@ __all__ = [
     "TESTS",
     "Bounds",
     "MonteCarlo",
+    "PowerLawFit",
     "RiskCurve",
     "SGDProblem",
+    "SketchedProblem",
+    "SketchedRisk",
     "SpectralDistortion",
     "StepSizeWarning",
     "bounds",
+    "compute_optimal",
+    "effective_size",
     "exact_risk",
     "exact_risk_dense",
+    "fit_power_law",
     "geometric_decay",
     "quantized_hessian",
     "simulate",
+    "simulate_sketched",
+    "sketched_risk",
+    "sketched_sweep",
     "spectral_distortion",
 ]
