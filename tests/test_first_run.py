@@ -42,3 +42,16 @@ def test_readme_main_command_in_fresh_venv(tmp_path):
         assert all(f.stat().st_size > 1000 for f in figs)
         data = list((work / "figures" / "data" / name).iterdir())
         assert any(p.name.endswith(".meta.json") or p.suffix == ".nc" for p in data), name
+
+
+@pytest.mark.slow
+def test_readme_tour_runs(tmp_path, monkeypatch):
+    # every line of the README's API tour executes as printed (in a scratch folder: it writes
+    # the phase-diagram checkpoint pd.nc)
+    readme = (ROOT / "README.md").read_text()
+    code = re.search(r"## A short tour\n\n```python\n(.*?)```", readme, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert namespace["sol"].gen_error == pytest.approx(0.253, abs=1e-3)
+    assert (tmp_path / "pd.nc").exists()
