@@ -17,12 +17,32 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import re
 from collections import Counter
 
 import numpy as np
+from hypothesis import strategies as st
 
 COUNTS: dict[str, Counter] = {}
+
+#: the slow campaign (tests/test_fuzz.py::test_fuzz_campaign) sets this profile in a subprocess
+FUZZ = os.environ.get("REPLICA_HYPOTHESIS_PROFILE") == "fuzz"
+#: fraction of the full 10⁴-case campaign to run (0.1 in CI; 1 by hand)
+SCALE = float(os.environ.get("REPLICA_FUZZ_SCALE", "0.1"))
+
+
+def n_examples(default: int, campaign: int) -> int:
+    """Examples per target: ``default`` in the normal suite, ``campaign·SCALE`` in the campaign.
+    The ``campaign`` numbers of all targets add up to ≥ 10⁴."""
+    return max(1, round(campaign * SCALE)) if FUZZ else default
+
+
+def maybe_bad(valid, bad):
+    """Mostly ``valid`` draws, 1 in 12 from ``bad`` (one_of() would deduplicate equal branches
+    and draw the invalid branch half of the time)."""
+    return st.integers(0, 11).flatmap(lambda i: bad if i == 0 else valid)
+
 
 _MESSAGE = re.compile(r"^[\w\-\[\]./ ,'()]+: expected .+, got .+", re.S)
 
