@@ -122,9 +122,11 @@ def _bench_rs(quick: bool) -> list[Measurement]:
             quantizer=Quantizer.uniform(bits, width), alpha=2.0, beta=5.0, noise=0.1
         )
         ours = best_time(lambda model=model: solve_rs(model, tol=1e-10), repeat=3)
-        t0 = time.perf_counter()
-        n_it, mse_base = _picard_2d_hermite(model)
-        base = time.perf_counter() - t0
+        base = math.inf
+        for _ in range(2):  # best of two, like the best-of timing of solve_rs
+            t0 = time.perf_counter()
+            n_it, mse_base = _picard_2d_hermite(model)
+            base = min(base, time.perf_counter() - t0)
         mse = solve_rs(model, tol=1e-10).mse
         out.append(
             Measurement(

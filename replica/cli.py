@@ -7,6 +7,7 @@ Every subcommand is a thin layer over the Python API. Invalid input prints one l
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -249,6 +250,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("replica: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into a pager or `head` that closed early
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        return 0
 
 
 if __name__ == "__main__":

@@ -286,7 +286,9 @@ def _solve_rs(model, init, tol, max_iter, damping) -> RSSolution:
     try:
         res = residual(y)
         # damped iteration: cheap, globally robust, brings the iterate into Newton's basin
-        while np.max(np.abs(res)) >= 0.3 and n_eval < min(60, max_iter):
+        # (at β = ∞ the χ-map is singular where D → α: iterate longer before trusting Newton)
+        damped_until = 0.3 if math.isinf(model.beta) else 1.0
+        while np.max(np.abs(res)) >= damped_until and n_eval < min(60, max_iter):
             y = y + (1.0 - damping) * res
             res = residual(y)
         # quasi-Newton on G(y) − y: forward-difference Jacobian once (2 evaluations), then
