@@ -251,7 +251,8 @@ def main(argv=None) -> int:
         print("replica: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into a pager or `head` that closed early
-        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        # silence the flush of stdout at interpreter exit (Python docs, "Note on SIGPIPE")
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
 
 
