@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from paper_repro._figures import save_figure
 from replica import Quantizer
 from replica.dynamics import (
     Elementwise,
@@ -308,11 +309,7 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
     out = []
 
     def save(fig, name):
-        path = fig_dir / f"{name}.png"
-        fig.tight_layout()
-        fig.savefig(path, dpi=90)
-        plt.close(fig)
-        out.append(path)
+        out.append(save_figure(fig, fig_dir / f"{name}.png"))
 
     c, _ = load_csv(data_dir / "exp1_ode_vs_ste.csv")
     fig, ax = plt.subplots(figsize=(5.5, 4))

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from paper_repro._figures import save_figure
 from replica.io import load_csv, load_netcdf, metadata, save_csv
 from replica.optimize import compare_grids, optimal_width
 from replica.phase import interpolation_threshold
@@ -204,7 +205,7 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
     ax.text(0.97, 0.05, "RSB", transform=ax.transAxes, ha="right", fontsize=12)
     ax.text(0.03, 0.9, "RS", transform=ax.transAxes, fontsize=12)
     ax.legend(loc="upper right", fontsize=8)
-    out.append(_save(fig, fig_dir / "phase_bits_width.png"))
+    out.append(save_figure(fig, fig_dir / "phase_bits_width.png"))
 
     # 2: ε_g(ω)
     ds = load_netcdf(data_dir / "eps_vs_width.nc")
@@ -223,7 +224,7 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
     ax.set_ylim(0.15, 1.2)
     ax.set_title(r"$\varepsilon_g(\omega)$: minima $\omega^*(b)$ (dots); dashed: AT $\geq 1$")
     ax.legend(fontsize=8)
-    out.append(_save(fig, fig_dir / "eps_vs_width.png"))
+    out.append(save_figure(fig, fig_dir / "eps_vs_width.png"))
 
     # 3: double descent
     th, _ = load_csv(data_dir / "double_descent_thresholds.csv")
@@ -249,7 +250,7 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
     axes[0].legend(fontsize=7, loc="upper left")
     fig.suptitle("Double descent: quantization moves the peak to N/M = 1/α_c > 1 (dotted) and "
                  "lowers it; dashed: AT ≥ 1", fontsize=10)  # fmt: skip
-    out.append(_save(fig, fig_dir / "double_descent.png"))
+    out.append(save_figure(fig, fig_dir / "double_descent.png"))
 
     # 4: grid families
     g4, _ = load_csv(data_dir / "grids_optimal.csv")
@@ -293,7 +294,7 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
     ax2.set_ylabel(r"AT at the grid's optimum $\omega^*$")
     ax2.set_xticks(gb)
     ax2.set_title("distance from the AT line at the optimum", fontsize=10)
-    out.append(_save(fig, fig_dir / "grids.png"))
+    out.append(save_figure(fig, fig_dir / "grids.png"))
 
     # 5: (ω, β) phase diagrams
     o5, _ = load_csv(data_dir / "phase_width_beta_optimal.csv")
@@ -314,14 +315,5 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
         ax.set_title(rf"b = {b}, $\alpha = {ALPHA:g}$: RSB right of / above the AT line")
         ax.legend(fontsize=8, loc="lower left")
         fig.colorbar(mesh, ax=ax, label=r"$\log_{10}$ AT")
-    out.append(_save(fig, fig_dir / "phase_width_beta.png"))
+    out.append(save_figure(fig, fig_dir / "phase_width_beta.png"))
     return out
-
-
-def _save(fig, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return path

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from paper_repro._figures import save_figure
 from replica.amp import experiment, generate, run
 from replica.io import load_csv, metadata, save_csv
 from replica.quantizers import Quantizer
@@ -262,7 +263,7 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
     ax.set_title(r"RS theory (dashed: AT $>1$) vs AMP, $\alpha=2,\ \beta=5,\ \sigma^2=0.1$",
                  fontsize=9)  # fmt: skip
     ax.legend(fontsize=7)
-    out.append(_save(fig, fig_dir / "eps_vs_width_amp.png"))
+    out.append(save_figure(fig, fig_dir / "eps_vs_width_amp.png"))
 
     # 2: convergence across (b, ω) and against AT
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
@@ -290,7 +291,7 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
     ax2.set_xlabel("AT of the RS solution")
     ax2.set_ylabel("fraction converged")
     ax2.legend(fontsize=8)
-    out.append(_save(fig, fig_dir / "amp_convergence.png"))
+    out.append(save_figure(fig, fig_dir / "amp_convergence.png"))
 
     # 3: damped AMP in the RSB phase
     traj, _ = load_csv(data_dir / "rsb_damped_trajectories.csv")
@@ -336,14 +337,5 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
     ax2.set_xlabel(r"width $\omega$ (b = 2)")
     ax2.set_ylabel("MSE")
     ax2.legend(fontsize=6, ncol=2)
-    out.append(_save(fig, fig_dir / "amp_rsb_damped.png"))
+    out.append(save_figure(fig, fig_dir / "amp_rsb_damped.png"))
     return out
-
-
-def _save(fig, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return path

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from paper_repro._figures import save_figure
 from replica.io import load_csv, metadata, save_csv
 from replica.noise import Additive, FloatRounding, IntRounding, Multiplicative
 from replica.sgd import (
@@ -231,11 +232,7 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
     figs = []
 
     def save(fig, name):
-        path = fig_dir / name
-        fig.tight_layout()
-        fig.savefig(path, dpi=90)
-        plt.close(fig)
-        figs.append(path)
+        figs.append(save_figure(fig, fig_dir / name))
 
     t, _ = load_csv(data_dir / "risk_vs_n.csv")
     mc, _ = load_csv(data_dir / "mc_points.csv")

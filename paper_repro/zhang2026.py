@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from paper_repro._figures import save_figure
 from replica import Additive, Multiplicative
 from replica.io import load_csv, metadata, save_csv
 from replica.sgd.problem import StepSizeWarning
@@ -411,7 +412,7 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
     axes[0].set_ylabel("R − σ²")
     axes[0].legend(fontsize=8)
     fig.tight_layout()
-    out.append(_save(fig, fig_dir / "risk_vs_m.png"))
+    out.append(save_figure(fig, fig_dir / "risk_vs_m.png"))
 
     # 2
     n_cols, _ = load_csv(data_dir / "risk_vs_n.csv")
@@ -431,7 +432,7 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
     axes[0].set_ylabel("R − σ²")
     axes[0].legend(fontsize=8)
     fig.tight_layout()
-    out.append(_save(fig, fig_dir / "risk_vs_n.png"))
+    out.append(save_figure(fig, fig_dir / "risk_vs_n.png"))
 
     # 3
     cur, _ = load_csv(data_dir / "exponent_curves.csv")
@@ -453,7 +454,7 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
         ax.legend(fontsize=7)
     fig.suptitle("ε = 0: fitted exponents vs Lin et al. (lines: theory slopes)", fontsize=9)
     fig.tight_layout()
-    out.append(_save(fig, fig_dir / "exponents.png"))
+    out.append(save_figure(fig, fig_dir / "exponents.png"))
 
     # 4
     eff, _ = load_csv(data_dir / "effective_model_size.csv")
@@ -495,12 +496,6 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
     axes[2].set_ylabel("compute-optimal M* (model law)")
     axes[1].legend(fontsize=6)
     fig.tight_layout()
-    out.append(_save(fig, fig_dir / "effective_sizes.png"))
+    out.append(save_figure(fig, fig_dir / "effective_sizes.png"))
     plt.close("all")
     return out
-
-
-def _save(fig, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    return path
