@@ -39,6 +39,7 @@ from .results import CONVERGED, MAX_ITER, Result, finish
 
 __all__ = [
     "COLLAPSED",
+    "DEGENERATE",
     "RSBEntropic",
     "RSBSolution",
     "rsb_energetic",
@@ -49,6 +50,9 @@ __all__ = [
 
 #: status of :func:`solve_1rsb` when the 1RSB fixed point is the RS one (``q₁ = q₀``)
 COLLAPSED = "collapsed_to_rs"
+#: status of :func:`solve_1rsb` when the RS start has ``E₀ = ρ − 2m + q + σ² ≤ 0`` (an
+#: error-free state at σ² = 0, to rounding): the outer Gaussian average is singular there
+DEGENERATE = "degenerate"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -271,27 +275,57 @@ def _x_derivative(model, u, hats, ent, x):
     return dG - 0.5 * (q_hat1 * u[2] - q_hat0 * u[1]) + ent.dphi1_dx
 
 
+class _Unphysical(Exception):
+    """Internal: an iterate outside the physical domain of the 1RSB equations."""
+
+
+def _physical(model, u, x) -> bool:
+    """Whether ``u = (m, q₀, q₁, Q)`` at ``x`` lies where the 1RSB free entropy is defined:
+    ``a = 1 + β(Q − q₁) > 0``, ``b = a + xβ(q₁ − q₀) > 0``, ``E₀ = ρ − 2m + q₀ + σ² > 0`` (the
+    Gaussian of the outer average has variance ∝ E₀) and ``0 < x <= 1``."""
+    m, q0, q1, Q = (float(v) for v in u)
+    a = 1.0 + model.beta * (Q - q1)
+    b = a + x * model.beta * (q1 - q0)
+    E0 = model.rho - 2.0 * m + q0 + model.noise
+    ok = all(math.isfinite(v) for v in (m, q0, q1, Q, a, b, E0, x))
+    return ok and a > 0 and b > 0 and E0 > 0 and 0 < x <= 1
+
+
 def _fixed_point(model, x, u0, tol, n):
     """Solve ``u = T_x(u)`` for ``u = (m, q₀, q₁, Q)`` at fixed ``x``: damped iteration, then
-    MINPACK ``hybr`` on the residual. Returns ``(u, residual, n_eval)``."""
+    MINPACK ``hybr`` on the residual. Returns ``(u, residual, n_eval, hats, ent)``.
+
+    The damped iterates stay in the (convex) physical domain; a ``hybr`` step outside it stops
+    the polish and the last physical iterate is returned with its (honest) residual. Raises
+    :class:`_Unphysical` when ``u0`` itself is outside the domain."""
     n_eval = 0
+    last = None  # the last physical iterate and its map
 
     def T(u):
-        nonlocal n_eval
+        nonlocal n_eval, last
+        if not _physical(model, u, x):
+            raise _Unphysical(u)
         n_eval += 1
         hats = rsb_energetic(model, *u, x)
         ent = rsb_entropic(model, hats[3], hats[0], hats[1], hats[2], x, n)
-        return np.array([ent.m, ent.q0, ent.q1, ent.Q]), hats, ent
+        new = np.array([ent.m, ent.q0, ent.q1, ent.Q])
+        last = (np.array(u, float), new, hats, ent)
+        return new, hats, ent
 
     u = np.asarray(u0, float)
-    for _ in range(30):
-        new = T(u)[0]
-        if np.max(np.abs(new - u)) < 1e-2:
-            break
-        u = 0.5 * u + 0.5 * new
-    sol = optimize.root(lambda u: T(u)[0] - u, u, method="hybr", tol=tol * 1e-2)
-    u = sol.x
-    new, hats, ent = T(u)
+    try:
+        for _ in range(30):
+            new = T(u)[0]
+            if np.max(np.abs(new - u)) < 1e-2:
+                break
+            u = 0.5 * u + 0.5 * new
+        sol = optimize.root(lambda u: T(u)[0] - u, u, method="hybr", tol=tol * 1e-2)
+        u = sol.x
+        new, hats, ent = T(u)
+    except _Unphysical:
+        if last is None:
+            raise
+        u, new, hats, ent = last
     return u, float(np.max(np.abs(new - u))), n_eval, hats, ent
 
 
@@ -332,7 +366,10 @@ def solve_1rsb(
     RSBSolution
         ``status``: ``"converged"`` (a 1RSB solution with ``q₁ > q₀``), ``"collapsed_to_rs"``
         (the iteration returned to ``q₁ = q₀``: RS is the 1RSB solution; ``x`` is reported as
-        1), or ``"max_iter"``. ``n_iter`` counts evaluations of the entropic averages.
+        1), ``"max_iter"`` (also when a Newton step left the physical domain ``a, b, E₀ > 0``:
+        the last physical iterate is reported), or ``"degenerate"`` (the RS start has
+        ``E₀ ≤ 0``, e.g. exact recovery at σ² = 0: the RS values are reported, residual
+        ``inf``). ``n_iter`` counts evaluations of the entropic averages.
 
     References
     ----------
@@ -345,7 +382,13 @@ def solve_1rsb(
     if rs is None:
         rs = solve_rs(model, throw=False)
     width = max(rs.Q - rs.q, 1e-12)
-    u0 = np.array([rs.m, rs.q - 0.5 * gap * width, rs.q + 0.5 * gap * width, rs.Q])
+    # q₀ starts below q but never so far that E₀ = ρ − 2m + q₀ + σ² would become ≤ 0
+    e0 = model.rho - 2.0 * rs.m + rs.q + model.noise
+    down = min(0.5 * gap * width, 0.5 * e0)
+    u0 = np.array([rs.m, rs.q - down, rs.q + 0.5 * gap * width, rs.Q])
+    what = f"solve_1rsb({model.quantizer.name}, alpha={model.alpha:g}, beta={model.beta:g})"
+    if not _physical(model, u0, 1.0 if x is None else x):
+        return finish(_from_rs(model, rs, DEGENERATE), throw, what)
     n_total = 0
 
     def inner(xv, u_start, size):
@@ -394,18 +437,23 @@ def solve_1rsb(
 
             def full(y):
                 nonlocal n_total
+                if not _physical(model, y[:4], y[4]):
+                    raise _Unphysical(y)
                 n_total += 1
                 hats = rsb_energetic(model, *y[:4], y[4])
                 ent = rsb_entropic(model, hats[3], hats[0], hats[1], hats[2], y[4], n)
                 new = np.array([ent.m, ent.q0, ent.q1, ent.Q])
                 return np.append(new - y[:4], _x_derivative(model, y[:4], hats, ent, y[4]))
 
-            sol = optimize.root(full, u5, method="hybr", tol=tol * 1e-2)
-            xv = float(sol.x[4])
-            u = sol.x[:4]
-            hats = rsb_energetic(model, *u, xv)
-            ent = rsb_entropic(model, hats[3], hats[0], hats[1], hats[2], xv, n)
-            res = float(np.max(np.abs(np.array([ent.m, ent.q0, ent.q1, ent.Q]) - u)))
+            try:
+                sol = optimize.root(full, u5, method="hybr", tol=tol * 1e-2)
+                xv = float(sol.x[4])
+                u = sol.x[:4]
+                hats = rsb_energetic(model, *u, xv)
+                ent = rsb_entropic(model, hats[3], hats[0], hats[1], hats[2], xv, n)
+                res = float(np.max(np.abs(np.array([ent.m, ent.q0, ent.q1, ent.Q]) - u)))
+            except _Unphysical:  # a polish step left the domain: the Brent root, full size
+                u, res, hats, ent = inner(xv, cache[xv], n)
         xres = abs(_x_derivative(model, u, hats, ent, xv))
     m, q0, q1, Q = (float(v) for v in u)
     collapsed = (q1 - q0) < 1e-7 * max(1.0, abs(Q))
@@ -417,8 +465,20 @@ def solve_1rsb(
     return finish(
         _assemble(model, xv, m, q0, q1, Q, hats, ent, status, n_total, max(res, xres), xres, rs),
         throw and status != COLLAPSED,
-        f"solve_1rsb({model.quantizer.name}, alpha={model.alpha:g}, beta={model.beta:g})",
+        what,
     )
+
+
+def _from_rs(model, rs, status):
+    """The RS solution as an :class:`RSBSolution` (``q₁ = q₀ = q``, ``x = 1``) with ``status``
+    and an unevaluated (``inf``) residual."""
+    return RSBSolution(
+        status=status, n_iter=0, residual=math.inf, x=1.0, m=rs.m, q0=rs.q, q1=rs.q, Q=rs.Q,
+        chi1=rs.chi, m_hat=rs.m_hat, q_hat0=rs.q_hat, q_hat1=rs.q_hat, Q_hat=rs.Q_hat,
+        mse=rs.mse, gen_error=rs.gen_error, train_error=rs.train_error,
+        free_entropy=-model.beta * rs.free_energy, free_energy=rs.free_energy,
+        x_residual=math.inf, rs=rs,
+    )  # fmt: skip
 
 
 def _assemble(model, x, m, q0, q1, Q, hats, ent, status, n_iter, residual, xres, rs):

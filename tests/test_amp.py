@@ -382,3 +382,32 @@ def test_experiment_rejects_bad_input():
         experiment(model, sizes=[100], seeds=0)
     with pytest.raises(ValueError, match="seeds"):
         experiment(model, sizes=[100], seeds=[1, 1])
+
+
+def test_generate_refuses_a_matrix_that_cannot_fit_in_memory():
+    # issue 7: N up to the memory limit with a clear error. M × N = 2e7 × 1e7 float64 is 1.5 PB:
+    # refused before anything is allocated (it used to raise numpy's MemoryError)
+    with pytest.raises(
+        ValueError, match=r"^n: expected .*fits in memory.*GiB needed.*got 10000000"
+    ):
+        generate(card_model(1, 1.0), 10**7, seed=0)
+    be = backend.resolve("numpy")
+    free = be.free_memory()
+    assert free is None or free > 0
+    # just above the available memory is refused too; a small instance still works
+    if free is not None:
+        n = math.isqrt(free // (2 * 8)) + 1000  # α = 2: M·N·8 bytes > free
+        with pytest.raises(ValueError, match="fits in memory"):
+            generate(card_model(1, 1.0), n, seed=0)
+    assert generate(card_model(1, 1.0), 10, seed=0).X.shape == (20, 10)
+
+
+def test_experiment_without_converged_instances_is_flagged_not_a_crash():
+    # fuzz (issue 7): with no converged instance the control-variate matrix has 0 rows and
+    # size_means raised "cannot reshape array of size 0"; now the means are NaN with
+    # n_converged = 0 and fit_status says why
+    ds = experiment(card_model(2, 1.5), sizes=[10, 20], seeds=2, max_iter=1)
+    assert ds["n_converged"].values.tolist() == [0, 0]
+    assert np.isnan(ds["mse_cv"].values).all() and ds.attrs["fit_status"] != "ok"
+    labels, means, sems, counts, kappa = size_means([], [], np.zeros((0, 2)))
+    assert labels.size == means.size == sems.size == counts.size == kappa.size == 0

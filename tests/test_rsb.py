@@ -182,3 +182,46 @@ def test_invalid_inputs():
         solve_1rsb(_model(1, 0.5), x=1.5)
     with pytest.raises(ValueError, match="gap: expected"):
         solve_1rsb(_model(1, 0.5), gap=0.0)
+
+
+def test_error_free_start_is_flagged_degenerate_not_a_crash():
+    # fuzz (issue 7): σ² = 0 with the teacher on the grid and large α·β recovers the teacher
+    # exactly (RS mse 0), so E₀ = ρ − 2m + q + σ² = 0 and the 1RSB outer Gaussian has zero
+    # variance; this used to raise "math domain error" (math.sqrt of a rounding-negative E₀)
+    from replica.rsb import DEGENERATE
+    from replica.teachers import DiscreteTeacher
+
+    q = replica.Quantizer.uniform(1, 1.0)
+    model = QuantizedRegression(quantizer=q, alpha=10.0, beta=1e6, noise=0.0,
+                                teacher=DiscreteTeacher.on_grid(q))  # fmt: skip
+    sol = solve_1rsb(model, throw=False, n=(16, 8))
+    assert sol.status == DEGENERATE and sol.residual == math.inf
+    assert sol.mse == sol.rs.mse == 0.0 and sol.q0 == sol.q1 == sol.rs.q
+    with pytest.raises(replica.ConvergenceError, match="degenerate"):
+        solve_1rsb(model, n=(16, 8))
+
+
+def test_start_keeps_e0_positive_and_collapses_where_rs_is_stable():
+    # fuzz (issue 7): b = 1, ω = 1, α = 1, β = 2, σ² = 0, teacher on the grid. The start
+    # q₀ = q − gap·(Q − q)/2 = q − 0.069 lay below q − mse = q − 0.026, i.e. E₀ < 0 (math domain
+    # error). RS is stable there (AT = 0.14), so 1RSB must collapse to it, to the solver's tol.
+    from replica.teachers import DiscreteTeacher
+
+    q = replica.Quantizer.uniform(1, 1.0)
+    model = QuantizedRegression(quantizer=q, alpha=1.0, beta=2.0, noise=0.0,
+                                teacher=DiscreteTeacher.on_grid(q))  # fmt: skip
+    assert solve_rs(model).at < 1.0
+    sol = solve_1rsb(model, throw=False)
+    assert sol.status == COLLAPSED and sol.residual < 1e-10
+    assert sol.mse == pytest.approx(sol.rs.mse, abs=1e-9)  # the RS point (to the tolerance)
+
+
+def test_newton_step_out_of_the_domain_is_reported_not_raised():
+    # fuzz (issue 7): α = 1e3, b = 2, ω = 2.7 — the (u, x) polish by hybr stepped to b < 0 and
+    # math.log raised "math domain error"; now the last physical iterate is reported
+    model = _model(2, 2.7, alpha=1e3)
+    sol = solve_1rsb(model, throw=False, n=(16, 8))
+    assert sol.status in ("converged", COLLAPSED, "max_iter")
+    fields = [sol.m, sol.q0, sol.q1, sol.Q, sol.free_energy, sol.residual, sol.x]
+    assert all(math.isfinite(v) for v in fields)
+    assert 0 < sol.x <= 1 and sol.q0 <= sol.q1 <= sol.Q

@@ -111,6 +111,24 @@ class Backend:
             shape, generator=gen, device=self.device, dtype=getattr(torch, self.dtype)
         )
 
+    def free_memory(self) -> int | None:
+        """Bytes that a new array on this backend's device can use now (``None`` if unknown):
+        available host memory on CPU, free device memory on a CUDA device."""
+        if self.device == "cpu":
+            import os
+
+            try:
+                return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+            except (AttributeError, ValueError, OSError):  # not POSIX / name not supported
+                return None
+        if self.name == "cupy":
+            import cupy
+
+            return int(cupy.cuda.runtime.memGetInfo()[0])
+        import torch
+
+        return int(torch.cuda.mem_get_info(torch.device(self.device))[0])
+
     def synchronize(self) -> None:
         """Wait for queued device work (for timing); a no-op on CPU."""
         if self.name == "cupy":

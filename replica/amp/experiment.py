@@ -77,6 +77,12 @@ def generate(
     Returns
     -------
     Instance
+
+    Raises
+    ------
+    ValueError
+        Invalid input, or an ``M × N`` matrix larger than the memory available on the backend's
+        device (checked before anything is allocated).
     """
     check(isinstance(model, QuantizedRegression), "model", "a QuantizedRegression", model)
     check(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1, "n",
@@ -85,6 +91,13 @@ def generate(
     be = bk.resolve(backend, dtype)
     n = int(n)
     M = max(1, round(model.alpha * n))
+    # estimate the footprint before drawing: an allocation that cannot fit is a clear error,
+    # not a MemoryError (or the OOM killer) half-way through
+    need = M * n * (8 if dtype == "float64" else 4)
+    free = be.free_memory()
+    check(free is None or need <= free, "n", f"a size whose {M} x {n} {dtype} design matrix "
+          f"fits in memory ({need / 2**30:.3g} GiB needed, {(free or 0) / 2**30:.3g} GiB "
+          f"available on {be.name}:{be.device})", n)  # fmt: skip
     rng = np.random.default_rng(seed)
     w0_np = np.asarray(model.teacher.sample(n, rng), dtype=float)
     xi_np = math.sqrt(model.noise) * rng.standard_normal(M)
@@ -336,7 +349,8 @@ def size_means(values, groups, controls=None):
     kappa = np.zeros(0)
     adj = values
     if controls is not None:
-        U = np.asarray(controls, dtype=float).reshape(values.size, -1)
+        U = np.asarray(controls, dtype=float)
+        U = U[:, None] if U.ndim == 1 else U  # (n, k), also for n = 0
         Uc = np.concatenate([U[i] - U[i].mean(axis=0) for i in idx]) if idx else U
         vc = np.concatenate([values[i] - values[i].mean() for i in idx]) if idx else values
         keep = np.ptp(Uc, axis=0) > 0 if Uc.shape[0] else np.zeros(U.shape[1], bool)
