@@ -233,7 +233,9 @@ class InterpolationThreshold(Result):
     Attributes
     ----------
     alpha_c : float
-        RS solutions exist for ``α > α_c`` only; ``α_c = D(α_c)`` (0 for a one-level grid).
+        RS solutions exist for ``α > α_c`` only; ``α_c = D(α_c)`` (0 for a one-level grid). When
+        the status is ``"no_bracket"``: 0 if ``g ≥ 0`` already at the smallest Δ (an error-free
+        state at σ² = 0), ``inf`` if no sign change was found.
     delta : float
         Channel variance Δ at the threshold (the limit ``α → α_c⁺``).
     mse, gen_error : float
@@ -309,12 +311,20 @@ def interpolation_threshold(model: QuantizedRegression, throw: bool = True):
     if levels.size == 1:  # D = 0 < α for every α: a solution always exists
         return done(0.0, (channel(1.0).mse + model.noise), CONVERGED, 0, 0.0)
     # g < 0 as Δ → 0 (when mse(0) + σ² > 0) and g ~ √Δ → +∞ as Δ → ∞: the first sign change
-    # on a fine logarithmic scan is the threshold of the branch reached from large α
-    logs = np.linspace(math.log(1e-12), math.log(1e8), 241)
+    # on a fine logarithmic scan (12 points per decade) is the threshold of the branch reached
+    # from large α. For Δ ≫ ω², ΔD ≈ (q_K − q_1)√(Δ/2π) while mse + σ² ≤ (√ρ + ω)² + σ², so
+    # g > 0 beyond the upper end below (with a safety factor 100; 1e8 unless ω is tiny)
+    cmax = float(np.max(np.abs(levels)))
+    bound = ((math.sqrt(model.rho) + cmax) ** 2 + model.noise) / (levels[-1] - levels[0])
+    hi = max(1e8, 100.0 * 2.0 * math.pi * bound**2)
+    logs = np.linspace(math.log(1e-12), math.log(hi), round(12 * math.log10(hi / 1e-12)) + 1)
     vals = np.array([g(x) for x in logs])
     pos = np.flatnonzero(vals >= 0.0)
     if pos.size == 0 or pos[0] == 0:
-        return done(math.nan if pos.size == 0 else 0.0, 1e-12, "no_bracket", logs.size, math.inf)
+        # not bracketed (g ≥ 0 already at Δ = 1e-12: an error-free state at σ² = 0, or no sign
+        # change at all): flagged, alpha_c = 0 or inf, residual inf
+        a_c = math.inf if pos.size == 0 else 0.0
+        return done(a_c, 1e-12, "no_bracket", logs.size, math.inf)
     i = int(pos[0])
     root, info = optimize.brentq(g, logs[i - 1], logs[i], xtol=1e-15, rtol=1e-15,
                                  full_output=True, disp=False)  # fmt: skip

@@ -166,3 +166,15 @@ def test_phase_diagram_labels_and_boundary_coordinate():
     # the boundary coordinate is the bracketed root (the same Brent computation, 1e-8)
     assert ds["at_boundary_width"].values == pytest.approx([0.8457824, 2.3213299], abs=1e-6)
     assert ds["at_crossings_width"].values.tolist() == [1, 1]
+
+
+def test_interpolation_threshold_tiny_width_large_noise():
+    # fuzz (issue 7): ω = 1e-3, σ² = 10 — g(Δ) = ΔD − mse − σ² first turns positive at
+    # Δ ≈ 1.5e8, beyond the old fixed scan end 1e8, and alpha_c came back as a silent NaN
+    # ("no_bracket"). The scan now extends to where g > 0 is guaranteed.
+    m = model(3, 1e-3, beta=math.inf, noise=10.0)
+    r = interpolation_threshold(m)
+    assert r.status == "converged" and math.isfinite(r.alpha_c) and r.delta > 1e8
+    # α_c = D(Δ_c) = Σ_k Δq_k p_r(t_k) with r ~ N(0, ρ + Δ_c): for Δ_c ≫ 1 ≫ ω² this is
+    # (q_K − q_1)/√(2πΔ_c) up to relative O(ρ/Δ_c) ≈ 1e-8 (rtol 1e-6)
+    assert r.alpha_c == pytest.approx(2e-3 / math.sqrt(2 * math.pi * r.delta), rel=1e-6)
