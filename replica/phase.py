@@ -25,12 +25,13 @@ import numpy as np
 from scipy import optimize
 
 from .channel import channel_averages
-from .errors import check
+from .errors import ConvergenceError, check
 from .quantizers import Quantizer
 from .regression import QuantizedRegression, RSSolution, solve_rs
 from .results import CONVERGED, Result, finish
 
 __all__ = [
+    "RS_UNSOLVED",
     "VARY",
     "ATBoundary",
     "InterpolationThreshold",
@@ -41,6 +42,9 @@ __all__ = [
     "with_width",
 ]
 
+#: status of :func:`at_boundary` (``throw=False``) when the RS saddle point could not be solved
+#: at a point Brent's method needed
+RS_UNSOLVED = "rs_unsolved"
 #: parameters along which :func:`at_boundary` can locate the AT line
 VARY = ("width", "alpha", "beta", "noise", "ridge")
 # default search ranges (geometric scan for the first AT = 1 crossing) when no bracket is given
@@ -114,6 +118,7 @@ def _at_function(model, vary, init):
 
     def fn(x):
         state["n"] += 1
+        state["x"] = x
         sol = solve_rs(with_parameter(model, vary, x), init=state["init"], throw=False)
         if not sol.converged and state["init"] is not None:
             sol = solve_rs(with_parameter(model, vary, x), throw=False)
@@ -126,15 +131,20 @@ def _at_function(model, vary, init):
 
 
 def _scan(fn, lo, hi, n=49):
-    """First sign change of ``fn`` on a geometric grid of ``[lo, hi]``."""
-    xs = np.geomspace(lo, hi, n)
-    prev_x, prev_f = xs[0], fn(xs[0])
-    for x in xs[1:]:
-        fx = fn(x)
-        if np.sign(fx) != np.sign(prev_f):
-            return (float(prev_x), float(x)), prev_f, fx
-        prev_x, prev_f = x, fx
-    return None, prev_f, prev_f
+    """First sign change of ``fn`` between consecutive solved points of a geometric grid of
+    ``[lo, hi]`` (points where the RS saddle point cannot be solved are gaps). Returns
+    ``(bracket or None, f_lo, f_hi, n_unsolved)``."""
+    prev_x, prev_f, last_f, unsolved = None, None, math.nan, 0
+    for x in np.geomspace(lo, hi, n):
+        try:
+            fx = fn(x)
+        except ConvergenceError:
+            prev_x, prev_f, unsolved = None, None, unsolved + 1
+            continue
+        if prev_f is not None and np.sign(fx) != np.sign(prev_f):
+            return (float(prev_x), float(x)), prev_f, fx, unsolved
+        prev_x, prev_f, last_f = x, fx, fx
+    return None, last_f, last_f, unsolved
 
 
 def at_boundary(
@@ -168,13 +178,17 @@ def at_boundary(
     Returns
     -------
     ATBoundary
+        ``status`` ``"converged"``, ``"max_iter"`` or, with ``throw=False``, ``"rs_unsolved"``
+        (the RS saddle point could not be solved at ``value``, a point Brent's method needed;
+        ``residual`` inf).
 
     Raises
     ------
     ValueError
-        If ``AT − 1`` does not change sign on the bracket (or on the default scan).
+        If ``AT − 1`` does not change sign on the bracket (or between consecutive solved points
+        of the default scan; points where RS cannot be solved are skipped there).
     ConvergenceError
-        If the RS saddle point cannot be solved at some evaluation point.
+        With ``throw=True``, if the RS saddle point cannot be solved at a point of the bracket.
 
     References
     ----------
@@ -193,21 +207,36 @@ def at_boundary(
     fn, state = _at_function(model, vary, init)
     if bracket is None:
         lo, hi = _DEFAULT_RANGE[vary]
-        found, f_lo, f_hi = _scan(fn, lo, hi)
+        found, f_lo, f_hi, unsolved = _scan(fn, lo, hi)
+        got = (f"AT - 1 of one sign (last {f_hi:+.3g}); RS unsolved at {unsolved} of 49 points"
+               if not math.isnan(f_hi) else
+               "no point of the scan with a converged RS solution")  # fmt: skip
         check(found is not None, "bracket", f"an AT = 1 crossing in the default {vary} range "
-              f"[{lo:g}, {hi:g}] (pass a bracket)", f"AT - 1 of one sign (last {f_hi:+.3g})")  # fmt: skip
+              f"[{lo:g}, {hi:g}] (pass a bracket)", got)  # fmt: skip
         lo, hi = found
     else:
         check(len(bracket) == 2 and 0 < bracket[0] < bracket[1] and math.isfinite(bracket[1]),
               "bracket", "(lo, hi) with 0 < lo < hi < inf", bracket)  # fmt: skip
         lo, hi = (float(v) for v in bracket)
-        f_lo = fn(lo)
-        f_hi = fn(hi)
-        check(np.sign(f_lo) != np.sign(f_hi), "bracket",
-              "an interval on which AT - 1 changes sign", (lo, hi, f"AT = {f_lo + 1:.6g}, "
-                                                           f"{f_hi + 1:.6g}"))  # fmt: skip
-    root, info = optimize.brentq(fn, lo, hi, xtol=xtol, rtol=4 * np.finfo(float).eps,
-                                 full_output=True, disp=False)  # fmt: skip
+        f_lo = f_hi = math.inf
+    try:
+        if bracket is not None:
+            f_lo = fn(lo)
+            f_hi = fn(hi)
+            check(np.sign(f_lo) != np.sign(f_hi), "bracket",
+                  "an interval on which AT - 1 changes sign", (lo, hi, f"AT = {f_lo + 1:.6g}, "
+                                                               f"{f_hi + 1:.6g}"))  # fmt: skip
+        root, info = optimize.brentq(fn, lo, hi, xtol=xtol, rtol=4 * np.finfo(float).eps,
+                                     full_output=True, disp=False)  # fmt: skip
+    except ConvergenceError as err:
+        if throw:
+            raise
+        # the RS saddle point could not be solved at an evaluation point: flagged, reported at
+        # that point (AT of an end of the bracket not yet evaluated: inf)
+        sol = err.result
+        return ATBoundary(parameter=vary, value=float(state["x"]), bracket=(lo, hi),
+                          at_lo=float(f_lo + 1.0), at_hi=float(f_hi + 1.0), solution=sol,
+                          status=RS_UNSOLVED, n_iter=int(state["n"]), residual=math.inf)  # fmt: skip
     last_x, sol = state["last"]
     if last_x != root:  # brentq returns its best iterate, not always the last evaluation
         fn(root)

@@ -178,3 +178,22 @@ def test_interpolation_threshold_tiny_width_large_noise():
     # α_c = D(Δ_c) = Σ_k Δq_k p_r(t_k) with r ~ N(0, ρ + Δ_c): for Δ_c ≫ 1 ≫ ω² this is
     # (q_K − q_1)/√(2πΔ_c) up to relative O(ρ/Δ_c) ≈ 1e-8 (rtol 1e-6)
     assert r.alpha_c == pytest.approx(2e-3 / math.sqrt(2 * math.pi * r.delta), rel=1e-6)
+
+
+def test_at_boundary_where_rs_cannot_be_solved():
+    # fuzz (issue 7): with throw=False at_boundary still raised ConvergenceError when the RS
+    # saddle point failed at a point it needed (here β = ∞ below the interpolation threshold,
+    # α_c = 0.62 for b = 2, ω = 1.5: no RS solution at α = 0.01). Now flagged "rs_unsolved".
+    from replica import ConvergenceError
+    from replica.phase import RS_UNSOLVED
+
+    m = model(2, 1.5, beta=math.inf)
+    r = at_boundary(m, "alpha", bracket=(0.01, 0.3), throw=False)
+    assert r.status == RS_UNSOLVED and r.value == 0.01 and r.residual == math.inf
+    assert r.solution.status == NO_RS_SOLUTION
+    with pytest.raises(ConvergenceError, match=r"alpha=0\.01"):
+        at_boundary(m, "alpha", bracket=(0.01, 0.3))
+    # the default scan skips unsolved points and says so when no crossing is found (AT = ∞ at
+    # β = ∞ on a discrete grid)
+    with pytest.raises(ValueError, match=r"^bracket: expected .*RS unsolved at \d+ of 49"):
+        at_boundary(m, "alpha")
