@@ -22,11 +22,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from .errors import check
+from .errors import ConvergenceError, check
 from .phase import at_boundary, with_width
 from .quantizers import Quantizer
 from .regression import QuantizedRegression, RSSolution, solve_rs
 from .results import CONVERGED, Result, finish
+
+#: status of :func:`optimal_width` (``throw=False``) when RS could not be solved at a width
+RS_UNSOLVED = "rs_unsolved"
 
 __all__ = ["OptimalLevels", "OptimalWidth", "compare_grids", "optimal_levels", "optimal_width"]
 
@@ -45,6 +48,7 @@ class _Objective:
         self.cache: dict = {}
 
     def solve(self, model: QuantizedRegression) -> RSSolution:
+        self.last = model
         key = model.quantizer.levels.tobytes()
         if key in self.cache:
             return self.cache[key]
@@ -128,7 +132,9 @@ def optimal_width(
     Returns
     -------
     OptimalWidth
-        ``status`` is ``"converged"``, or ``"at_bound"`` when the minimum lies on a bound.
+        ``status`` is ``"converged"``, or ``"at_bound"`` when the minimum lies on a bound, or
+        (``throw=False``) ``"rs_unsolved"`` when the RS saddle point could not be solved at a
+        width the search needed (reported at that width; ``curvature`` and ``residual`` inf).
 
     References
     ----------
@@ -152,6 +158,20 @@ def optimal_width(
         return obj.solve(model.replace(quantizer=with_width(model.quantizer, float(w)))).gen_error
 
     lo, hi = (float(b) for b in bounds)
+    try:
+        return _optimal_width(model, obj, eps, lo, hi, xtol, n_scan, throw)
+    except ConvergenceError as err:
+        if throw:
+            raise
+        # the RS saddle point could not be solved at a width the search needed: flagged there
+        sol, q = err.result, obj.last.quantizer
+        return OptimalWidth(
+            width=q.width, gen_error=sol.gen_error, at=sol.at, curvature=math.inf, quantizer=q,
+            solution=sol, bounds=(lo, hi), status=RS_UNSOLVED, n_iter=obj.n, residual=math.inf,
+        )  # fmt: skip
+
+
+def _optimal_width(model, obj, eps, lo, hi, xtol, n_scan, throw):
     xs = np.linspace(lo, hi, int(n_scan))
     vals = np.array([eps(x) for x in xs])
     i = int(np.argmin(vals))

@@ -99,3 +99,21 @@ def test_compare_grids_two_bits():
     assert out["uniform"]["at_width"] == pytest.approx(2.3213299, abs=1e-6)
     for v in out.values():
         assert v["optimum"].converged
+
+
+def test_optimal_width_where_rs_cannot_be_solved_is_flagged():
+    # fuzz (issue 7): optimal_width(throw=False) raised ConvergenceError when the RS saddle
+    # point failed at a width of its scan (here β = ∞ at α = 0.5 below the interpolation
+    # threshold of wide 2-bit grids: no RS solution). Now flagged "rs_unsolved" at that width.
+    import math
+
+    from replica import ConvergenceError
+    from replica.optimize import RS_UNSOLVED
+
+    m = model(2, 1.0, alpha=0.5, beta=math.inf)
+    r = optimal_width(m, bounds=(0.5, 3.0), throw=False)
+    assert r.status == RS_UNSOLVED and r.residual == math.inf
+    assert 0.5 <= r.width <= 3.0 and r.solution.status == "no_rs_solution"
+    assert math.isfinite(r.gen_error)
+    with pytest.raises(ConvergenceError):
+        optimal_width(m, bounds=(0.5, 3.0))
