@@ -456,10 +456,14 @@ def solve_1rsb(
                 u, res, hats, ent = inner(xv, cache[xv], n)
         xres = abs(_x_derivative(model, u, hats, ent, xv))
     m, q0, q1, Q = (float(v) for v in u)
-    collapsed = (q1 - q0) < 1e-7 * max(1.0, abs(Q))
-    if collapsed:
-        status = COLLAPSED if res < tol else MAX_ITER
+    collapsed = abs(q1 - q0) < 1e-7 * max(1.0, abs(Q))
+    if collapsed and res < tol:
+        status = COLLAPSED
         xv, xres = 1.0, 0.0
+    elif collapsed or q1 < q0:
+        # not converged, or ended at q₁ < q₀ (no 1RSB state): reported at the x it reached,
+        # where the iterate is physical (at x = 1 a q₁ < q₀ iterate can have b < 0)
+        status = MAX_ITER
     else:
         status = CONVERGED if (res < tol and xres < tol) else MAX_ITER
     return finish(

@@ -225,3 +225,15 @@ def test_newton_step_out_of_the_domain_is_reported_not_raised():
     fields = [sol.m, sol.q0, sol.q1, sol.Q, sol.free_energy, sol.residual, sol.x]
     assert all(math.isfinite(v) for v in fields)
     assert 0 < sol.x <= 1 and sol.q0 <= sol.q1 <= sol.Q
+
+
+def test_iterate_ending_below_q0_is_reported_where_physical():
+    # fuzz (issue 7): power grid b = 1, ω = 0.09, α = 859, β = 5.6e5, σ² = λ = 0.09. The
+    # iteration ended (unconverged) at q₁ < q₀, which counted as "collapsed" and was reported at
+    # x = 1, where b = a + β(q₁ − q₀) < 0: math.log raised "math domain error"
+    q = replica.Quantizer.power(1, 0.08984955344527862, 2.0)
+    model = QuantizedRegression(quantizer=q, alpha=858.9122679645479, beta=558935.1154997845,
+                                noise=0.08984955344527862, ridge=0.08984955344527862)  # fmt: skip
+    sol = solve_1rsb(model, throw=False, n=(16, 8), max_iter=20)
+    assert sol.status == "max_iter" and 0 < sol.x <= 1
+    assert all(math.isfinite(v) for v in (sol.free_energy, sol.train_error, sol.residual))
