@@ -487,3 +487,94 @@ def test_plateau_detection():
 def test_invalid_problem_raises(kw, name):
     with pytest.raises(ValueError, match=f"^{name}: expected"):
         STEProblem(**kw)
+
+
+# ---------------------------------------------------------------- hardening (fuzz findings)
+
+
+def test_pde_particles_divergence_between_outputs_is_flagged():
+    # fuzz: η = 1 ≫ η_c = 2/γ_x² ≈ 0.04 with one output interval overflowed the particles
+    # (RuntimeWarning, then NaN histograms) before the output-time check saw it
+    p = STEProblem(input_quantizer=Quantizer.uniform(1, 7.0), eta=1.0, noise=0.0, init=0.0)
+    sol = pde(p, 1.0, n_points=2, n_particles=100, density_times=(1.0,), throw=False)
+    assert sol.status == "diverged"
+    assert np.all(np.isfinite(sol.Q)) and np.all(np.isfinite(sol.e))
+
+
+def test_pde_particles_density_outside_edges_is_zero_not_nan():
+    # all particles outside the bins: density 0 (mass outside the edges), not 0/0
+    p = STEProblem(eta=0.5, init=0.01, init_align=1.0, teacher="constant")
+    sol = pde(p, 0.1, n_points=2, n_particles=100, density_times=(0.0,), edges=[-3.0, -2.0])
+    assert sol.density.shape == (1, 1) and sol.density[0, 0] == 0.0
+
+
+def test_isotropic_fixed_points_grid_far_beyond_sqrt_q_no_overflow():
+    # fuzz: a 'zero' grid with levels ±76 at Q ~ 1 has E[ŵψ(ŵ)] ≈ 1e-300: m = κρ/den overflowed
+    q = Quantizer.uniform(3, 228.533, "zero")
+    p = STEProblem(weight_quantizer=q, eta=3.4, ridge=8.75, noise=4.25, rho=1000.0, init=1.0,
+                   ridge_on="quantized")  # fmt: skip
+    fps = fixed_points(p, "isotropic", q_range=(1.0, 1e3))
+    for fp in fps:
+        assert abs(fp.m) <= np.sqrt(p.rho * fp.Q) * (1 + 1e-9) and np.isfinite(fp.eg)
+
+
+def test_fixed_points_auto_uses_isotropic_for_elementwise_weights():
+    p = STEProblem(weight_quantizer=Elementwise(fn=np.tanh, name="tanh"), eta=0.5, ridge=0.1)
+    fps = fixed_points(p)
+    assert fps and all(fp.kind == "isotropic" for fp in fps)
+
+
+def test_input_quantizer_without_signal_raises():
+    # fuzz: thresholds at ±30σ give γ_x ≈ 1e-191, and γ_x² underflowed in max_stable_lr
+    with pytest.raises(ValueError, match=r"^input_quantizer: expected .*1e-100"):
+        STEProblem(input_quantizer=Quantizer.uniform(4, 417.266, "zero"), eta=1.0)
+
+
+def test_stiff_ode_stops_at_the_evaluation_budget():
+    # fuzz: a ±268 grid at Q ≈ 7 with the ridge on the quantized weights is stiff; DOP853 ran for
+    # minutes. It now stops at max_nfev with status max_iter and the points computed so far.
+    p = STEProblem(weight_quantizer=Quantizer.uniform(1, 268.332), eta=4.35, ridge=5.89,
+                   noise=5.89, rho=798.8, init=7.13, ridge_on="quantized",
+                   input_quantizer=Quantizer.uniform(1, 0.001))  # fmt: skip
+    tr = ode(p, 0.1, n_points=3, max_nfev=2000, throw=False)
+    assert tr.status == "max_iter" and 2000 <= tr.n_iter < 2100
+    assert np.all(np.isfinite(tr.Q))
+    with pytest.raises(ValueError, match=r"^max_nfev: expected"):
+        ode(p, 0.1, max_nfev=0)
+    with pytest.raises(ValueError, match=r"^t_eval: expected"):
+        ode(p, 1.0, t_eval=[0.5, 0.2])
+
+
+def test_simulate_diverged_seeds_are_inf_not_nan():
+    p = STEProblem(eta=8.0, noise=0.0, init=0.0)  # η = 8 ≫ η_c = 2: every run blows up
+    sim = simulate(p, 7, 3.0, seeds=(3, 4), n_points=3)
+    assert sim.status == "diverged" and sim.diverged.all()
+    for name in ("m", "Q", "m_psi", "q_psi", "eg"):
+        assert not np.isnan(getattr(sim, name)).any(), name
+    assert np.isposinf(sim.eg[:, -1]).all() and np.isposinf(sim.Q[:, -1]).all()
+    assert np.isposinf(sim.eg_sem[-1]) and np.isposinf(sim.residual)
+
+
+def test_simulate_too_large_for_memory_raises_clear_valueerror():
+    # 10⁹ coordinates × 4 seeds × a 256-step chunk: petabytes, refused before any allocation
+    p = STEProblem(eta=0.5)
+    with pytest.raises(ValueError, match=r"^d, seeds, chunk: expected sizes whose arrays fit"):
+        simulate(p, 10**9, 1.0, seeds=range(4))
+
+
+@pytest.mark.parametrize(
+    ("kw", "name"),
+    [
+        (dict(n_points=0), "n_points"),
+        (dict(seeds=(-1,)), "seeds"),
+        (dict(seeds=(0.5,)), "seeds"),
+        (dict(density_times=(0.5,), edges=[1.0, 0.0]), "edges"),
+        (dict(density_times=(5.0,), edges=[0.0, 1.0]), "density_times"),
+        (dict(blowup=0.0), "blowup"),
+        (dict(d=True), "d"),
+    ],
+)
+def test_simulate_invalid_arguments_raise(kw, name):
+    args = dict(d=4, t_max=1.0) | kw
+    with pytest.raises(ValueError, match=f"^{name}: expected"):
+        simulate(STEProblem(eta=0.5), **args)

@@ -21,11 +21,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import check
+from ..errors import check, check_memory
 from ..results import CONVERGED, DIVERGED, Result
-from .ste import STEProblem, _mapper
+from .ste import STEProblem, _histogram_density, _mapper
 
 __all__ = ["Simulation", "simulate"]
+
+
+def _real(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,7 +41,9 @@ class Simulation(Result):
     tau : numpy.ndarray
         Recording times ``(n_t,)``.
     m, Q, m_psi, q_psi, eg : numpy.ndarray
-        ``(n_seeds, n_t)``; NaN after a seed diverged (flagged in ``diverged``).
+        ``(n_seeds, n_t)``; after a seed diverged (flagged in ``diverged``) its entries are
+        infinite: ``+inf`` for ``Q``, ``q_psi`` and ``eg``, ``±inf`` with the sign of the last
+        state for ``m`` and ``m_psi`` (never NaN).
     seeds : tuple of int
     d : int
     diverged : numpy.ndarray
@@ -67,15 +73,19 @@ class Simulation(Result):
 
     @property
     def eg_mean(self) -> np.ndarray:
-        """Mean ε_g over seeds (NaN where a seed had diverged)."""
+        """Mean ε_g over seeds (``inf`` where a seed had diverged)."""
         return self.eg.mean(axis=0)
 
     @property
     def eg_sem(self) -> np.ndarray:
-        """Standard error of the mean ε_g over seeds (needs >= 2 seeds)."""
+        """Standard error of the mean ε_g over seeds (needs >= 2 seeds; ``inf`` where a seed had
+        diverged)."""
         n = self.eg.shape[0]
         check(n >= 2, "seeds", "at least 2 seeds for a standard error", n)
-        return self.eg.std(axis=0, ddof=1) / math.sqrt(n)
+        ok = np.isfinite(self.eg).all(axis=0)
+        sem = np.full(self.eg.shape[1], math.inf)
+        sem[ok] = self.eg[:, ok].std(axis=0, ddof=1) / math.sqrt(n)
+        return sem
 
     def to_dataset(self):
         """Labelled :class:`xarray.Dataset` over ``(seed, tau)``."""
@@ -130,20 +140,48 @@ def simulate(
     ----------
     .. [1] Ichikawa, Kashiwamura & Sakata (2025), arXiv:2510.10693, online STE update (card).
     """
-    check(isinstance(d, (int, np.integer)) and d >= 1, "d", "an integer >= 1", d)
-    check(math.isfinite(t_max) and t_max > 0, "t_max", "> 0", t_max)
-    seeds = tuple(int(s) for s in np.atleast_1d(seeds))
-    check(len(seeds) >= 1, "seeds", "at least one seed", seeds)
+    check(
+        isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 1,
+        "d",
+        "an integer >= 1",
+        d,
+    )
+    check(_real(t_max) and math.isfinite(t_max) and t_max > 0, "t_max", "> 0", t_max)
+    seeds = np.atleast_1d(seeds)
+    check(
+        seeds.ndim == 1 and seeds.size >= 1 and np.issubdtype(seeds.dtype, np.integer),
+        "seeds",
+        "a non-empty sequence of integers >= 0",
+        seeds,
+    )
+    check(bool(np.all(seeds >= 0)), "seeds", "integers >= 0", seeds)
+    seeds = tuple(int(s) for s in seeds)
     check(isinstance(chunk, int) and chunk >= 1, "chunk", "an integer >= 1", chunk)
+    check(isinstance(n_points, int) and n_points >= 2, "n_points", "an integer >= 2", n_points)
+    check(_real(blowup) and 0 < blowup < math.inf, "blowup", "a finite number > 0", blowup)
     xp = np if xp is None else xp
     d = int(d)
     S = len(seeds)
     n_steps = max(1, round(t_max * d))
-    rec_steps = np.unique(np.rint(np.linspace(0, n_steps, n_points)).astype(int))
-    dens_steps = np.rint(np.asarray(sorted(density_times), float) * d).astype(int)
-    if dens_steps.size:
+    dens_t = np.asarray(sorted(density_times), float)
+    check(bool(np.all((dens_t >= 0) & (dens_t <= t_max))), "density_times", "in [0, t_max]", dens_t)
+    if dens_t.size:
         check(edges is not None, "edges", "bin edges when density_times are given", edges)
         edges = np.asarray(edges, float)
+        check(
+            edges.ndim == 1 and edges.size >= 2 and bool(np.all(np.diff(edges) > 0)),
+            "edges",
+            "increasing bin edges",
+            edges,
+        )
+    n_rec = min(n_points, n_steps + 1)
+    # state (w*, w⁰, w and its namespace copy), one chunk of inputs and quantized inputs (host
+    # and namespace), the records and the histograms, in float64
+    n_floats = S * d * (4 + 3 * min(chunk, n_steps)) + 5 * S * n_rec
+    n_floats += dens_t.size * (edges.size if dens_t.size else 0)
+    check_memory(8.0 * n_floats, "d, seeds, chunk", f"d={d}, {S} seeds, chunk={chunk}")
+    rec_steps = np.unique(np.rint(np.linspace(0, n_steps, n_points)).astype(int))
+    dens_steps = np.rint(dens_t * d).astype(int)
     rngs = [np.random.default_rng(s) for s in seeds]
     sq = math.sqrt(problem.rho)
     if problem.teacher == "gaussian":
@@ -175,12 +213,15 @@ def simulate(
         }
         i = int(np.searchsorted(rec_steps, step))
         for k, v in vals.items():
-            rec[k][:, i] = np.where(alive, np.asarray(v), np.nan)
+            v = np.asarray(v)
+            # a diverged seed's state is frozen at the stop; report the blow-up as infinite
+            dead = np.copysign(math.inf, v) if k in ("m", "m_psi") else math.inf
+            rec[k][:, i] = np.where(alive, v, dead)
 
     def histogram(step):
         wn = np.asarray(w)
         for k in np.nonzero(dens_steps == step)[0]:
-            dens[k] = np.mean([np.histogram(row, edges, density=True)[0] for row in wn], axis=0)
+            dens[k] = np.mean([_histogram_density(row, edges) for row in wn], axis=0)
 
     rec_set, dens_set = set(rec_steps.tolist()), set(dens_steps.tolist())
     t = 0
@@ -222,9 +263,12 @@ def simulate(
             if step in dens_set:
                 histogram(step)
         t += n
-    eg = problem.generalization_error(rec["m_psi"], rec["q_psi"])
+    eg = np.full(rec["m"].shape, math.inf)
+    ok = np.isfinite(rec["q_psi"])
+    eg[ok] = problem.generalization_error(rec["m_psi"][ok], rec["q_psi"][ok])
     final = eg[:, -1]
-    res = float(np.std(final, ddof=1) / math.sqrt(S)) if S > 1 else math.inf
+    ok = S > 1 and bool(np.all(np.isfinite(final)))
+    res = float(np.std(final, ddof=1) / math.sqrt(S)) if ok else math.inf
     return Simulation(
         status=DIVERGED if (~alive).any() else CONVERGED,
         n_iter=n_steps,

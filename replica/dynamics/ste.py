@@ -34,6 +34,7 @@ References
 from __future__ import annotations
 
 import math
+import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,7 +43,7 @@ import numpy as np
 from scipy import integrate, linalg, optimize, special
 
 from .. import gauss
-from ..errors import check
+from ..errors import check, check_memory
 from ..quantizers import GaussianMoments, Quantizer
 from ..results import CONVERGED, DIVERGED, MAX_ITER, Result, finish
 
@@ -248,7 +249,15 @@ class STEProblem:
             "a transform with E psi_x(z) = 0 for z ~ N(0, 1) (e.g. symmetric levels)",
             self.input_quantizer,
         )
-        check(gx > 0, "input_quantizer", "a transform with E psi_x(z)^2 > 0", self.input_quantizer)
+        # γ_x enters squared (η_c = 2(γ_x + λ)/γ_x²): a transform that is 0 on all but a
+        # negligible fraction of inputs (e.g. a 'zero' grid with its first threshold at 30σ)
+        # carries no signal and would underflow
+        check(
+            gx > 1e-100,
+            "input_quantizer",
+            "a transform with E psi_x(z)^2 > 1e-100 (it must not be 0 for almost every input)",
+            self.input_quantizer,
+        )
         object.__setattr__(self, "kappa_x", kx)
         object.__setattr__(self, "gamma_x", gx)
 
@@ -505,6 +514,7 @@ def ode(
     rtol: float = 1e-10,
     atol: float = 1e-12,
     throw: bool = True,
+    max_nfev: int = 200_000,
 ) -> Trajectory:
     """Integrate the order-parameter ODEs from ``(m(0), Q(0))`` to ``τ = t_max``.
 
@@ -523,6 +533,10 @@ def ode(
     throw : bool
         Raise :class:`~replica.errors.ConvergenceError` when the solution diverges or the
         integrator fails.
+    max_nfev : int
+        Budget of right-hand-side evaluations; a stiff case (e.g. a coarse grid much wider
+        than √Q with a ridge on the quantized weights) that needs more stops there with status
+        ``"max_iter"`` and the trajectory computed so far.
 
     Returns
     -------
@@ -534,36 +548,60 @@ def ode(
     """
     check(closure == "isotropic", "closure", "'isotropic'", closure)
     check(math.isfinite(t_max) and t_max > 0, "t_max", "> 0", t_max)
+    check(isinstance(max_nfev, int) and max_nfev >= 1, "max_nfev", "an integer >= 1", max_nfev)
     if problem.weight_quantized:
         _check_closure(problem)
         check(problem.init > 0, "init", "> 0 for the isotropic closure", problem.init)
+    if t_eval is None:
+        check(isinstance(n_points, int) and n_points >= 2, "n_points", "an integer >= 2", n_points)
     tev = np.linspace(0.0, t_max, n_points) if t_eval is None else np.asarray(t_eval, float)
+    check(
+        tev.ndim == 1 and tev.size >= 1 and bool(np.all(np.diff(tev) > 0))
+        and bool(tev[0] >= 0) and bool(tev[-1] <= t_max),
+        "t_eval",
+        "increasing times in [0, t_max]",
+        t_eval,
+    )  # fmt: skip
 
     def rhs(_t, y):
         return np.array(drift(problem, y[0], max(y[1], 1e-300)), dtype=float)
 
-    def blowup(_t, y):
-        return _BLOWUP - abs(y[1])
-
-    blowup.terminal = True
-    sol = integrate.solve_ivp(
-        rhs,
-        (0.0, t_max),
-        [problem.m0, problem.Q0],
-        method="DOP853",
-        t_eval=tev,
-        rtol=rtol,
-        atol=atol,
-        events=blowup,
-    )
+    # the DOP853 steps of solve_ivp, driven here so that the evaluation budget can stop them
+    solver = integrate.DOP853(rhs, 0.0, [problem.m0, problem.Q0], t_max, rtol=rtol, atol=atol)
+    ts, ys = [], []
+    k = 0
+    if tev.size and tev[0] <= 0.0:
+        ts.append(0.0)
+        ys.append(np.array([problem.m0, problem.Q0]))
+        k = 1
+    status = CONVERGED
+    while solver.status == "running":
+        t_old = solver.t
+        solver.step()
+        if solver.status == "failed":
+            status = MAX_ITER
+            break
+        hi = int(np.searchsorted(tev, solver.t, side="right"))
+        if hi > k:
+            dense = solver.dense_output()
+            for j in range(k, hi):
+                y = dense(tev[j]) if tev[j] > t_old else dense(t_old)
+                ts.append(float(tev[j]))
+                ys.append(y)
+            k = hi
+        if not abs(solver.y[1]) < _BLOWUP:
+            status = DIVERGED
+            break
+        if solver.nfev > max_nfev and solver.status == "running":
+            status = MAX_ITER
+            break
+    ok = [i for i, y in enumerate(ys) if abs(y[1]) < _BLOWUP]
+    ys_arr = np.array([ys[i] for i in ok]).reshape(-1, 2).T
+    sol = types.SimpleNamespace(t=np.array([ts[i] for i in ok]), y=ys_arr, nfev=solver.nfev)
+    if status == CONVERGED and sol.t.size != tev.size:
+        status = MAX_ITER
     n = sol.t.size
     m, Q = sol.y[0], sol.y[1]
-    if sol.status == 1:
-        status = DIVERGED
-    elif sol.status == 0 and n == tev.size:
-        status = CONVERGED
-    else:
-        status = MAX_ITER
     if n:
         m_psi, _, q_psi = closure_moments(problem, m, np.maximum(Q, 1e-300))
         dm, dQ = drift(problem, m[-1], max(Q[-1], 1e-300))
@@ -718,6 +756,14 @@ def _bernoulli(z):
     return out
 
 
+def _histogram_density(w, edges):
+    """Density of the empirical law of ``w`` on the bins (mass outside ``edges`` is not
+    renormalized away, as for the grid method; no 0/0 when every sample is outside)."""
+    w = np.asarray(w)
+    counts = np.histogram(w, edges)[0]
+    return counts / (w.size * np.diff(edges))
+
+
 def _pde_particles(problem, tau, per, h, dens_steps, edges, n_particles, seed, record):
     rng = np.random.default_rng(seed)
     eta, kx, gx, lam = problem.eta, problem.kappa_x, problem.gamma_x, problem.ridge
@@ -744,8 +790,12 @@ def _pde_particles(problem, tau, per, h, dens_steps, edges, n_particles, seed, r
             out["m_psi"][i], out["q_psi"][i], out["e"][i] = m_psi, q_psi, e
             if not math.isfinite(e) or abs(out["Q"][i]) > _BLOWUP:
                 return out, dens, DIVERGED, i
+        if not abs(e) <= _BLOWUP:
+            # checked at every step, not only at output times: between two outputs an unstable
+            # run (η beyond η_c) would otherwise overflow the particles
+            return out, dens, DIVERGED, step // per
         if step in record:
-            dens.extend([np.histogram(w, edges, density=True)[0]] * record[step])
+            dens.extend([_histogram_density(w, edges)] * record[step])
         if step == n_steps:
             break
         g = ((w >= lo) & (w <= hi)).astype(float) if clipped else 1.0
@@ -958,12 +1008,20 @@ def pde(
             ">= 100",
             n_particles,
         )
+        # teacher values, weights, their quantized values, drift, noise and a mask per particle
+        check_memory(8.0 * 8 * n_particles, "n_particles", f"n_particles={n_particles}")
         out, dens, status, last = _pde_particles(
             problem, tau, per, h, dens_steps, edges, n_particles, seed, record
         )
         n_iter = per * last
     else:
         check(isinstance(n_cells, int) and n_cells >= 10, "n_cells", ">= 10", n_cells)
+        check(isinstance(n_teacher, int) and n_teacher >= 1, "n_teacher", ">= 1", n_teacher)
+        n_blocks = 1 if problem.teacher == "constant" else n_teacher
+        # about a dozen (teacher node × cell) arrays: faces, centres, drift, banded operator, p
+        check_memory(
+            8.0 * 16 * n_blocks * (n_cells + 1), "n_cells, n_teacher", f"{n_blocks}×{n_cells} cells"
+        )
         out, dens, status, last = _pde_grid(
             problem, tau, per, h, dens_steps, edges, n_cells, n_teacher, pad, record
         )
@@ -1074,11 +1132,15 @@ def _isotropic_m_of_Q(problem: STEProblem, Q: float) -> float | None:
     if problem.teacher == "gaussian":
         kap = float(problem.weight_quantizer.gaussian_moments(0.0, Q).cross) / Q
         den = gx * kap + lam if problem.ridge_on == "latent" else (gx + lam) * kap
-        return kx * rho / den if den > 0 else None
+        # a root far outside the closure's domain |m| <= √(ρQ) (e.g. a coarse grid whose levels
+        # are all beyond the scale √Q, kap ≈ 0) is no fixed point; this also avoids an overflow
+        if not den > kx * rho / (1e100 * math.sqrt(rho * Q)):
+            return None
+        return kx * rho / den
     bound = math.sqrt(rho * Q) * (1 - 1e-12)
     f = lambda m: float(drift(problem, m, Q)[0])  # noqa: E731
     ms = np.linspace(-bound, bound, 81)
-    vals = np.array([f(m) for m in ms])
+    vals = np.asarray(drift(problem, ms, Q)[0], dtype=float)  # vectorised over the scan
     idx = np.nonzero(np.sign(vals[:-1]) * np.sign(vals[1:]) <= 0)[0]
     if idx.size == 0:
         return None
@@ -1102,7 +1164,7 @@ def _isotropic_fixed_points(problem: STEProblem, q_range) -> list[FixedPoint]:
             continue
         Q = optimize.brentq(h, Qs[k], Qs[k + 1], xtol=1e-14, rtol=1e-13)
         m = _isotropic_m_of_Q(problem, Q)
-        if m * m > problem.rho * Q * (1 + 1e-9):
+        if m is None or abs(m) > math.sqrt(problem.rho * Q * (1 + 1e-9)):
             continue  # violates Cauchy–Schwarz m² <= ρQ: outside the closure's domain
         dm, dQ = drift(problem, m, Q)
         m_psi, _, q_psi = closure_moments(problem, m, Q)
@@ -1303,7 +1365,8 @@ def fixed_points(
         ``∝ exp(−U(ŵ)/T)`` with ``T = η γ_x e*/2`` and ``e*`` self-consistent (scalar roots found
         by scanning ``e`` and bisection); quantizer weights and plain STE.
         ``"isotropic"``: roots of the closed (m, Q) ODE by scanning ``Q`` over ``q_range``, each
-        classified from its Jacobian. ``"auto"``: exact without weight quantization, else gibbs.
+        classified from its Jacobian. ``"auto"``: exact without weight quantization, gibbs for a
+        quantizer, isotropic for a smooth :class:`Elementwise` transform.
     q_range : (float, float)
         Scan range of ``Q`` for ``"isotropic"``.
     n_teacher : int
@@ -1321,7 +1384,10 @@ def fixed_points(
     kinds = ("auto", "exact", "isotropic", "gibbs")
     check(kind in kinds, "kind", f"one of {kinds}", kind)
     if kind == "auto":
-        kind = "gibbs" if problem.weight_quantized else "exact"
+        if not problem.weight_quantized:
+            kind = "exact"
+        else:
+            kind = "gibbs" if isinstance(problem.weight_quantizer, Quantizer) else "isotropic"
     if kind == "exact":
         check(
             not problem.weight_quantized, "kind", "'exact' only without weight quantization", kind
