@@ -178,3 +178,11 @@ def test_simulate_rejects_bad_input():
         simulate(p, repeats=4, seed=0, record=[0])
     with pytest.raises(ValueError, match="quantizer"):
         simulate(p, repeats=4, seed=0, quantizer="real")
+
+
+def test_simulate_too_large_for_memory_raises_clear_valueerror():
+    # d = 10⁵ with batch 10⁵ is 10¹⁰ numbers per run (80 GB per batch matrix): refused up front
+    # with a ValueError naming the sizes, instead of a MemoryError or the OS killing the process
+    p = SGDProblem(spectrum=np.full(100_000, 1e-6), batch=100_000, step=0.1, steps=2)
+    with pytest.raises(ValueError, match=r"^repeats, chunk, record: expected sizes whose arrays"):
+        simulate(p, repeats=4, seed=0)

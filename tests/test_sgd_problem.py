@@ -138,3 +138,12 @@ def test_invalid_inputs_raise(kwargs, name):
 def test_invalid_test_convention():
     with pytest.raises(ValueError, match="test"):
         exact_risk(SGDProblem.power_law(3, step=0.1, steps=3), test="train")
+
+
+def test_constant_step_with_huge_steps_does_not_allocate():
+    # fuzz/extremes: the step check used step_array (N numbers) even for a constant step, so
+    # SGDProblem(steps=10¹²) died with a MemoryError; exact_risk now refuses N that cannot fit
+    p = SGDProblem(spectrum=[1.0, 0.5], step=0.1, steps=10**12)
+    assert p.steps == 10**12
+    with pytest.raises(ValueError, match=r"^steps: expected sizes whose arrays fit"):
+        exact_risk(p)

@@ -304,3 +304,17 @@ def test_invalid_calls():
         approximation_error(S.T, lam[:6])
     with pytest.raises(ValueError, match="repeats"):
         simulate_sketched(_problem(), repeats=1, seed=0)
+
+
+def test_sketched_risk_does_not_warn_about_the_sgd_bound_condition():
+    # fuzz: every sketched_risk with a step between 1/(α_B tr) and the problem's own limit
+    # 1/tr emitted StepSizeWarning from an internal SGDProblem (irrelevant to the exact risk)
+    import warnings
+
+    base = SketchedProblem(exponent=1.5, dim=20, model_size=8, samples=30, step=1e-3)
+    p = SketchedProblem(exponent=1.5, dim=20, model_size=8, samples=30,
+                        step=0.9 * base.max_step())  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = sketched_risk(p)
+    assert math.isfinite(r.total) and r.total >= r.noise

@@ -255,7 +255,8 @@ class SGDProblem:
             types.MappingProxyType({k: v for k, v in q.items() if v is not None}),
         )
 
-        gmax = float(np.max(self.step_array))
+        # not via step_array: a constant step must not allocate N numbers (N may be huge)
+        gmax = float(self.step) if np.ndim(self.step) == 0 else float(np.max(self.step))
         hq_max = float(np.max(self.hessian_q))
         check(
             gmax * hq_max < 2.0,

@@ -60,7 +60,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import check
+from ..errors import check, check_memory
 from ..results import CONVERGED, DIVERGED, Result, finish
 from .problem import SGDProblem
 
@@ -257,9 +257,14 @@ class _Output:
 
 
 def _run(p: SGDProblem, test: str, throw: bool, init, step_fn, diag_of) -> RiskCurve:
+    N = p.steps
+    # the step schedule and the risk/bias/variance curves (N each) and ~10 vectors of length d
+    # (the dense reference: a few d × d matrices)
+    d = p.dim
+    n_floats = 4 * N + (10 * d if diag_of is not np.diag else 6 * d * d)
+    check_memory(8.0 * n_floats, "steps", f"N={N} steps at d={d}")
     out = _Output(p, test)
     gam = p.step_array
-    N = p.steps
     risk, bias, var = np.empty(N), np.empty(N), np.empty(N)
     mu, C = init
     status, n_done = CONVERGED, N

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import check
+from ..errors import check, check_memory
 from ..noise import FloatRounding, IntRounding
 from ..results import CONVERGED, DIVERGED, Result, finish
 from .problem import SITES, SGDProblem
@@ -120,6 +120,16 @@ def simulate(
     if chunk is None:
         chunk = max(1, min(int(repeats), 2_000_000 // per_run))
     check(_is_int(chunk) and chunk >= 1, "chunk", "an integer >= 1", chunk)
+    r = min(int(chunk), int(repeats))
+    # per chunk: the batch X, its quantized copy and a product (r·B·d each), the iterate, its
+    # running average and the update (r·d each), the recorded risks (r·len(record)); the step
+    # schedule (N) and the running sums (2·len(record))
+    n_floats = 3 * r * per_run + 3 * r * problem.dim + r * rec.size + N + 2 * rec.size
+    check_memory(
+        8.0 * n_floats,
+        "repeats, chunk, record",
+        f"d={problem.dim}, batch={problem.batch}, {r} runs at once, {rec.size} recorded steps",
+    )
 
     models = {}
     for s in SITES:
