@@ -578,3 +578,19 @@ def test_simulate_invalid_arguments_raise(kw, name):
     args = dict(d=4, t_max=1.0) | kw
     with pytest.raises(ValueError, match=f"^{name}: expected"):
         simulate(STEProblem(eta=0.5), **args)
+
+
+def test_pde_grid_keeps_the_whole_domain_when_thresholds_exceed_the_cell_budget():
+    # fuzz: inserting the threshold faces made more than n_cells + 1 faces and the array was
+    # truncated, cutting off the top of the domain: the initial law of a teacher node had no
+    # mass left (0/0). Merging cells keeps the domain; too few cells for the thresholds raise.
+    p = STEProblem(weight_quantizer=Quantizer.uniform(1, 1.0), eta=1.0, ridge=1 / 64,
+                   noise=1.0, rho=261.0, init=1.0, init_align=-1.0)  # fmt: skip
+    sol = pde(p, 1.0, method="grid", n_points=2, n_cells=10, n_teacher=4, throw=False)
+    # 10 cells over a domain of width ~6000 (ridge 1/64): honestly flagged as too coarse
+    assert sol.status == "domain" and sol.n_iter == 0 and sol.residual == math.inf
+    fine = pde(p, 1.0, method="grid", n_points=2, n_cells=4000, n_teacher=4, throw=False)
+    assert fine.status == "converged" and np.all(np.isfinite(fine.Q))
+    with pytest.raises(ValueError, match=r"^n_cells: expected >= number of thresholds"):
+        pde(STEProblem(weight_quantizer=Quantizer.uniform(4, 1.0), eta=1.0), 1.0,
+            method="grid", n_cells=10)  # fmt: skip

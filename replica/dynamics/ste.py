@@ -808,6 +808,9 @@ def _pde_particles(problem, tau, per, h, dens_steps, edges, n_particles, seed, r
 def _pde_grid(problem, tau, per, h, dens_steps, edges, n_cells, n_teacher, pad, record):
     check(problem.ste == "plain", "ste", "'plain' for method='grid' (use 'particles')", problem.ste)
     check(problem.init > 0, "init", "> 0 for method='grid'", problem.init)
+    t = problem.weight_quantizer
+    n_th = t.thresholds.size if isinstance(t, Quantizer) else 0
+    check(n_cells >= n_th + 1, "n_cells", f">= number of thresholds + 1 = {n_th + 1}", n_cells)
     eta, kx, gx, lam = problem.eta, problem.kappa_x, problem.gamma_x, problem.ridge
     ws, wq = _teacher_nodes(problem, n_teacher)
     M = ws.size
@@ -823,7 +826,12 @@ def _pde_grid(problem, tau, per, h, dens_steps, edges, n_cells, n_teacher, pad, 
             near = np.min(np.abs(f[:, None] - inside[None, :]), axis=1) < 0.25 * hh
             near[[0, -1]] = False
             f = np.union1d(f[~near], inside)
-        f = f[: n_cells + 1] if f.size > n_cells + 1 else f
+        # the inserted thresholds can exceed the cell budget: merge the smallest pairs of cells
+        # across non-threshold faces (truncating the array would cut off the end of the domain)
+        while f.size > n_cells + 1:
+            free = np.nonzero(~np.isin(f[1:-1], inside))[0] + 1
+            pair = np.diff(f)[free - 1] + np.diff(f)[free]
+            f = np.delete(f, free[int(np.argmin(pair))])
         # keep a fixed number of cells per node so the blocks stack (pad by splitting the widest)
         while f.size < n_cells + 1:
             k = int(np.argmax(np.diff(f)))
@@ -1025,7 +1033,7 @@ def pde(
         out, dens, status, last = _pde_grid(
             problem, tau, per, h, dens_steps, edges, n_cells, n_teacher, pad, record
         )
-        n_iter = per * last
+        n_iter = per * max(last, 0)
     k = last + 1
     out = {key: v[:k] for key, v in out.items()}
     eg = problem.generalization_error(out["m_psi"], out["q_psi"])
