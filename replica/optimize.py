@@ -30,6 +30,9 @@ from .results import CONVERGED, Result, finish
 
 #: status of :func:`optimal_width` (``throw=False``) when RS could not be solved at a width
 RS_UNSOLVED = "rs_unsolved"
+#: status of :func:`optimal_width` when ε_g has no positive curvature at ω* (flat: no minimum
+#: resolvable to ``xtol``)
+FLAT = "flat"
 
 __all__ = ["OptimalLevels", "OptimalWidth", "compare_grids", "optimal_levels", "optimal_width"]
 
@@ -134,7 +137,8 @@ def optimal_width(
     OptimalWidth
         ``status`` is ``"converged"``, or ``"at_bound"`` when the minimum lies on a bound, or
         (``throw=False``) ``"rs_unsolved"`` when the RS saddle point could not be solved at a
-        width the search needed (reported at that width; ``curvature`` and ``residual`` inf).
+        width the search needed (reported at that width; ``curvature`` and ``residual`` inf),
+        or ``"flat"`` when ε_g does not curve upward at ω* (``residual`` inf).
 
     References
     ----------
@@ -204,10 +208,12 @@ def _optimal_width(model, obj, eps, lo, hi, xtol, n_scan, throw):
     grad = slope(w) if lo + h <= w <= hi - h else math.nan
     q = with_width(model.quantizer, w)
     sol = obj.solve(model.replace(quantizer=q))
+    residual = abs(grad / curv) if curv > 0 and math.isfinite(grad) else math.inf
+    if status == CONVERGED and not math.isfinite(residual):
+        status = FLAT  # ε_g does not curve upward at ω* (e.g. α → 0): no resolvable minimum
     result = OptimalWidth(
         width=w, gen_error=sol.gen_error, at=sol.at, curvature=float(curv), quantizer=q,
-        solution=sol, bounds=(lo, hi), status=status, n_iter=obj.n,
-        residual=abs(grad / curv) if curv > 0 and math.isfinite(grad) else math.inf,
+        solution=sol, bounds=(lo, hi), status=status, n_iter=obj.n, residual=residual,
     )  # fmt: skip
     return finish(result, throw and status != "at_bound", "optimal_width")
 

@@ -31,6 +31,7 @@ from .regression import QuantizedRegression, RSSolution, solve_rs
 from .results import CONVERGED, Result, finish
 
 __all__ = [
+    "AT_JUMP",
     "RS_UNSOLVED",
     "VARY",
     "ATBoundary",
@@ -45,6 +46,10 @@ __all__ = [
 #: status of :func:`at_boundary` (``throw=False``) when the RS saddle point could not be solved
 #: at a point Brent's method needed
 RS_UNSOLVED = "rs_unsolved"
+#: status of :func:`at_boundary` when AT − 1 changes sign across a jump between RS branches
+#: (Brent's root has ``|AT − 1| > 1e-6``): no AT = 1 point in the bracket
+AT_JUMP = "at_jump"
+_AT_TOL = 1e-6
 #: parameters along which :func:`at_boundary` can locate the AT line
 VARY = ("width", "alpha", "beta", "noise", "ridge")
 # default search ranges (geometric scan for the first AT = 1 crossing) when no bracket is given
@@ -114,9 +119,14 @@ class ATBoundary(Result):
 
 def _at_function(model, vary, init):
     """AT(x) − 1 with warm starts from the last converged solution (continuation)."""
-    state = {"init": init, "n": 0}
+    state = {"init": init, "n": 0, "memo": {}}
 
     def fn(x):
+        # a point is solved once: Brent re-evaluating a bracket end found by the scan must see
+        # the same AT (a warm start from elsewhere can land on another branch: no sign change)
+        if x in state["memo"]:
+            state["last"] = (x, state["memo"][x])
+            return state["memo"][x].at - 1.0
         state["n"] += 1
         state["x"] = x
         sol = solve_rs(with_parameter(model, vary, x), init=state["init"], throw=False)
@@ -125,6 +135,7 @@ def _at_function(model, vary, init):
         finish(sol, True, f"at_boundary: solve_rs at {vary}={x!r}")
         state["init"] = sol
         state["last"] = (x, sol)
+        state["memo"][x] = sol
         return sol.at - 1.0
 
     return fn, state
@@ -178,7 +189,9 @@ def at_boundary(
     Returns
     -------
     ATBoundary
-        ``status`` ``"converged"``, ``"max_iter"`` or, with ``throw=False``, ``"rs_unsolved"``
+        ``status`` ``"converged"``, ``"max_iter"``, ``"at_jump"`` (AT − 1 changes sign across
+        a jump of the RS solution, ``|AT − 1| > 1e-6`` at the root) or, with ``throw=False``,
+        ``"rs_unsolved"``
         (the RS saddle point could not be solved at ``value``, a point Brent's method needed;
         ``residual`` inf).
 
@@ -241,6 +254,11 @@ def at_boundary(
     if last_x != root:  # brentq returns its best iterate, not always the last evaluation
         fn(root)
         sol = state["last"][1]
+    # Brent also "converges" onto a jump of AT between two RS branches (a sign change without
+    # AT = 1): only a root where AT is within _AT_TOL of 1 counts as the AT line
+    status = CONVERGED if info.converged else "max_iter"
+    if status == CONVERGED and not abs(sol.at - 1.0) <= _AT_TOL:
+        status = AT_JUMP
     result = ATBoundary(
         parameter=vary,
         value=float(root),
@@ -248,7 +266,7 @@ def at_boundary(
         at_lo=float(f_lo + 1.0),
         at_hi=float(f_hi + 1.0),
         solution=sol,
-        status=CONVERGED if info.converged else "max_iter",
+        status=status,
         n_iter=int(state["n"]),
         residual=abs(sol.at - 1.0),
     )

@@ -411,3 +411,16 @@ def test_experiment_without_converged_instances_is_flagged_not_a_crash():
     assert np.isnan(ds["mse_cv"].values).all() and ds.attrs["fit_status"] != "ok"
     labels, means, sems, counts, kappa = size_means([], [], np.zeros((0, 2)))
     assert labels.size == means.size == sems.size == counts.size == kappa.size == 0
+
+
+def test_state_evolution_at_exact_recovery():
+    # fuzz (issue 7): σ² = 0 with the teacher on the grid: mse_t underflows to 0, so Δ_t = 0 was
+    # passed to the channel (0/0: RuntimeWarning), and Δ = 0 vs the previous tiny Δ made the
+    # relative change 1 forever (max_iter). Δ is floored at 1e-300 (a fixed point representing 0).
+    from replica.teachers import DiscreteTeacher
+
+    q = Quantizer.power(4, 433.25758269352235, 2.0)
+    model = QuantizedRegression(quantizer=q, alpha=431.3, beta=64565.7, noise=0.0,
+                                teacher=DiscreteTeacher.on_grid(q))  # fmt: skip
+    se = state_evolution(model, max_iter=440, tol=1e-10)
+    assert se.converged and se.mse == 0.0 and np.isfinite(se.trajectory.mse).all()

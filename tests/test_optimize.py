@@ -117,3 +117,16 @@ def test_optimal_width_where_rs_cannot_be_solved_is_flagged():
     assert math.isfinite(r.gen_error)
     with pytest.raises(ConvergenceError):
         optimal_width(m, bounds=(0.5, 3.0))
+
+
+def test_optimal_width_flat_error_is_not_reported_converged():
+    # fuzz (issue 7): α = 1e-3 (almost no data): ε_g ≈ ρ + … is flat in ω, the curvature is 0
+    # and the residual |ε'|/ε'' is inf, yet the status said "converged". Now "flat".
+    import math
+
+    from replica.optimize import FLAT
+
+    m = QuantizedRegression(quantizer=Quantizer.gaussian_quantile(4, 310.0), alpha=0.001,
+                            beta=16401.905564671368, noise=0.0)  # fmt: skip
+    r = optimal_width(m, bounds=(66.9837898974613, 457.786630464779), n_scan=7, throw=False)
+    assert r.status == FLAT and r.residual == math.inf and not r.curvature > 0

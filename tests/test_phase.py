@@ -197,3 +197,21 @@ def test_at_boundary_where_rs_cannot_be_solved():
     # β = ∞ on a discrete grid)
     with pytest.raises(ValueError, match=r"^bracket: expected .*RS unsolved at \d+ of 49"):
         at_boundary(m, "alpha")
+
+
+def test_at_boundary_reports_a_jump_between_rs_branches():
+    # fuzz (issue 7): power grid b = 1, ω = 869, β = 2.3e5, σ² = λ = 1.9, teacher on the grid,
+    # varying α. AT − 1 changes sign between two scan points because the RS solution jumps
+    # branch (AT 0.78 → 8.8e9). Brent then (1) re-solved the bracket ends from other warm starts,
+    # landed on another branch and raised scipy's unclear "f(a) and f(b) must have different
+    # signs" (now each point is solved once), and (2) "converged" onto the jump with |AT − 1| =
+    # 0.22 (now status "at_jump").
+    from replica.phase import AT_JUMP
+    from replica.teachers import DiscreteTeacher
+
+    q = Quantizer.power(1, 868.5520144570241, 2.0)
+    m = QuantizedRegression(quantizer=q, alpha=647.5, beta=226288.6017050555, noise=1.9,
+                            ridge=1.9, teacher=DiscreteTeacher.on_grid(q))  # fmt: skip
+    r = at_boundary(m, "alpha", throw=False)
+    assert r.status == AT_JUMP and not r.converged
+    assert r.residual > 0.1 and r.at_lo < 1.0 < r.at_hi

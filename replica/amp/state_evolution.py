@@ -32,6 +32,10 @@ from .amp import Trajectory, prior_moments
 
 __all__ = ["SEResult", "state_evolution"]
 
+# Δ underflows to 0 at exact recovery (σ² = 0, teacher on the grid); the channel needs Δ > 0, and
+# this floor is a fixed point that represents 0 (as in replica.regression.solve_rs)
+_DELTA_FLOOR = 1e-300
+
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class SEResult(Result):
@@ -111,10 +115,11 @@ def state_evolution(
     rows = {"mse": [rho - 2.0 * mean0 * ew0 + mean0**2], "m": [mean0 * ew0], "q": [mean0**2],
             "V": [var0], "A": [a * b / (1.0 + b * var0)]}  # fmt: skip
     residuals = []
-    delta, chi = (rows["mse"][0] + model.noise) / a, b * var0
+    delta, chi = max((rows["mse"][0] + model.noise) / a, _DELTA_FLOOR), b * var0
     status, avg, it = MAX_ITER, None, 0
     for it in range(1, max_iter + 1):  # noqa: B007 (n_iter)
         d_new, c_new, avg = rs_map(model, delta, chi)
+        d_new = max(d_new, _DELTA_FLOOR)
         for k, val in (("mse", avg.mse), ("m", avg.m), ("q", avg.q), ("V", avg.V)):
             rows[k].append(val)
         rows["A"].append(a * b / (1.0 + c_new))
