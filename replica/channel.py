@@ -98,7 +98,7 @@ def transitions(levels, A, ridge_precision=0.0):
     mid = 0.5 * (levels[1:] + levels[:-1])
     if math.isinf(A):
         return mid * (1.0 + ridge_precision), np.zeros(mid.size)
-    return mid * (1.0 + ridge_precision / A), 1.0 / (A * np.diff(levels))
+    return mid * (1.0 + ridge_precision / A), 1.0 / (A * (levels[1:] - levels[:-1]))
 
 
 class ChannelAverages(NamedTuple):
@@ -144,7 +144,7 @@ def clustered_rule(points, scales, lo, hi, n=64):
     keep = (pts > lo) & (pts < hi)
     pts, sc = pts[keep], sc[keep]
     if pts.size > 1:  # merge coincident points, keeping the finer scale
-        new = np.concatenate([[True], np.diff(pts) > 0])
+        new = np.concatenate([[True], pts[1:] > pts[:-1]])
         sc = np.minimum.reduceat(sc, np.flatnonzero(new))
         pts = pts[new]
     if pts.size == 0:
@@ -216,7 +216,8 @@ def _component(levels, mu, s, delta, A, ridge_precision, n):
     if math.isinf(A):
         return _hard_component(levels, mu, tau, g, post_var, ridge_precision)
     r_k, widths = transitions(levels, A, ridge_precision)
-    nbr = np.minimum(np.diff(r_k, prepend=-np.inf), np.diff(r_k, append=np.inf))
+    gaps = np.concatenate([[np.inf], r_k[1:] - r_k[:-1], [np.inf]])
+    nbr = np.minimum(gaps[:-1], gaps[1:])  # distance to the nearest other switch
     near = np.abs(r_k - mu) < 13.0 * sd + _WINDOW * widths
     # staircase + windows when every switch near the density is isolated and narrow against it
     if np.all(2.0 * _WINDOW * widths[near] < np.minimum(nbr[near], 4.0 * sd)):
