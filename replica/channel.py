@@ -107,7 +107,8 @@ class ChannelAverages(NamedTuple):
     ``m = E[w⁰ f]``, ``q = E[f²]``, ``Q = E[f² + v]``, ``V = E[v]``, ``D = E[∂_r f] = A·V``,
     ``at_sum = E[(∂_r f)²] = A²E[v²]``, ``log_z = E[ln Σ_k exp(…)]`` (entropic term), ``mse =
     E[(w⁰ − f)²]``, ``rho = E[(w⁰)²]``. At ``A = inf``: ``V = 0``, ``D`` is the jump sum and
-    ``at_sum = inf``.
+    ``at_sum = inf``. ``jac`` (only when asked for, and where the quadrature provides it: finite
+    A on the clustered rule) is ``[[∂mse/∂Δ, ∂mse/∂A], [∂V/∂Δ, ∂V/∂A]]``, else ``None``.
     """
 
     m: float
@@ -119,6 +120,7 @@ class ChannelAverages(NamedTuple):
     log_z: float
     mse: float
     rho: float
+    jac: np.ndarray | None = None
 
 
 @lru_cache(maxsize=8)
@@ -138,32 +140,46 @@ def clustered_rule(points, scales, lo, hi, n=64):
     for the logistic-times-Gaussian integrands of the channel (``n = 64`` gives ~1e-14
     relative accuracy, checked in the tests).
     """
-    order = np.argsort(points)
-    pts = np.asarray(points, float)[order]
-    sc = np.asarray(scales, float)[order]
+    pts = np.asarray(points, dtype=float)
+    sc = np.asarray(scales, dtype=float)
     keep = (pts > lo) & (pts < hi)
     pts, sc = pts[keep], sc[keep]
-    if pts.size > 1:  # merge coincident points, keeping the finer scale
-        new = np.concatenate([[True], pts[1:] > pts[:-1]])
-        sc = np.minimum.reduceat(sc, np.flatnonzero(new))
-        pts = pts[new]
+    if pts.size > 1:
+        order = np.argsort(pts)
+        pts, sc = pts[order], sc[order]
+        new = pts[1:] > pts[:-1]
+        if not new.all():  # merge coincident points, keeping the finer scale
+            new = np.concatenate([[True], new])
+            sc = np.minimum.reduceat(sc, np.flatnonzero(new))
+            pts = pts[new]
     if pts.size == 0:
         pts, sc = np.array([0.5 * (lo + hi)]), np.array([(hi - lo) / 16])
-    edges = np.concatenate([[lo], 0.5 * (pts[1:] + pts[:-1]), [hi]])
+    # each point gets a lower and an upper half-interval, reaching the midpoints between points
+    bounds = np.empty(pts.size + 1)
+    bounds[0], bounds[-1] = lo, hi
+    bounds[1:-1] = 0.5 * (pts[1:] + pts[:-1])
     center = np.repeat(pts, 2)
-    length = np.stack([edges[:-1] - pts, edges[1:] - pts], axis=1).ravel()
-    scale = np.minimum(np.repeat(sc, 2), np.abs(length))
+    length = np.empty(2 * pts.size)
+    length[0::2] = bounds[:-1] - pts
+    length[1::2] = bounds[1:] - pts
     ok = length != 0.0
-    center, length, scale = center[ok], length[ok], scale[ok]
+    if not ok.all():
+        center, length, sc = center[ok], length[ok], np.repeat(sc, 2)[ok]
+    else:
+        sc = np.repeat(sc, 2)
+    span = np.abs(length)
+    scale = np.minimum(sc, span)
     x, w = legendre01(n)
-    s_max = np.arcsinh(np.abs(length) / scale)[:, None]
-    s = x[None, :] * s_max
-    nodes = center[:, None] + np.sign(length)[:, None] * scale[:, None] * np.sinh(s)
-    weights = w[None, :] * s_max * scale[:, None] * np.cosh(s)
+    s_max = np.arcsinh(span / scale)[:, None]
+    s = x * s_max
+    scale = scale[:, None]
+    nodes = center[:, None] + np.copysign(scale, length[:, None]) * np.sinh(s)
+    weights = (w * s_max) * scale * np.cosh(s)
     return nodes.ravel(), weights.ravel()
 
 
-def channel_averages(levels, teacher_mixture, delta, A, ridge_precision=0.0, n=64):
+def channel_averages(levels, teacher_mixture, delta, A, ridge_precision=0.0, n=64,
+                     derivatives=False):  # fmt: skip
     """Averages of the scalar channel ``r = w⁰ + √Δ z`` observed at precision ``A``.
 
     The teacher mixture is integrated component by component: for a component N(μ, s) of
@@ -185,6 +201,13 @@ def channel_averages(levels, teacher_mixture, delta, A, ridge_precision=0.0, n=6
         ``βλ`` at finite β; at ``A = inf`` pass ``λ/(α − D)`` (the ratio βλ/A).
     n : int
         Gauss–Legendre nodes per half-interval of the clustered rule (finite β).
+    derivatives : bool
+        Also integrate the derivatives of ``mse`` and ``V`` with respect to Δ and A on the same
+        nodes (``jac``; the Newton step of :func:`replica.solve_rs`). Δ enters through the
+        density of ``r`` (``∂_τ N(r; μ, τ) = N·((r−μ)²/τ − 1)/(2τ)``) and through ``E[w⁰|r]``;
+        A through the posterior, ``∂_A f = (r − f)v − κ₃/2`` and ``∂_A v = (r − f)κ₃ −
+        (κ₄ − v²)/2`` with the posterior central moments ``κ₃, κ₄`` (so ``∂_r f = A v``'s
+        companion needs no extra pass).
 
     Returns
     -------
@@ -195,20 +218,25 @@ def channel_averages(levels, teacher_mixture, delta, A, ridge_precision=0.0, n=6
     levels = np.asarray(levels, dtype=float)
     pi, mu, s = (np.asarray(a, dtype=float) for a in teacher_mixture)
     rho = float(np.sum(pi * (mu * mu + s)))
-    acc = np.zeros(7)  # m, q, V, D, at_sum, log_z, mse
-    for p_j, mu_j, s_j in zip(pi, mu, s):
+    acc = [0.0] * 11  # m, q, V, D, at_sum, log_z, mse, then d(mse, V)/d(Δ, A)
+    has_jac = derivatives
+    for p_j, mu_j, s_j in zip(pi.tolist(), mu.tolist(), s.tolist()):
         if p_j > 0:
-            acc += p_j * np.asarray(_component(levels, mu_j, s_j, delta, A, ridge_precision, n))
-    m, q, V, D, at_sum, log_z, mse = (float(v) for v in acc)
+            out = _component(levels, mu_j, s_j, delta, A, ridge_precision, n, derivatives)
+            has_jac = has_jac and len(out) == 11
+            acc[: len(out)] = [a + p_j * o for a, o in zip(acc, out)]
+    m, q, V, D, at_sum, log_z, mse = (float(v) for v in acc[:7])
     if math.isinf(A):
         V, at_sum, log_z = 0.0, (math.inf if levels.size > 1 else 0.0), math.nan
+    jac = np.array(acc[7:]).reshape(2, 2) if has_jac else None
     return ChannelAverages(
-        m=m, q=q, Q=q + V, V=V, D=D, at_sum=at_sum, log_z=log_z, mse=mse, rho=rho
+        m=m, q=q, Q=q + V, V=V, D=D, at_sum=at_sum, log_z=log_z, mse=mse, rho=rho, jac=jac
     )
 
 
-def _component(levels, mu, s, delta, A, ridge_precision, n):
-    """(m, q, V, D, at_sum, log_z, mse) for one Gaussian component N(μ, s) of the teacher."""
+def _component(levels, mu, s, delta, A, ridge_precision, n, derivatives=False):
+    """(m, q, V, D, at_sum, log_z, mse) for one Gaussian component N(μ, s) of the teacher, and
+    when ``derivatives`` (clustered rule only) ∂mse/∂Δ, ∂mse/∂A, ∂V/∂Δ, ∂V/∂A."""
     tau = s + delta
     sd = math.sqrt(tau)
     g = s / tau
@@ -234,19 +262,25 @@ def _component(levels, mu, s, delta, A, ridge_precision, n):
     pts = np.concatenate([r_k[sharp], [mu], edges])
     scl = np.concatenate([widths[sharp], [sd], np.full(edges.size, 1.0 / math.sqrt(A))])
     r, w = clustered_rule(pts, scl, mu - 13.0 * sd, mu + 13.0 * sd, n)
-    p_r = gauss.norm_pdf((r - mu) / sd) / sd * w
-    mean_w0 = mu + g * (r - mu)
-    f, v, lnz = _posterior_stats(r, A, levels, ridge_precision)
-    V = float(p_r @ v)
-    return (
-        float(p_r @ (mean_w0 * f)),
-        float(p_r @ (f * f)),
-        V,
-        A * V,
-        A * A * float(p_r @ (v * v)),
-        float(p_r @ lnz),
-        post_var + float(p_r @ (mean_w0 - f) ** 2),
-    )
+    u = (r - mu) / sd  # |u| <= 13: no under/overflow in the density
+    p_r = np.exp(-0.5 * u * u) * w * (1.0 / (sd * math.sqrt(2.0 * math.pi)))
+    mean_w0 = mu + (g * sd) * u
+    f, v, lnz, k3, k4 = _posterior_stats(r, A, levels, ridge_precision, derivatives)
+    err = mean_w0 - f
+    rows = [mean_w0 * f, f * f, v, v * v, lnz, err * err]
+    if derivatives:
+        # ∂_τ log N(r; μ, τ) = (u² − 1)/(2τ); ∂_A f and ∂_A v from the posterior moments
+        kernel = (u * u - 1.0) / (2.0 * tau)
+        rows += [kernel * rows[-1], err * u, err * ((r - f) * v - 0.5 * k3), kernel * v,
+                 (r - f) * k3 - 0.5 * (k4 - v * v)]  # fmt: skip
+    sums = (np.stack(rows) @ p_r).tolist()  # one pass over the nodes for every average
+    Ef, Ef2, V, Ev2, Elnz, Eerr2 = sums[:6]
+    out = (Ef, Ef2, V, A * V, A * A * Ev2, Elnz, post_var + Eerr2)
+    if not derivatives:
+        return out
+    c = s / tau
+    d_mse_dd = c * c + sums[6] - 2.0 * c / sd * sums[7]
+    return (*out, d_mse_dd, -2.0 * sums[8], sums[9], sums[10])
 
 
 # switches wider than this fraction of the density's scale are resolved by the global rule
@@ -256,12 +290,14 @@ _SHARP = 0.1
 _LOGIT_CUT = 40.0
 
 
-def _posterior_stats(r, A, levels, ridge_precision):
+def _posterior_stats(r, A, levels, ridge_precision, moments=False):
     """Posterior mean, variance and log-partition at nodes ``r`` (numpy), restricted to the
     band of levels whose logit is within ``_LOGIT_CUT`` of the best one when that band is
-    narrower than the grid (large A on fine grids)."""
+    narrower than the grid (large A on fine grids); with ``moments`` also the third and fourth
+    central moments (else ``None``)."""
     K = levels.size
-    log_prior = -0.5 * ridge_precision * levels**2
+    lin = A * levels  # logit_k = A r q_k − (A + βλ) q_k²/2
+    const = -0.5 * (A + ridge_precision) * levels * levels
     # logit_j − logit_best ≤ −(A + βλ)/2 · (|q_j − q_best| − gap)²: beyond ``reach`` negligible
     B = K
     if K > 16:  # banding only pays on fine grids
@@ -271,25 +307,31 @@ def _posterior_stats(r, A, levels, ridge_precision):
         lo_idx = np.searchsorted(levels, levels - reach, side="left")
         hi_idx = np.searchsorted(levels, levels + reach, side="right")
         B = int(np.max(np.maximum(np.arange(K) - lo_idx, hi_idx - 1 - np.arange(K)), initial=0))
+    # layout (levels, nodes): reductions over the short leading axis are row-wise and fast
     if 2 * B + 1 >= K:
-        lv = levels[None, :]
-        logits = A * (r[:, None] * lv - 0.5 * lv * lv) + log_prior
+        lv = levels[:, None]
+        logits = lin[:, None] * r + const[:, None]
     else:
         th = 0.5 * (levels[1:] + levels[:-1])
         j0 = np.searchsorted(th, r / (1.0 + ridge_precision / A), side="right")
-        band = j0[:, None] + np.arange(-B, B + 1)[None, :]
+        band = j0 + np.arange(-B, B + 1)[:, None]
         valid = (band >= 0) & (band < K)
         band = np.clip(band, 0, K - 1)
         lv = levels[band]
-        logits = A * (r[:, None] * lv - 0.5 * lv * lv) + log_prior[band]
-        logits = np.where(valid, logits, -np.inf)
-    mx = logits.max(axis=1, keepdims=True)
+        logits = np.where(valid, lin[band] * r + const[band], -np.inf)
+    mx = logits.max(axis=0)
     p = np.exp(logits - mx)
-    z = p.sum(axis=1, keepdims=True)
+    z = p.sum(axis=0)
     p /= z
-    f = (p * lv).sum(axis=1)
-    v = (p * (lv - f[:, None]) ** 2).sum(axis=1)
-    return f, v, mx[:, 0] + np.log(z[:, 0])
+    f = (p * lv).sum(axis=0)
+    dev = lv - f
+    pdev2 = p * dev * dev
+    v = pdev2.sum(axis=0)
+    lnz = mx + np.log(z)
+    if not moments:
+        return f, v, lnz, None, None
+    pdev3 = pdev2 * dev
+    return f, v, lnz, pdev3.sum(axis=0), (pdev3 * dev).sum(axis=0)
 
 
 # half-width of the window around a sharp switch, in logistic widths: e^{-36} ≈ 2e-16

@@ -164,11 +164,12 @@ class RSSolution(Result):
 
 
 def rs_map(
-    model: QuantizedRegression, delta: float, chi: float
+    model: QuantizedRegression, delta: float, chi: float, derivatives: bool = False
 ) -> tuple[float, float, ChannelAverages]:
     """One application of the saddle-point map ``(Δ, χ) → (Δ', χ')`` and the channel averages.
 
-    At β = ∞, ``χ' = D/(α − D)`` (``inf`` when ``D ≥ α``: no RS solution).
+    At β = ∞, ``χ' = D/(α − D)`` (``inf`` when ``D ≥ α``: no RS solution). ``derivatives``
+    asks the channel for ``avg.jac`` (finite β; see :func:`~replica.channel.channel_averages`).
     """
     levels = model.quantizer.levels
     mix = model.teacher.mixture()
@@ -178,7 +179,8 @@ def rs_map(
         chi_new = avg.D / (model.alpha - avg.D) if avg.D < model.alpha else math.inf
     else:
         A = model.alpha * model.beta / (1.0 + chi)
-        avg = channel_averages(levels, mix, delta, A, model.beta * model.ridge)
+        avg = channel_averages(levels, mix, delta, A, model.beta * model.ridge,
+                               derivatives=derivatives)  # fmt: skip
         chi_new = model.beta * avg.V
     return (avg.mse + model.noise) / model.alpha, chi_new, avg
 
@@ -268,10 +270,12 @@ def _solve_rs(model, init, tol, max_iter, damping) -> RSSolution:
     cache = {}  # the map at the last iterate is reused for the result (no extra evaluation)
 
     def residual(y):
+        """``(G(y) − y, its Jacobian or None)`` in ``y = (ln Δ, ln χ)``."""
         nonlocal n_eval
         n_eval += 1
         y = np.clip(y, _LOG_LO, _LOG_HI)
-        d_new, c_new, avg = rs_map(model, math.exp(y[0]), math.exp(y[1]))
+        delta, chi = math.exp(y[0]), math.exp(y[1])
+        d_new, c_new, avg = rs_map(model, delta, chi, derivatives=True)
         cache[y.tobytes()] = (c_new, avg)
         # χ' = ∞ (β = ∞ with D ≥ α): push χ towards the box edge, where it is reported
         # Δ' or χ' can underflow to 0 (perfect recovery: σ² = 0 and a teacher on the grid);
@@ -280,20 +284,21 @@ def _solve_rs(model, init, tol, max_iter, damping) -> RSSolution:
         out = np.array([math.log(max(d_new, _TINY)) - y[0], log_c - y[1]])
         if not math.isfinite(c_new) and abs(out[0]) < tol:
             raise _NoSolution(y)  # Δ converged with D ≥ α: nothing left to iterate
-        return out
+        return out, _log_jacobian(model, delta, chi, avg)
 
     y = np.array([math.log(delta), math.log(chi)])
     try:
-        res = residual(y)
+        res, jac = residual(y)
         # damped iteration: cheap, globally robust, brings the iterate into Newton's basin
         # (at β = ∞ the χ-map is singular where D → α: iterate longer before trusting Newton)
         damped_until = 0.3 if math.isinf(model.beta) else 1.0
         while np.max(np.abs(res)) >= damped_until and n_eval < min(60, max_iter):
             y = y + (1.0 - damping) * res
-            res = residual(y)
-        # quasi-Newton on G(y) − y: forward-difference Jacobian once (2 evaluations), then
-        # Broyden rank-one updates (1 evaluation per step); a step that does not reduce the
-        # residual is replaced by a damped step and the Jacobian is rebuilt
+            res, jac = residual(y)
+        # Newton on G(y) − y with the Jacobian the channel integrates on its nodes; where it
+        # has none (β = ∞, the large-A staircase path) quasi-Newton: a forward-difference
+        # Jacobian once (2 evaluations), then Broyden rank-one updates. A step that does not
+        # reduce the residual is replaced by a damped step (and the Jacobian rebuilt)
         J = None
         best, best_at = np.max(np.abs(res)), n_eval
         while np.max(np.abs(res)) >= tol and n_eval + 3 <= max_iter:
@@ -302,24 +307,26 @@ def _solve_rs(model, init, tol, max_iter, damping) -> RSSolution:
             elif n_eval - best_at > _STALL:
                 stalled = True
                 break  # no progress: the map is not smooth at this tolerance (reported)
-            if J is None:
+            if jac is not None:
+                J = jac
+            elif J is None:
                 h = 1e-7
                 J = np.empty((2, 2))
                 for j in range(2):
                     e = np.zeros(2)
                     e[j] = h
-                    J[:, j] = (residual(y + e) - res) / h
-            try:
-                step = np.clip(-np.linalg.solve(J, res), -1.0, 1.0)
-            except np.linalg.LinAlgError:
+                    J[:, j] = (residual(y + e)[0] - res) / h
+            step = _newton_step(J, res)
+            if step is None:  # singular Jacobian
                 step = (1.0 - damping) * res
-            res_trial = residual(y + step)
+            res_trial, jac_trial = residual(y + step)
             if np.max(np.abs(res_trial)) < np.max(np.abs(res)):
-                J = J + np.outer(res_trial - res - J @ step, step) / (step @ step)
-                y, res = y + step, res_trial
+                if jac_trial is None:
+                    J = J + np.outer(res_trial - res - J @ step, step) / (step @ step)
+                y, res, jac = y + step, res_trial, jac_trial
             else:
                 y = y + (1.0 - damping) * res
-                res, J = residual(y), None
+                (res, jac), J = residual(y), None
     except _NoSolution as stop:
         y, res = stop.args[0], np.array([0.0, math.inf])
     y = np.clip(y, _LOG_LO, _LOG_HI)
@@ -334,6 +341,31 @@ def _solve_rs(model, init, tol, max_iter, damping) -> RSSolution:
         model, delta, chi, avg, status=status, n_iter=n_eval, residual=resid, branch=name
     )
     return result
+
+
+def _newton_step(J, res):
+    """``−J⁻¹ res`` for the 2×2 system (Cramer's rule), clipped to ±1 in each log-variable;
+    ``None`` if ``J`` is singular."""
+    (a, b), (c, d) = J.tolist()
+    det = a * d - b * c
+    if not (math.isfinite(det) and abs(det) > 1e-300 * (abs(a * d) + abs(b * c))):
+        return None
+    r0, r1 = res.tolist()
+    step = np.array([(b * r1 - d * r0) / det, (c * r0 - a * r1) / det])
+    return np.clip(step, -1.0, 1.0)
+
+
+def _log_jacobian(model, delta, chi, avg: ChannelAverages):
+    """Jacobian of ``G(y) − y`` for ``y = (ln Δ, ln χ)`` from the channel's ``avg.jac``
+    (finite β), or ``None`` where the channel has none or it is not finite."""
+    err, V = avg.mse + model.noise, avg.V
+    if avg.jac is None or not (err > _TINY and V > _TINY):
+        return None
+    (dm_dd, dm_dA), (dv_dd, dv_dA) = avg.jac
+    dA = -model.alpha * model.beta / (1.0 + chi) * chi / (1.0 + chi)  # ∂A/∂ln χ
+    J = np.array([[delta * dm_dd / err - 1.0, dA * dm_dA / err],
+                  [delta * dv_dd / V, dA * dv_dA / V - 1.0]])  # fmt: skip
+    return J if np.all(np.isfinite(J)) else None
 
 
 def _assemble(model, delta, chi, avg: ChannelAverages, **meta) -> RSSolution:
