@@ -9,8 +9,10 @@ The RS saddle point reduces to the scalar channel ``r = w⁰ + √Δ z`` at prec
 
     Δ = (mse + σ²)/α,      χ = β E[v(r; A)],      A = αβ/(1 + χ),
 
-(equivalently ``1 + χ = α/(α − D)``, ``D = E[∂_r f]``), solved here by damped iteration
-polished by Newton's method (MINPACK ``hybr``) in the variables ``(ln Δ, ln χ)``.
+(equivalently ``1 + χ = α/(α − D)``, ``D = E[∂_r f]``), solved here in the variables
+``(ln Δ, ln χ)`` by a short damped iteration, then Newton's method with the Jacobian that the
+channel integrates on its own quadrature nodes (finite β), or Broyden's method where it has
+none (β = ∞, the large-precision staircase path).
 
 References
 ----------
