@@ -236,7 +236,7 @@ def channel_averages(levels, teacher_mixture, delta, A, ridge_precision=0.0, n=6
 
 def _component(levels, mu, s, delta, A, ridge_precision, n, derivatives=False):
     """(m, q, V, D, at_sum, log_z, mse) for one Gaussian component N(μ, s) of the teacher, and
-    when ``derivatives`` (clustered rule only) ∂mse/∂Δ, ∂mse/∂A, ∂V/∂Δ, ∂V/∂A."""
+    when ``derivatives`` (finite A) ∂mse/∂Δ, ∂mse/∂A, ∂V/∂Δ, ∂V/∂A."""
     tau = s + delta
     sd = math.sqrt(tau)
     g = s / tau
@@ -249,7 +249,8 @@ def _component(levels, mu, s, delta, A, ridge_precision, n, derivatives=False):
     near = np.abs(r_k - mu) < 13.0 * sd + _WINDOW * widths
     # staircase + windows when every switch near the density is isolated and narrow against it
     if np.all(2.0 * _WINDOW * widths[near] < np.minimum(nbr[near], 4.0 * sd)):
-        return _split_component(levels, mu, tau, g, post_var, A, ridge_precision, r_k, widths)
+        return _split_component(levels, mu, tau, g, post_var, A, ridge_precision, r_k, widths,
+                                derivatives=derivatives)  # fmt: skip
     # isolated switches (narrower than twice the distance to their neighbours and than a tenth
     # of the density's scale) get their own node cluster; wider ones are resolved by the rule
     # around the mean, and overlapping ones make f smooth (ripples ~ Δq·exp(−π² width/Δq))
@@ -338,10 +339,18 @@ def _posterior_stats(r, A, levels, ridge_precision, moments=False):
 _WINDOW = 36.0
 
 
-def _split_component(levels, mu, tau, g, post_var, A, ridge_precision, r_k, widths, n=48):
+def _split_component(levels, mu, tau, g, post_var, A, ridge_precision, r_k, widths, n=48,
+                     derivatives=False):  # fmt: skip
     """Large-A path: every switch is isolated, so f = staircase + corrections that vanish
     (below 1e-16) outside ``r_k ± 36·width``. The staircase part is exact (per-cell sums), the
-    corrections are Gauss–Legendre integrals on each side of each switch."""
+    corrections are Gauss–Legendre integrals on each side of each switch.
+
+    The derivatives (``derivatives``) split the same way. ∂_A acts only near the switches (the
+    window integrals of :func:`_component`'s formulas). ∂_Δ of the staircase part uses
+    ``∂_τ E[h] = E[h''] / 2`` for the piecewise quadratic ``h = (E[w⁰|r] − f_h)²``: ``g²`` from
+    inside the cells plus, at each switch, its jump ``Δq_k(q_k + q_{k+1} − 2a_k)`` (``a_k`` the
+    posterior mean of w⁰ there) and the jump ``−2gΔq_k`` of its slope, weighted by the density.
+    """
     hm, hq, _, _, _, _, hmse = _hard_component(levels, mu, tau, g, post_var, ridge_precision / A)
     sd = math.sqrt(tau)
     keep = np.abs(r_k - mu) < 13.0 * sd + _WINDOW * widths  # windows with non-negligible mass
@@ -354,44 +363,74 @@ def _split_component(levels, mu, tau, g, post_var, A, ridge_precision, r_k, widt
     wx = np.concatenate([wt[None, :] * half[:, None]] * 2, axis=1)
     k = idx[:, None]
     # only levels k−1 … k+2 matter in the window of switch k: isolation (72 widths < the
-    # distance between switches) puts every other logit ≥ 36 below the largest one
-    band = np.clip(k + np.arange(-1, 3)[None, :], 0, levels.size - 1)  # (S, 4)
+    # distance between switches) puts every other logit ≥ 36 below the largest one. Layout
+    # (4 levels, S switches, 2n nodes): the reductions run over the short leading axis
+    band = np.clip(idx + np.arange(-1, 3)[:, None], 0, levels.size - 1)  # (4, S)
     lv = levels[band]
-    dq = lv - levels[k]  # q_j − q_k
+    dq = lv - levels[idx]  # q_j − q_k
     # logits relative to level k: A(q_j − q_k)x + (A + βλ)(q_j − q_k)(q_{k+1} − q_j)/2
-    base = 0.5 * (A + ridge_precision) * dq * (levels[k + 1] - lv)
-    logits = A * dq[:, None, :] * x[..., None] + base[:, None, :]  # (S, 2n, 4)
-    # clipped duplicates of an end level must count once
-    dup = np.concatenate([np.zeros((band.shape[0], 1), bool), np.diff(band, axis=1) == 0], axis=1)
-    logits = np.where(dup[:, None, :], -np.inf, logits)
-    mx = np.max(logits, axis=-1, keepdims=True)
+    base = 0.5 * (A + ridge_precision) * dq * (levels[idx + 1] - lv)
+    logits = (A * dq)[..., None] * x + base[..., None]  # (4, S, 2n)
+    logits[1:][band[1:] == band[:-1]] = -np.inf  # clipped duplicates of an end level count once
+    mx = logits.max(axis=0)
     p = np.exp(logits - mx)
-    zsum = p.sum(axis=-1, keepdims=True)
+    zsum = p.sum(axis=0)
     p /= zsum
-    lv3 = lv[:, None, :]
-    f = (p * lv3).sum(axis=-1)
-    v = (p * (lv3 - f[..., None]) ** 2).sum(axis=-1)
+    lv3 = lv[..., None]
+    f = (p * lv3).sum(axis=0)
+    dev = lv3 - f
+    pdev2 = p * dev * dev
+    v = pdev2.sum(axis=0)
     upper = x >= 0
     fh = np.where(upper, levels[k + 1], levels[k])
     hard_logit = np.where(upper, A * (levels[k + 1] - levels[k]) * x, 0.0)
-    dlogz = (mx[..., 0] + np.log(zsum[..., 0])) - hard_logit  # ln Z − max logit, ≥ 0
+    dlogz = (mx + np.log(zsum)) - hard_logit  # ln Z − max logit, ≥ 0
     r = r_k[k] + x
     p_r = gauss.norm_pdf((r - mu) / sd) / sd * wx
     mean_w0 = mu + g * (r - mu)
     # staircase part of the entropic term: A E[r f_h] − (A + βλ) E[f_h²]/2, exactly
-    erfh = mu * float(gauss.staircase_mean(levels, r_k, mu, tau)) + float(
-        gauss.staircase_stein(levels, r_k, mu, tau)
-    )
+    stein = float(gauss.staircase_stein(levels, r_k, mu, tau))  # E[(r − μ) f_h]
+    erfh = mu * float(gauss.staircase_mean(levels, r_k, mu, tau)) + stein
     log_z_hard = A * erfh - 0.5 * (A + ridge_precision) * hq
+    err, err_h = mean_w0 - f, mean_w0 - fh
     V = float(np.sum(p_r * v))
-    return (
+    out = (
         hm + float(np.sum(p_r * mean_w0 * (f - fh))),
         hq + float(np.sum(p_r * (f * f - fh * fh))),
         V,
         float(np.sum(p_r * (A * v))),
         float(np.sum(p_r * (A * v) ** 2)),
         log_z_hard + float(np.sum(p_r * dlogz)),
-        hmse + float(np.sum(p_r * ((mean_w0 - f) ** 2 - (mean_w0 - fh) ** 2))),
+        hmse + float(np.sum(p_r * (err * err - err_h * err_h))),
+    )
+    if not derivatives:
+        return out
+    pdev3 = pdev2 * dev
+    k3, k4 = pdev3.sum(axis=0), (pdev3 * dev).sum(axis=0)
+    kernel = p_r * (((r - mu) ** 2 / tau - 1.0) / (2.0 * tau))  # ∂_τ of the density of r
+    # staircase: ∂_τ E[(a − f_h)²] at fixed g, a = μ + g(r − μ), over all switches
+    dq = np.diff(levels)
+    a_k = mu + g * (r_k - mu)
+    dens = gauss.norm_pdf((r_k - mu) / sd) / sd
+    d_stair = g * g + float(
+        np.sum(dens * dq * (-g + (levels[1:] + levels[:-1] - 2.0 * a_k) * (r_k - mu) / (2.0 * tau)))
+    )
+    # ∂Var(w⁰|r)/∂Δ = g², ∂g/∂Δ = −g/τ, and E[(a − f)(r − μ)] = gτ − E[(r − μ) f_h] + windows
+    cross = g * tau - stein + float(np.sum(p_r * (fh - f) * (r - mu)))
+    d_mse_dd = (
+        g * g
+        + d_stair
+        + float(np.sum(kernel * (err * err - err_h * err_h)))
+        - 2.0 * g / tau * cross
+    )
+    df_dA = (r - f) * v - 0.5 * k3
+    dv_dA = (r - f) * k3 - 0.5 * (k4 - v * v)
+    return (
+        *out,
+        d_mse_dd,
+        -2.0 * float(np.sum(p_r * err * df_dA)),
+        float(np.sum(kernel * v)),
+        float(np.sum(p_r * dv_dA)),
     )
 
 
