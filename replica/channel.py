@@ -107,8 +107,9 @@ class ChannelAverages(NamedTuple):
     ``m = E[w⁰ f]``, ``q = E[f²]``, ``Q = E[f² + v]``, ``V = E[v]``, ``D = E[∂_r f] = A·V``,
     ``at_sum = E[(∂_r f)²] = A²E[v²]``, ``log_z = E[ln Σ_k exp(…)]`` (entropic term), ``mse =
     E[(w⁰ − f)²]``, ``rho = E[(w⁰)²]``. At ``A = inf``: ``V = 0``, ``D`` is the jump sum and
-    ``at_sum = inf``. ``jac`` (only when asked for, and where the quadrature provides it: finite
-    A on the clustered rule) is ``[[∂mse/∂Δ, ∂mse/∂A], [∂V/∂Δ, ∂V/∂A]]``, else ``None``.
+    ``at_sum = inf``. ``jac`` (only when asked for) is ``[[∂mse/∂Δ, ∂mse/∂A], [∂V/∂Δ, ∂V/∂A]]``
+    at finite A and ``[[∂mse/∂Δ, ∂mse/∂s], [∂D/∂Δ, ∂D/∂s]]`` at ``A = inf`` (``s`` the staircase
+    shift passed as ``ridge_precision``), else ``None``.
     """
 
     m: float
@@ -203,7 +204,8 @@ def channel_averages(levels, teacher_mixture, delta, A, ridge_precision=0.0, n=6
         Gauss–Legendre nodes per half-interval of the clustered rule (finite β).
     derivatives : bool
         Also integrate the derivatives of ``mse`` and ``V`` with respect to Δ and A on the same
-        nodes (``jac``; the Newton step of :func:`replica.solve_rs`). Δ enters through the
+        nodes (``jac``; the Newton step of :func:`replica.solve_rs`); at ``A = inf`` those of
+        ``mse`` and ``D`` with respect to Δ and the shift, as exact sums. Δ enters through the
         density of ``r`` (``∂_τ N(r; μ, τ) = N·((r−μ)²/τ − 1)/(2τ)``) and through ``E[w⁰|r]``;
         A through the posterior, ``∂_A f = (r − f)v − κ₃/2`` and ``∂_A v = (r − f)κ₃ −
         (κ₄ − v²)/2`` with the posterior central moments ``κ₃, κ₄`` (so ``∂_r f = A v``'s
@@ -242,7 +244,7 @@ def _component(levels, mu, s, delta, A, ridge_precision, n, derivatives=False):
     g = s / tau
     post_var = s * delta / tau  # Var(w0 | r)
     if math.isinf(A):
-        return _hard_component(levels, mu, tau, g, post_var, ridge_precision)
+        return _hard_component(levels, mu, tau, g, post_var, ridge_precision, derivatives)
     r_k, widths = transitions(levels, A, ridge_precision)
     gaps = np.concatenate([[np.inf], r_k[1:] - r_k[:-1], [np.inf]])
     nbr = np.minimum(gaps[:-1], gaps[1:])  # distance to the nearest other switch
@@ -409,12 +411,9 @@ def _split_component(levels, mu, tau, g, post_var, A, ridge_precision, r_k, widt
     k3, k4 = pdev3.sum(axis=0), (pdev3 * dev).sum(axis=0)
     kernel = p_r * (((r - mu) ** 2 / tau - 1.0) / (2.0 * tau))  # ∂_τ of the density of r
     # staircase: ∂_τ E[(a − f_h)²] at fixed g, a = μ + g(r − μ), over all switches
-    dq = np.diff(levels)
-    a_k = mu + g * (r_k - mu)
-    dens = gauss.norm_pdf((r_k - mu) / sd) / sd
-    d_stair = g * g + float(
-        np.sum(dens * dq * (-g + (levels[1:] + levels[:-1] - 2.0 * a_k) * (r_k - mu) / (2.0 * tau)))
-    )
+    dq_dens = np.diff(levels) * gauss.norm_pdf((r_k - mu) / sd) / sd
+    jump_h = (levels[1:] + levels[:-1] - 2.0 * (mu + g * (r_k - mu))) * dq_dens
+    d_stair = _staircase_dtau(jump_h, dq_dens, r_k, mu, tau, g)
     # ∂Var(w⁰|r)/∂Δ = g², ∂g/∂Δ = −g/τ, and E[(a − f)(r − μ)] = gτ − E[(r − μ) f_h] + windows
     cross = g * tau - stein + float(np.sum(p_r * (fh - f) * (r - mu)))
     d_mse_dd = (
@@ -434,18 +433,22 @@ def _split_component(levels, mu, tau, g, post_var, A, ridge_precision, r_k, widt
     )
 
 
-def _hard_component(levels, mu, tau, g, post_var, shift):
+def _hard_component(levels, mu, tau, g, post_var, shift, derivatives=False):
     """β = ∞ (or the staircase part at large A) for one component: f is the staircase with
     jumps at ``(1 + shift) t_k``; every average is an exact sum of normal tail probabilities
     and densities per cell (:mod:`replica.gauss`). Returns the same 7-tuple as
-    :func:`_component` (V, at_sum and log_z are placeholders: 0)."""
-    r_k = 0.5 * (levels[1:] + levels[:-1]) * (1.0 + shift)
+    :func:`_component` (V, at_sum and log_z are placeholders: 0), and with ``derivatives``
+    ∂mse/∂Δ, ∂mse/∂shift, ∂D/∂Δ, ∂D/∂shift (exact sums too)."""
+    mid = 0.5 * (levels[1:] + levels[:-1])
+    r_k = mid * (1.0 + shift)
     ef = float(gauss.staircase_mean(levels, r_k, mu, tau))
     q = float(gauss.staircase_mean(levels**2, r_k, mu, tau))
     stein = float(gauss.staircase_stein(levels, r_k, mu, tau))  # E[(r − μ) f]
     m = mu * ef + g * stein
     sd = math.sqrt(tau)
-    D = float(np.sum(np.diff(levels) * gauss.norm_pdf((r_k - mu) / sd) / sd))
+    u = (r_k - mu) / sd
+    dq_dens = np.diff(levels) * gauss.norm_pdf(u) / sd  # jump × density at each switch
+    D = float(np.sum(dq_dens))
     # E[(μ + g(r−μ) − f)²] = g²τ − 2g·stein + E[(μ − f)²], with g²τ + Var(w0|r) = s
     mse = (
         post_var
@@ -453,4 +456,29 @@ def _hard_component(levels, mu, tau, g, post_var, shift):
         - 2.0 * g * stein
         + float(gauss.staircase_mean((mu - levels) ** 2, r_k, mu, tau))
     )
-    return m, q, 0.0, D, 0.0, 0.0, mse
+    out = (m, q, 0.0, D, 0.0, 0.0, mse)
+    if not derivatives:
+        return out
+    # moving switch k up by dr trades level q_{k+1} for q_k there: d mse = −Δh_k p(r_k) dr with
+    # Δh_k = Δq_k (q_k + q_{k+1} − 2a_k), a_k = E[w⁰ | r_k]; ∂p(r_k)/∂r_k = −u_k p(r_k)/sd
+    jump_h = (levels[1:] + levels[:-1] - 2.0 * (mu + g * (r_k - mu))) * dq_dens
+    d_mse_dd = (
+        g * g
+        + _staircase_dtau(jump_h, dq_dens, r_k, mu, tau, g)
+        - 2.0 * g / tau * (g * tau - stein)
+    )
+    return (
+        *out,
+        d_mse_dd,
+        -float(np.sum(jump_h * mid)),
+        float(np.sum(dq_dens * (u * u - 1.0))) / (2.0 * tau),
+        -float(np.sum(dq_dens * u * mid)) / sd,
+    )
+
+
+def _staircase_dtau(jump_h, dq_dens, r_k, mu, tau, g):
+    """``∂_τ E[(a − f_h)²]`` at fixed ``g`` for the staircase ``f_h`` and ``a = μ + g(r − μ)``,
+    by ``∂_τ E[h] = E[h''] / 2``: ``g²`` from inside the cells plus, at each switch, the jump of
+    ``h`` (``jump_h`` = Δh_k p(r_k)) and the jump ``−2gΔq_k`` of its slope (``dq_dens`` =
+    Δq_k p(r_k)), weighted by the density."""
+    return g * g + float(np.sum(jump_h * (r_k - mu) / (2.0 * tau) - g * dq_dens))

@@ -171,13 +171,13 @@ def rs_map(
     """One application of the saddle-point map ``(Δ, χ) → (Δ', χ')`` and the channel averages.
 
     At β = ∞, ``χ' = D/(α − D)`` (``inf`` when ``D ≥ α``: no RS solution). ``derivatives``
-    asks the channel for ``avg.jac`` (finite β; see :func:`~replica.channel.channel_averages`).
+    asks the channel for ``avg.jac`` (see :func:`~replica.channel.channel_averages`).
     """
     levels = model.quantizer.levels
     mix = model.teacher.mixture()
     if math.isinf(model.beta):
         shift = model.ridge * (1.0 + chi) / model.alpha  # λ/(α − D)
-        avg = channel_averages(levels, mix, delta, math.inf, shift)
+        avg = channel_averages(levels, mix, delta, math.inf, shift, derivatives=derivatives)
         chi_new = avg.D / (model.alpha - avg.D) if avg.D < model.alpha else math.inf
     else:
         A = model.alpha * model.beta / (1.0 + chi)
@@ -358,15 +358,23 @@ def _newton_step(J, res):
 
 
 def _log_jacobian(model, delta, chi, avg: ChannelAverages):
-    """Jacobian of ``G(y) − y`` for ``y = (ln Δ, ln χ)`` from the channel's ``avg.jac``
-    (finite β), or ``None`` where the channel has none or it is not finite."""
-    err, V = avg.mse + model.noise, avg.V
-    if avg.jac is None or not (err > _TINY and V > _TINY):
+    """Jacobian of ``G(y) − y`` for ``y = (ln Δ, ln χ)`` from the channel's ``avg.jac``, or
+    ``None`` where the channel has none or it is not finite.
+
+    Finite β: ``Δ' = (mse + σ²)/α``, ``χ' = βV`` with ``A = αβ/(1 + χ)``. β = ∞:
+    ``χ' = D/(α − D)`` with the staircase shift ``s = λ(1 + χ)/α``."""
+    err = avg.mse + model.noise
+    if math.isinf(model.beta):
+        d_var = avg.D * (model.alpha - avg.D) / model.alpha  # d ln χ' = dD/d_var (0 < D < α)
+        dx_dlogchi = model.ridge * chi / model.alpha  # ∂s/∂ln χ
+    else:
+        d_var = avg.V  # d ln χ' = dV/V
+        dx_dlogchi = -model.alpha * model.beta / (1.0 + chi) * chi / (1.0 + chi)  # ∂A/∂ln χ
+    if avg.jac is None or not (err > _TINY and d_var > _TINY):
         return None
-    (dm_dd, dm_dA), (dv_dd, dv_dA) = avg.jac
-    dA = -model.alpha * model.beta / (1.0 + chi) * chi / (1.0 + chi)  # ∂A/∂ln χ
-    J = np.array([[delta * dm_dd / err - 1.0, dA * dm_dA / err],
-                  [delta * dv_dd / V, dA * dv_dA / V - 1.0]])  # fmt: skip
+    (dm_dd, dm_dx), (dv_dd, dv_dx) = avg.jac
+    J = np.array([[delta * dm_dd / err - 1.0, dx_dlogchi * dm_dx / err],
+                  [delta * dv_dd / d_var, dx_dlogchi * dv_dx / d_var - 1.0]])  # fmt: skip
     return J if np.all(np.isfinite(J)) else None
 
 
