@@ -27,6 +27,7 @@ import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from scipy import optimize
 
 from . import stability
 from .channel import ChannelAverages, channel_averages
@@ -248,6 +249,14 @@ def solve_rs(
         evaluations: the map's quadrature noise exceeds ``tol``, e.g. on grids whose levels span
         many orders of magnitude) or ``"no_rs_solution"`` (β = ∞ and ``D ≥ α``: below the
         interpolation threshold there is no RS solution).
+
+    Notes
+    -----
+    At finite β a solution always exists: for fixed χ the Δ-map is bounded, and the reduced
+    function ``ln χ'(Δ*(χ), χ) − ln χ`` goes from +∞ (χ → 0, where ``χ' → βV > 0``) to −∞
+    (``χ' ≤ β·spread²/4``). When both default starts fail, ``solve_rs`` brackets that root by
+    Brent's method (with an inner Brent solve for ``Δ*``; ~10² map evaluations) and polishes it
+    by Newton: ``branch="bracketed"``.
     """
     result = _solve_rs(model, init, tol, max_iter, damping)
     if init is None and result.status not in (CONVERGED, NO_RS_SOLUTION):
@@ -257,8 +266,75 @@ def solve_rs(
         alt = _solve_rs(model, (model.rho, big_chi), tol, max_iter, damping)
         if alt.converged or alt.residual < result.residual:
             result = dataclasses.replace(alt, branch="large-chi", n_iter=alt.n_iter + result.n_iter)
+    if init is None and not result.converged and math.isfinite(model.beta):
+        # both starts failed (Newton can stall where ln χ' − ln χ has a positive local
+        # minimum): bracket the root of the reduced 1-D problem in χ instead, then polish
+        start, n_used = _bracketed_start(model, max_iter)
+        if start is not None:
+            alt = _solve_rs(model, start, tol, max_iter, damping)
+            if alt.converged or alt.residual < result.residual:
+                n_iter = alt.n_iter + n_used + result.n_iter
+                result = dataclasses.replace(alt, branch="bracketed", n_iter=n_iter)
     what = f"solve_rs({model.quantizer.name}, alpha={model.alpha:g}, beta={model.beta:g})"
     return finish(result, throw, what)
+
+
+def _bracketed_start(model, max_iter):
+    """``((mse, χ), n_eval)`` at the root of the reduced problem in ``ln χ`` (finite β), found by
+    nested bracketing; ``(None, n_eval)`` if the budget ``max_iter`` ran out or a value was not
+    finite."""
+    n_eval = 0
+    u_prev = [math.log((model.rho + model.noise) / model.alpha)]
+
+    def run_map(u, lc):
+        nonlocal n_eval
+        if n_eval >= max_iter:
+            raise _Budget
+        n_eval += 1
+        return rs_map(model, math.exp(u), math.exp(lc))
+
+    def delta_star(lc):
+        def h(u):  # ln Δ' − ln Δ at fixed χ: +∞ as Δ → 0, −∞ as Δ → ∞ (Δ' is bounded)
+            return math.log(max(run_map(u, lc)[0], _TINY)) - u
+
+        u = optimize.brentq(h, *_bracket(h, u_prev[0]), xtol=1e-13, rtol=1e-15)
+        u_prev[0] = u
+        return u
+
+    def g(lc):
+        u = delta_star(lc)
+        return math.log(max(run_map(u, lc)[1], _TINY)) - lc
+
+    try:
+        lc = optimize.brentq(g, *_bracket(g, 0.0), xtol=1e-12, rtol=1e-15)
+        u = delta_star(lc)
+    except (_Budget, ValueError, RuntimeError):  # budget, no bracket, Brent not converged
+        return None, n_eval
+    return ((math.exp(u) * model.alpha - model.noise), math.exp(lc)), n_eval
+
+
+class _Budget(Exception):
+    """Internal: the evaluation budget of :func:`_bracketed_start` ran out."""
+
+
+def _bracket(fun, x0, step=1.0):
+    """``(a, b)`` with ``fun(a) > 0 ≥ fun(b)`` for a function that is positive far left and
+    negative far right in the box ``[_LOG_LO, _LOG_HI]``, searched outwards from ``x0`` in
+    doubling steps."""
+    f0 = fun(x0)
+    if not math.isfinite(f0):
+        raise ValueError("non-finite value while bracketing")
+    direction = 1.0 if f0 > 0 else -1.0
+    while True:
+        x = min(max(x0 + direction * step, _LOG_LO), _LOG_HI)
+        fx = fun(x)
+        if not math.isfinite(fx):
+            raise ValueError("non-finite value while bracketing")
+        if (fx > 0) != (f0 > 0):
+            return (x0, x) if direction > 0 else (x, x0)
+        if x in (_LOG_LO, _LOG_HI):
+            raise ValueError("no sign change in the box")
+        x0, f0, step = x, fx, 2.0 * step
 
 
 def _solve_rs(model, init, tol, max_iter, damping) -> RSSolution:
