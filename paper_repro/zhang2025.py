@@ -24,6 +24,7 @@ from replica.sgd import (
     StepSizeWarning,
     bounds,
     exact_risk,
+    quantized_hessian,
     simulate,
     spectral_distortion,
 )
@@ -48,6 +49,15 @@ def _sizes(quick: bool) -> dict:
             "fp_dims": (20, 50),
             "spec_n": 4000,
             "n_grid": 12,
+            # long-horizon FP vs INT: N = c·d^a/γ for each ratio c (one run to the largest)
+            "long_dims": (4, 8),
+            "long_ratios": {4: (1, 4), 8: (1, 4)},
+            "long_bits": (6, 8),
+            "long_mantissa": range(0, 7),
+            "floor_dims": tuple(2**k for k in range(2, 9)),
+            "floor_bits": (6, 8, 10),
+            "check_d": 4,
+            "check_ratio": 50,
         }
     return {
         "d": 200,
@@ -60,6 +70,15 @@ def _sizes(quick: bool) -> dict:
         "fp_dims": (50, 200, 800),
         "spec_n": 40_000,
         "n_grid": 40,
+        "long_dims": (8, 16, 32, 64),
+        # c = Nγ/d^a; d = 64 stops at c = 4 (c = 16 would cost 1.3·10⁶ steps per curve)
+        "long_ratios": {8: (1, 4, 16), 16: (1, 4, 16), 32: (1, 4, 16), 64: (1, 4)},
+        "long_bits": (6, 8, 10, 12),
+        "long_mantissa": range(0, 10),
+        "floor_dims": tuple(2**k for k in range(2, 15)),
+        "floor_bits": (6, 8, 10, 12, 14, 16),
+        "check_d": 8,
+        "check_ratio": 200,
     }
 
 
@@ -191,6 +210,23 @@ def compute(data_dir: Path, quick: bool) -> None:
         metadata({**params, "steps": Nf, "int_scale": 4.0}),
     )
 
+    # 6. FP vs INT at long horizons, N = c·d^a/γ (the last direction learned once c ≳ 1), and
+    #    at N → ∞ (closed-form floors, checked against the recursion at a large N).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StepSizeWarning)
+        long_rows = _fp_vs_int_long(s)
+        check_rows = _floor_check(s)
+    floor_rows = _fp_vs_int_floor(s)
+    meta = {**params, "int_scale": 4.0, "fp_eps0": FloatRounding(mantissa_bits=0).effective_eps}
+    save_csv(data_dir / "fp_vs_int_long.csv", _table(long_rows), metadata(meta))
+    save_csv(data_dir / "fp_vs_int_floor.csv", _table(floor_rows), metadata(meta))
+    save_csv(data_dir / "fp_vs_int_floor_check.csv", _table(check_rows), metadata(meta))
+    save_csv(
+        data_dir / "fp_vs_int_slopes.csv",
+        _table(_slopes(long_rows, floor_rows)),
+        metadata(meta),
+    )
+
 
 def _fp_vs_int(s):
     rows = []
@@ -216,6 +252,181 @@ def _fp_vs_int(s):
                 }
             )
     return rows, Nf
+
+
+def risk_floor(d: int, data) -> tuple[float, float]:
+    """``N → ∞`` excess risk of iterate-averaged SGD with data quantization ``data``.
+
+    The mean of the iterates obeys ``μ_t = (I − γH^(q))μ_{t−1} + γHw*``, so the average converges
+    to ``w^(q)* = (H^(q))⁻¹Hw*`` while its variance vanishes like ``1/N``; the limit is the bias of
+    ``w^(q)*``. On full-precision test inputs (``w* = 1``, ``λ_i = i^{−a}``)::
+
+        F_full = Σ_i λ_i (λ_i/λ_i^(q) − 1)²
+               = Σ_i λ_i ε²/(λ_i + ε)²        (additive, INT: λ^(q) = λ + ε)
+               = (ε/(1 + ε))² Σ_i λ_i          (coordinate multiplicative, FP: λ^(q) = (1 + ε)λ),
+
+    and on quantized test inputs ``F_q = F_full + Σ_i (λ_i^(q) − λ_i)(w^(q)*_i)²``, the card's
+    ApproxErr (``Σ ελ_i/(λ_i + ε)``, resp. ``ε/(1 + ε) Σ λ_i``).
+
+    Returns
+    -------
+    (float, float)
+        ``(F_full, F_q)``.
+
+    References
+    ----------
+    D. Zhang, J. Su, D. Zou, arXiv:2510.18259 (2025), Sec. 3 (H^(q), w^(q)*, ApproxErr).
+    """
+    lam = np.arange(1, d + 1) ** -A
+    hq = quantized_hessian(lam, data)
+    wq = lam / hq
+    full = float(np.sum(lam * (wq - 1.0) ** 2))
+    return full, full + float(np.sum((hq - lam) * wq * wq))
+
+
+def _fp_bits_for(floor: float, test: str, trace: float) -> float:
+    """Continuous mantissa bits whose FP floor equals ``floor`` (inverse of :func:`risk_floor`)."""
+    r = math.sqrt(floor / trace) if test == "full" else floor / trace
+    eps = r / (1.0 - r)
+    return 0.5 * math.log2(FloatRounding(mantissa_bits=0).effective_eps / eps)
+
+
+def _fp_vs_int_floor(s):
+    rows = []
+    for d in s["floor_dims"]:
+        trace = float(np.sum(np.arange(1, d + 1) ** -A))
+        for b in s["floor_bits"]:
+            q = IntRounding(bits=b, scale=4.0)
+            for test, f in zip(("full", "quantized"), risk_floor(d, q)):
+                m_c = _fp_bits_for(f, test, trace)
+                rows.append(
+                    {
+                        "test": test,
+                        "d": d,
+                        "bits": b,
+                        "eps_int_d_a": q.effective_eps * d**A,
+                        "floor_int": f,
+                        "m_cont": m_c,
+                        "m_star": math.ceil(m_c),
+                        "card": b - A / 2 * math.log2(d),
+                    }
+                )
+    return rows
+
+
+def _crossing(mantissa, d_fp, d_int):
+    """Fewest mantissa bits with FP excess ≤ INT excess, and the continuous crossing from
+    log-linear interpolation of the FP excess between neighbouring m (it falls like 2^{−2m} to
+    2^{−4m}). ``bracketed`` is 0 when the crossing lies outside the m grid."""
+    ok = np.flatnonzero(d_fp <= d_int)
+    if ok.size == 0:
+        return -1, -1.0, False
+    k = int(ok[0])
+    if k == 0 or d_fp[k] <= 0 or d_int <= 0:
+        return int(mantissa[k]), float(mantissa[k]), False
+    lo, hi = math.log(d_fp[k - 1]), math.log(d_fp[k])
+    return int(mantissa[k]), mantissa[k - 1] + (lo - math.log(d_int)) / (lo - hi), True
+
+
+def _fp_vs_int_long(s):
+    rows = []
+    mant = np.array(list(s["long_mantissa"]))
+    for d in s["long_dims"]:
+        ratios = s["long_ratios"][d]
+        steps = np.array([round(c * d**A / STEP) for c in ratios])
+
+        def at(q, d=d, steps=steps):
+            p = _problem(d, {"data": q} if q is not None else {}, int(steps.max()))
+            return exact_risk(p).risk[steps - 1]
+
+        r0 = at(None)
+        r_int = {b: at(IntRounding(bits=b, scale=4.0)) for b in s["long_bits"]}
+        r_fp = np.array([at(FloatRounding(mantissa_bits=int(m))) for m in mant])
+        for j, (c, n) in enumerate(zip(ratios, steps)):
+            for b, ri in r_int.items():
+                m_star, m_c, ok = _crossing(mant, r_fp[:, j] - r0[j], ri[j] - r0[j])
+                rows.append(
+                    {
+                        "d": d,
+                        "ratio": c,
+                        "N": int(n),
+                        "bits": b,
+                        "risk_full_precision": r0[j],
+                        "risk_int": ri[j],
+                        "excess_int": ri[j] - r0[j],
+                        "m_star": m_star,
+                        "m_cont": m_c,
+                        "bracketed": int(ok),
+                        "card": b - A / 2 * math.log2(d),
+                    }
+                )
+    return rows
+
+
+def _floor_check(s):
+    """Closed-form floors vs the recursion at ``Nγλ_d = check_ratio``. The averaged risk
+    approaches its limit as ``R(N) = F + c₁/N + c₂/N² + …`` (bias of the mean ∝ 1/(Nγλ), variance
+    of the average ∝ 1/N, transients ∝ ρ^N), so the Richardson combination
+    ``(8R(N) − 6R(N/2) + R(N/4))/3`` removes the first two orders."""
+    d = s["check_d"]
+    N = 4 * round(s["check_ratio"] * d**A / STEP / 4)
+    rows = []
+    quants = {"INT b=6": IntRounding(bits=6, scale=4.0), "FP m=2": FloatRounding(mantissa_bits=2)}
+    for name, q in quants.items():
+        r = exact_risk(_problem(d, {"data": q}, N)).risk
+        r1, r2, r4 = r[N - 1], r[N // 2 - 1], r[N // 4 - 1]
+        f = risk_floor(d, q)[0]
+        rich = (8 * r1 - 6 * r2 + r4) / 3
+        rows.append(
+            {
+                "quantizer": name,
+                "d": d,
+                "N": N,
+                "N_gamma_lambda_d": N * STEP * d**-A,
+                "risk_N": r1,
+                "risk_N2": r2,
+                "risk_N4": r4,
+                "richardson": rich,
+                "floor": f,
+                "rel_gap_N": r1 / f - 1,
+                "rel_gap_richardson": rich / f - 1,
+            }
+        )
+    return rows
+
+
+def _slopes(long_rows, floor_rows):
+    """Least-squares slope of the continuous m* against log₂ d, per regime and bits."""
+    out = []
+    groups = {}
+    for r in long_rows:
+        if r["bracketed"]:
+            groups.setdefault((f"N·γ/d^a={r['ratio']:g}", r["bits"]), []).append(r)
+    for r in floor_rows:
+        # the INT floor changes form at ε_int·d^a ≈ 1 (λ_d = ε_int): fit each side separately
+        e = r["eps_int_d_a"]
+        side = "eps_int*d^a<1/16" if e <= 1 / 16 else "eps_int*d^a>16" if e >= 16 else None
+        if side is not None:
+            groups.setdefault((f"N=inf, {r['test']} test, {side}", r["bits"]), []).append(r)
+    for (regime, b), rs in groups.items():
+        if len(rs) < 2:
+            continue
+        x = np.log2([r["d"] for r in rs])
+        y = np.array([r["m_cont"] for r in rs])
+        slope, icpt = np.polyfit(x, y, 1)
+        out.append(
+            {
+                "regime": regime,
+                "bits": b,
+                "slope": slope,
+                "intercept": icpt,
+                "d_min": min(r["d"] for r in rs),
+                "d_max": max(r["d"] for r in rs),
+                "points": len(rs),
+                "card_slope": -A / 2,
+            }
+        )
+    return out
 
 
 def _slope(x, y):
@@ -320,4 +531,37 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
     ax.set_ylabel("FP mantissa bits needed to match INT")
     ax.legend(fontsize=7)
     save(fig, "fp_vs_int.png")
+
+    t, _ = load_csv(data_dir / "fp_vs_int_long.csv")
+    fl, _ = load_csv(data_dir / "fp_vs_int_floor.csv")
+    sl, _ = load_csv(data_dir / "fp_vs_int_slopes.csv")
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), sharey=True)
+    bits = np.unique(t["bits"])
+    for ax, c in zip(axes[:2], (np.min(t["ratio"]), np.max(t["ratio"]))):
+        for j, b in enumerate(bits):
+            m = (t["ratio"] == c) & (t["bits"] == b) & (t["bracketed"] == 1)
+            x = np.log2(t["d"][m])
+            ax.plot(x, t["m_cont"][m], "o-", color=f"C{j}", label=f"b={b}")
+            ax.plot(x, t["card"][m], ":", color=f"C{j}")
+            k = (sl["regime"] == f"N·γ/d^a={c:g}") & (sl["bits"] == b)
+            if np.any(k):
+                s_ = float(sl["slope"][k][0])
+                ax.plot(x, sl["intercept"][k][0] + s_ * x, "--", lw=0.8, color=f"C{j}")
+                ax.annotate(f"{s_:.2f}", (x[-1], t["m_cont"][m][-1]), fontsize=7)
+        ax.set_title(f"N = {c:g}·d^a/γ (solid: m*, dotted: card b − log₂d)", fontsize=9)
+        ax.set_xlabel("log₂ d")
+    axes[0].set_ylabel("FP mantissa bits m* matching INT b bits")
+    axes[0].legend(fontsize=7)
+    ax = axes[2]
+    for j, b in enumerate(np.unique(fl["bits"])):
+        for test, ls in (("full", "-"), ("quantized", "--")):
+            m = (fl["bits"] == b) & (fl["test"] == test)
+            ax.plot(np.log2(fl["d"][m]), fl["m_cont"][m], ls, color=f"C{j}")
+        m = (fl["bits"] == b) & (fl["test"] == "full")
+        ax.plot(np.log2(fl["d"][m]), fl["card"][m], ":", color=f"C{j}", label=f"b={b}")
+    ax.set_ylim(-1, None)
+    ax.set_title("N → ∞ floors (solid full test, dashed quantized test)", fontsize=9)
+    ax.set_xlabel("log₂ d")
+    ax.legend(fontsize=7)
+    save(fig, "fp_vs_int_long.png")
     return figs
