@@ -73,8 +73,8 @@ def _sizes(quick: bool) -> dict:
         "long_dims": (8, 16, 32, 64),
         # c = Nγ/d^a; d = 64 stops at c = 4 (c = 16 would cost 1.3·10⁶ steps per curve)
         "long_ratios": {8: (1, 4, 16), 16: (1, 4, 16), 32: (1, 4, 16), 64: (1, 4)},
-        "long_bits": (6, 8, 10, 12),
-        "long_mantissa": range(0, 10),
+        "long_bits": (6, 8, 10, 12, 14),
+        "long_mantissa": range(0, 12),
         "floor_dims": tuple(2**k for k in range(2, 15)),
         "floor_bits": (6, 8, 10, 12, 14, 16),
         "check_d": 8,
@@ -358,9 +358,25 @@ def _fp_vs_int_long(s):
                         "m_cont": m_c,
                         "bracketed": int(ok),
                         "card": b - A / 2 * math.log2(d),
+                        "linear": _linear_response_bits(d, b),
                     }
                 )
     return rows
+
+
+def _linear_response_bits(d: int, b: int) -> float:
+    """Mantissa bits at which FP and INT data quantization cost the same to first order in ε,
+    while the learning bias still dominates (``1/(Nγ) ≫ ε_int``, all d directions learned).
+
+    The excess over full precision is then the cross term of the learning bias
+    ``E w̄ − w^(q)* ≈ −w*/(Nγλ_i)`` with the target shift ``w^(q)* − w*``: ``2ε Σ_i 1/λ_i/(Nγ)``
+    for INT (shift ``−ε/λ_i``), ``2ε d/(Nγ)`` for FP (shift ``−ε``). Equal costs at
+    ``ε_fp = ε_int·mean_i(1/λ_i) ≈ ε_int d^a/(a + 1)``, i.e. ``m = b − (a/2)log₂d + const``: the
+    card's rule (its constant is ``½log₂(a + 1)`` with the card's ``ε = 2^{−2b}``, ``2^{−2m}``).
+    """
+    mean_inv = float(np.mean(np.arange(1, d + 1) ** A))
+    eps_int = IntRounding(bits=b, scale=4.0).effective_eps
+    return 0.5 * math.log2(FloatRounding(mantissa_bits=0).effective_eps / (eps_int * mean_inv))
 
 
 def _floor_check(s):
@@ -541,14 +557,19 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
         for j, b in enumerate(bits):
             m = (t["ratio"] == c) & (t["bits"] == b) & (t["bracketed"] == 1)
             x = np.log2(t["d"][m])
-            ax.plot(x, t["m_cont"][m], "o-", color=f"C{j}", label=f"b={b}")
+            ax.plot(x, t["m_cont"][m], "o-", color=f"C{j}", label=f"b={int(b)}")
             ax.plot(x, t["card"][m], ":", color=f"C{j}")
             k = (sl["regime"] == f"N·γ/d^a={c:g}") & (sl["bits"] == b)
             if np.any(k):
                 s_ = float(sl["slope"][k][0])
                 ax.plot(x, sl["intercept"][k][0] + s_ * x, "--", lw=0.8, color=f"C{j}")
                 ax.annotate(f"{s_:.2f}", (x[-1], t["m_cont"][m][-1]), fontsize=7)
-        ax.set_title(f"N = {c:g}·d^a/γ (solid: m*, dotted: card b − log₂d)", fontsize=9)
+            ax.plot(x, t["linear"][m], "-.", lw=0.8, color=f"C{j}")
+        ax.set_title(
+            f"N = {c:g}·d^a/γ: m* (solid), fit (dashed),\nlinear response (dash-dot), "
+            "card b − log₂d (dotted)",
+            fontsize=9,
+        )
         ax.set_xlabel("log₂ d")
     axes[0].set_ylabel("FP mantissa bits m* matching INT b bits")
     axes[0].legend(fontsize=7)
@@ -558,7 +579,7 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
             m = (fl["bits"] == b) & (fl["test"] == test)
             ax.plot(np.log2(fl["d"][m]), fl["m_cont"][m], ls, color=f"C{j}")
         m = (fl["bits"] == b) & (fl["test"] == "full")
-        ax.plot(np.log2(fl["d"][m]), fl["card"][m], ":", color=f"C{j}", label=f"b={b}")
+        ax.plot(np.log2(fl["d"][m]), fl["card"][m], ":", color=f"C{j}", label=f"b={int(b)}")
     ax.set_ylim(-1, None)
     ax.set_title("N → ∞ floors (solid full test, dashed quantized test)", fontsize=9)
     ax.set_xlabel("log₂ d")
