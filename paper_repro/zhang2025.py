@@ -6,8 +6,9 @@ risk vs N for several d, the batch-size sweep, the spectral distortion, and FP v
 bits (at N = 2000, at long horizons N = c·d^a/γ, and at N → ∞ through the
 closed-form floors). The long-horizon section shows three regimes for the card's rule
 m ≥ b − (a/2)log₂d: slope −a/2 in log₂d while the learning bias dominates (d^a ≲ Nγ ≪ 1/ε_int),
-−3/4 (full test) or −1/2 (quantized test) on the floors, and 0 once ε_int·d^a ≫ 1. Setting: λ_i = i^{−a}, a = 2, w* = 1, σ² = 1, γ = 0.05 (inside γ < 1/(α_B tr H^(q)) for
-every setting), iterate averaging, full-precision test inputs.
+−3/4 (full test) or −1/2 (quantized test) on the floors, and 0 once ε_int·d^a ≫ 1.
+Setting: λ_i = i^{−a}, a = 2, w* = 1, σ² = 1, γ = 0.05 (inside γ < 1/(α_B tr H^(q)) for every
+setting), iterate averaging, full-precision test inputs.
 """
 
 from __future__ import annotations
