@@ -33,6 +33,9 @@ def test_quantizer_levels_and_grids(capsys):
         (["quantizer", "--bits", "2", "--width", "-1"], "width: expected a finite number > 0"),
         (["quantizer", "--levels", "1,0"], "levels: expected strictly increasing"),
         (["quantizer"], "--bits and --width"),
+        (["phase", "--width", "1:2"], "--width: expected a comma list or lo:hi:n[:log]"),
+        (["phase", "--alpha", "0:2:3:log"], "--alpha: expected"),
+        (["phase", "--grid", "bogus"], "grid: expected one of"),
     ],
 )
 def test_bad_usage_is_one_line_exit_2(argv, needle, capsys):
@@ -85,9 +88,33 @@ def test_advise_command(capsys):
 
 
 def test_every_subcommand_has_complete_help(capsys):
-    for cmd in ("quantizer", "rs", "advise", "repro", "bench"):
+    for cmd in ("quantizer", "rs", "advise", "phase", "repro", "bench"):
         with pytest.raises(SystemExit) as exc:
             main([cmd, "--help"])
         assert exc.value.code == 0
         out = capsys.readouterr().out
         assert "usage: replica " + cmd in out and "options:" in out
+
+
+def test_phase_command_checkpoints_and_matches_api(tmp_path, capsys):
+    # the AT crossing printed by the CLI is the one phase_diagram computes (Brent to 1e-8 in ω),
+    # and a rerun with the same --out loads the finished sweep instead of recomputing it
+    from replica import Quantizer
+    from replica.io import load_netcdf
+    from replica.phase import at_boundary
+    from replica.regression import QuantizedRegression
+
+    out = tmp_path / "phase.nc"
+    argv = ["phase", "--bits", "1,2", "--width", "0.5:3:6", "--executor", "serial", "--quiet",
+            "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    first = capsys.readouterr().out
+    assert out.exists() and "points by phase: RS" in first
+    model = QuantizedRegression(quantizer=Quantizer.uniform(2, 1.0), alpha=2.0, beta=5.0, noise=0.1)
+    w_at = at_boundary(model, "width").value
+    printed = float(re.search(r"bits=2: RS -> RSB at width = ([0-9.]+)", first).group(1))
+    assert printed == pytest.approx(w_at, abs=1e-5)  # 6 significant digits printed
+    mtime = out.stat().st_mtime_ns
+    assert main(argv) == 0
+    assert capsys.readouterr().out == first and out.stat().st_mtime_ns == mtime
+    assert load_netcdf(out)["phase"].shape == (2, 6)
