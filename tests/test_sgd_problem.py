@@ -13,6 +13,7 @@ from replica.sgd import (
     exact_risk,
     exact_risk_dense,
     geometric_decay,
+    limit_risk,
 )
 
 QUANT = [
@@ -147,3 +148,45 @@ def test_constant_step_with_huge_steps_does_not_allocate():
     assert p.steps == 10**12
     with pytest.raises(ValueError, match=r"^steps: expected sizes whose arrays fit"):
         exact_risk(p)
+
+
+@pytest.mark.parametrize(
+    "quant, test",
+    [
+        ({"data": Additive(eps=0.02)}, "full"),
+        (
+            {"data": Additive(eps=0.02), "labels": Additive(eps=0.1), "params": Additive(eps=0.01)},
+            "full",
+        ),
+        (
+            {
+                "data": Multiplicative(eps=0.1, mode="coordinate"),
+                "activations": Multiplicative(eps=0.1, mode="coordinate"),
+            },
+            "full",
+        ),
+        ({"data": Multiplicative(eps=0.1)}, "quantized"),
+        ({"data": Additive(eps=0.02), "gradients": Additive(eps=0.2)}, "quantized"),
+    ],
+)
+def test_limit_risk_is_the_long_run_limit_of_the_recursion(quant, test):
+    # The averaged iterate's risk is R(N) = F + c₁/N + c₂/N² + O(N⁻³) (+ e^{−Nγλ_min} terms);
+    # Richardson on N/4, N/2, N removes c₁ and c₂. At Nγλ_min = 200 the remaining third-order
+    # term is ~(1/200)³ relative to the learning terms: a 1e-6 relative tolerance on the floor.
+    # Only the data quantizer may survive the limit (the other sites add variance only).
+    p = SGDProblem.power_law(4, 2.0, noise=1.0, step=0.1, steps=32_000, quantization=quant)
+    r = exact_risk(p, test=test).risk
+    N = p.steps
+    extrapolated = (8 * r[N - 1] - 6 * r[N // 2 - 1] + r[N // 4 - 1]) / 3
+    floor = limit_risk(p, test=test)
+    assert extrapolated == pytest.approx(floor, rel=1e-6)
+    assert r[N - 1] > floor * 1.001  # the raw curve is still well above it: the test has teeth
+
+
+def test_limit_risk_refuses_the_last_iterate_and_schedules():
+    p = SGDProblem.power_law(4, 2.0, step=0.2, steps=100, averaging="last")
+    with pytest.raises(ValueError, match="averaging: expected 'iterate' or 'tail'"):
+        limit_risk(p)
+    q = SGDProblem.power_law(4, 2.0, step=geometric_decay(0.2, 100, 10))
+    with pytest.raises(ValueError, match="step: expected a constant step"):
+        limit_risk(q)

@@ -64,7 +64,7 @@ from ..errors import check, check_memory
 from ..results import CONVERGED, DIVERGED, Result, finish
 from .problem import SGDProblem
 
-__all__ = ["TESTS", "RiskCurve", "exact_risk", "exact_risk_dense"]
+__all__ = ["TESTS", "RiskCurve", "exact_risk", "exact_risk_dense", "limit_risk"]
 
 TESTS = ("full", "quantized")
 # A risk above this is reported as divergence (the recursion is linear, so it grows geometrically).
@@ -337,6 +337,53 @@ def exact_risk(problem: SGDProblem, *, test: str = "full", throw: bool = True) -
         return rho * mu + gam * hw, rho * rho * C + gam * gam * V
 
     return _run(problem, test, throw, (w0, np.zeros(problem.dim)), step, lambda C: C)
+
+
+def limit_risk(problem: SGDProblem, *, test: str = "full") -> float:
+    """Excess risk of the averaged iterate as ``N → ∞`` at a constant step: the quantization floor.
+
+    The mean iterate obeys ``μ_t = (I − γH^(q))μ_{t−1} + γHw*`` for every site and noise model
+    (the errors are unbiased), so ``w̄_N → w^(q)* = (H^(q))⁻¹Hw*``, while the average's variance
+    decays like ``1/N`` when the second moments are stable (:func:`exact_risk` reports divergence
+    otherwise). Only the data quantizer survives the limit::
+
+        full:       Σ_i λ_i (w^(q)*_i − w*_i)²  = Σ_i λ_i w*_i² (1 − λ_i/λ^(q)_i)²,
+        quantized:  ApproxErr = Σ_i λ_i w*_i² (λ^(q)_i − λ_i)/λ^(q)_i,
+
+    e.g. additive (INT) ``Σ λ_i w*_i² ε²/(λ_i + ε)²`` and multiplicative (FP)
+    ``(ε/(1 + ε))² ‖w*‖²_H`` on full-precision test inputs.
+
+    Parameters
+    ----------
+    problem : SGDProblem
+        Constant step and an averaged output (``averaging="iterate"`` or ``"tail"``): the last
+        iterate keeps a stationary variance of order γ, which this limit does not contain.
+    test : {"full", "quantized"}
+        Risk convention (module docstring).
+
+    References
+    ----------
+    D. Zhang, J. Su, D. Zou, arXiv:2510.18259 (2025), Sec. 3 (``H^(q)``, ``w^(q)*``, ApproxErr).
+
+    Examples
+    --------
+    >>> from replica.noise import Additive
+    >>> p = SGDProblem(spectrum=[1.0, 0.1], steps=10, quantization={"data": Additive(eps=0.1)})
+    >>> round(limit_risk(p), 6)  # 1·(0.1/1.1)² + 0.1·(0.1/0.2)²
+    0.033264
+    """
+    check(isinstance(problem, SGDProblem), "problem", "an SGDProblem", problem)
+    check(test in TESTS, "test", f"one of {TESTS}", test)
+    check(problem.averaging in ("iterate", "tail"), "averaging",
+          "'iterate' or 'tail' (the last iterate keeps a stationary variance)",
+          problem.averaging)  # fmt: skip
+    check(np.ndim(problem.step) == 0, "step",
+          "a constant step (a schedule changes the limit of the average)", "a schedule")  # fmt: skip
+    h, hq, ws = problem.spectrum, problem.hessian_q, problem.w_star
+    shrink = (hq - h) / hq  # 1 − λ/λ^(q), exact without cancellation for tiny ε
+    if test == "full":
+        return float(np.sum(h * ws * ws * shrink * shrink))
+    return float(np.sum(h * ws * ws * shrink))
 
 
 # ---------------------------------------------------------------------------- dense reference
