@@ -310,7 +310,7 @@ def _bracketed_start(model, max_iter):
         u = delta_star(lc)
     except (_Budget, ValueError, RuntimeError):  # budget, no bracket, Brent not converged
         return None, n_eval
-    return ((math.exp(u) * model.alpha - model.noise), math.exp(lc)), n_eval
+    return (max(math.exp(u) * model.alpha - model.noise, 0.0), math.exp(lc)), n_eval
 
 
 class _Budget(Exception):
@@ -330,7 +330,9 @@ def _bracket(fun, x0, step=1.0):
         fx = fun(x)
         if not math.isfinite(fx):
             raise ValueError("non-finite value while bracketing")
-        if (fx > 0) != (f0 > 0):
+        # a zero at the box edge is a root too: there the floor e^{_LOG_LO} stands for 0 (e.g.
+        # χ' = βV with V underflowing at perfect recovery), a fixed point of the solver
+        if fx == 0.0 or (fx > 0) != (f0 > 0):
             return (x0, x) if direction > 0 else (x, x0)
         if x in (_LOG_LO, _LOG_HI):
             raise ValueError("no sign change in the box")

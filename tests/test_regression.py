@@ -290,3 +290,17 @@ def test_bracketing_rescue_where_newton_stalls():
     assert np.max(np.abs(res)) < 1e-12
     assert s.delta == pytest.approx(math.exp(y[0]), rel=1e-9)
     assert s.chi == pytest.approx(math.exp(y[1]), rel=1e-9)
+
+
+def test_bracketing_reaches_perfect_recovery_at_the_floor():
+    # fuzz case: 3 levels ±11.68 and 0, teacher on the grid, σ² = 2.6e-3. The only fixed point
+    # is perfect recovery (errors ~e^{-6000}: mse and V are 0 in floating point, χ sits at the
+    # floor e^{-690} that stands for 0); Newton from both starts is trapped by a local maximum
+    # of ln Δ' − ln Δ. The bracketing rescue accepts the root at the box edge: Δ = σ²/α exactly
+    q = Quantizer.uniform(2, 11.6831, "zero")
+    m = QuantizedRegression(quantizer=q, alpha=1.0231, beta=11.98, noise=2.6208e-3,
+                            ridge=2.57e-5, teacher=DiscreteTeacher.on_grid(q))  # fmt: skip
+    s = solve_rs(m)
+    assert s.converged and s.branch == "bracketed"
+    assert s.mse == 0.0 and s.delta == pytest.approx(m.noise / m.alpha, rel=1e-12)
+    assert s.chi < 1e-290
