@@ -53,7 +53,8 @@ def _cmd_rs(args) -> int:
     print(f"model       {model.quantizer.name}, alpha={model.alpha:g}, beta={model.beta:g}, "
           f"noise={model.noise:g}, ridge={model.ridge:g}")  # fmt: skip
     print(
-        f"status      {sol.status} after {sol.n_iter} map evaluations, residual {sol.residual:.2e}"
+        f"status      {sol.status} after {sol.n_iter} map evaluations, residual "
+        f"{sol.residual:.2e} (branch: {sol.branch})"
     )
     if sol.status == "no_rs_solution":
         print(f"no RS solution: D = {sol.D:.6g} >= alpha at beta = inf (below the interpolation "
