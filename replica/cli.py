@@ -49,7 +49,7 @@ def _cmd_rs(args) -> int:
         noise=args.noise,
         ridge=args.ridge,
     )
-    sol = solve_rs(model, throw=False, init=args.init)
+    sol = solve_rs(model, throw=False, init=None if args.init == "auto" else args.init)
     print(f"model       {model.quantizer.name}, alpha={model.alpha:g}, beta={model.beta:g}, "
           f"noise={model.noise:g}, ridge={model.ridge:g}")  # fmt: skip
     print(
@@ -258,9 +258,10 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("--ridge", type=float, default=0.0, help="ridge lambda (default 0)")
     rs.add_argument(
         "--init",
-        choices=("uninformative", "informative"),
-        default="uninformative",
-        help="branch to start from (default uninformative)",
+        choices=("auto", "uninformative", "informative"),
+        default="auto",
+        help="branch to start from; auto (default) starts uninformative and, if that fails, "
+        "retries from a large susceptibility, then brackets the root",
     )
     rs.set_defaults(func=_cmd_rs)
 

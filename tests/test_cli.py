@@ -77,6 +77,12 @@ def test_rs_command(capsys):
     assert main(["rs", "--bits", "1", "--width", "1", "--alpha", "0.3", "--beta", "inf"]) == 1
     assert "no RS solution" in capsys.readouterr().out
     assert main(["rs", "--bits", "2", "--width", "1", "--alpha", "-1"]) == 2
+    # the default start is the solver's automatic one (with its fallbacks): this point stalls
+    # from the prior start alone and converges only through the bracketing rescue
+    argv = ["rs", "--bits", "1", "--width", "3", "--alpha", "0.6", "--beta", "100"]
+    assert main(argv) == 0 and "(branch: bracketed)" in capsys.readouterr().out
+    assert main([*argv, "--init", "uninformative"]) == 1
+    assert "stalled" in capsys.readouterr().out
 
 
 def test_advise_command(capsys):
