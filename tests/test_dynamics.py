@@ -27,7 +27,7 @@ from replica.dynamics import (
     plateau,
     simulate,
 )
-from replica.dynamics.ste import _mapper
+from replica.dynamics.problem import _mapper
 
 # ---------------------------------------------------------------- card reference numbers
 

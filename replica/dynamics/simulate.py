@@ -6,7 +6,7 @@ other seeds, so a seed gives the same run alone or in a batch. The update is exa
 
     ŵ ← ŵ + (η/√d)(y − ŷ) ψ_x(x) ⊙ g(ŵ) − (ηλ/d) r(ŵ),
 
-one fresh sample per step, ``τ = t/d`` (see :mod:`replica.dynamics.ste` for ``g`` and ``r``), and
+one fresh sample per step, ``τ = t/d`` (see :mod:`replica.dynamics.problem` for ``g`` and ``r``), and
 ε_g is evaluated with the population formula from the current weights.
 
 The step loop is written against an array namespace ``xp`` (numpy by default): with an
@@ -23,7 +23,8 @@ import numpy as np
 
 from ..errors import check, check_memory
 from ..results import CONVERGED, DIVERGED, Result
-from .ste import STEProblem, _histogram_density, _mapper
+from .pde import _histogram_density
+from .problem import STEProblem, _mapper
 
 __all__ = ["Simulation", "simulate"]
 
