@@ -300,9 +300,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="grid families, comma-separated: uniform, uniform:midrise, uniform:zero, "
                     "gaussian_quantile, power:<gamma>, power_of_two (default uniform)")  # fmt: skip
     ph.add_argument("--out", help="netCDF results file (checkpointed; rerun to resume)")
-    ph.add_argument("--executor", choices=("serial",), default=None,
-                    help="'serial' to run in this process (default: a local process pool)")  # fmt: skip
-    ph.add_argument("--workers", type=int, default=None, help="processes of the local pool")
+    ph.add_argument("--executor", choices=("serial", "processes"), default=None,
+                    help="'serial': this process; 'processes': a local process pool (default: "
+                    "serial for small diagrams, the pool when it pays off)")  # fmt: skip
+    ph.add_argument("--workers", type=int, default=None,
+                    help="processes of the local pool (default: the CPUs available)")
     ph.add_argument("--scheduler", help="dask.distributed scheduler address (optional extra)")
     ph.add_argument("--quiet", action="store_true", help="no progress bar")
     ph.set_defaults(func=_cmd_phase)

@@ -387,7 +387,10 @@ def phase_diagram(model: QuantizedRegression, *, along=None, executor=None, path
 
     A thin front end of :func:`replica.sweep.run_sweep`: ``grid`` maps parameter names
     (``bits``, ``width``, ``alpha``, ``beta``, ``noise``, ``ridge``, ``grid`` — the grid family)
-    to 1-D sequences of values; the other parameters are those of ``model``.
+    to 1-D sequences of values; the other parameters are those of ``model``. ``executor``
+    and ``max_workers`` as in :func:`~replica.sweep.run_sweep`: by default serial for small
+    diagrams and a reused process pool for large ones (a script without an
+    ``if __name__ == "__main__":`` guard runs serially, with one warning).
 
     Returns
     -------

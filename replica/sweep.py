@@ -5,8 +5,9 @@ A sweep is cut into *lines* along one continuation axis (``along``: width, α, �
 is solved in order, each point warm-started from the previous converged one (continuation), and
 the AT line ``AT = 1`` between consecutive points is located by Brent's method
 (:func:`replica.phase.at_boundary`). Lines are independent tasks: they run on any
-:class:`concurrent.futures.Executor` (a local process pool by default, a
-``dask.distributed.Client`` when given one, or ``"serial"`` in this process). Tasks and results
+:class:`concurrent.futures.Executor`: by default this process for small sweeps and a reused local
+process pool for large ones (never slower than serial, see ``executor`` of :func:`run_sweep`), a
+``dask.distributed.Client`` when given one, or ``"serial"`` in this process. Tasks and results
 cross process boundaries as JSON text, and results files are netCDF: no pickle is written
 anywhere.
 
@@ -24,17 +25,15 @@ import hashlib
 import itertools
 import json
 import math
-import multiprocessing
-import os
 import re
 import shutil
 from collections.abc import Mapping
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, as_completed
 from pathlib import Path
 
 import numpy as np
 
-from . import io
+from . import _executor, io
 from .errors import ConvergenceError, check
 from .quantizers import Quantizer
 from .regression import QuantizedRegression, solve_rs
@@ -301,37 +300,38 @@ def _solve_line(task_json: str) -> str:
 
 
 # ----------------------------------------------------------------------------- execution
-def _mp_context():
-    methods = multiprocessing.get_all_start_methods()
-    # never fork a process that may run threads (dask, BLAS): forkserver or spawn are safe
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+def _solve_lines(tasks: list[str]) -> list[str]:
+    """A chunk of lines, in one task of the local pool."""
+    return [_solve_line(t) for t in tasks]
 
 
 def _execute(tasks, executor, max_workers):
     """Yield ``(index, result)`` as tasks complete."""
-    if isinstance(executor, str):
-        check(executor == "serial", "executor", "None, 'serial', an Executor or a dask Client",
-              executor)  # fmt: skip
-        for idx, _, task in tasks:
-            yield idx, json.loads(_solve_line(task))
+    if executor is None:  # the default rules of replica._executor: serial unless it pays off
+        local = _executor.run_local([(idx, task) for idx, _, task in tasks], _solve_line,
+                                    _solve_lines, max_workers, "replica sweep")  # fmt: skip
+        for idx, res in local:
+            yield idx, json.loads(res)
         return
-    owned = executor is None
-    if owned:
-        n = max(1, min(max_workers or os.cpu_count() or 1, len(tasks)))
-        ex = ProcessPoolExecutor(max_workers=n, mp_context=_mp_context())
-    elif hasattr(executor, "get_executor"):  # dask.distributed.Client
+    if isinstance(executor, str):
+        check(executor in ("serial", "processes"), "executor",
+              "None, 'serial', 'processes', an Executor or a dask Client", executor)  # fmt: skip
+        workers = 1 if executor == "serial" else (max_workers or _executor.available_cpus())
+        local = _executor.run_local([(idx, task) for idx, _, task in tasks], _solve_line,
+                                    _solve_lines, workers, "replica sweep")  # fmt: skip
+        for idx, res in local:
+            yield idx, json.loads(res)
+        return
+    if hasattr(executor, "get_executor"):  # dask.distributed.Client
         ex = executor.get_executor()
     else:
         check(isinstance(executor, Executor), "executor",
-              "None, 'serial', a concurrent.futures.Executor or a dask Client", executor)  # fmt: skip
+              "None, 'serial', 'processes', a concurrent.futures.Executor or a dask Client",
+              executor)  # fmt: skip
         ex = executor
-    try:
-        futures = {ex.submit(_solve_line, task): idx for idx, _, task in tasks}
-        for fut in as_completed(futures):
-            yield futures[fut], json.loads(fut.result())
-    finally:
-        if owned:
-            ex.shutdown(wait=True, cancel_futures=True)
+    futures = {ex.submit(_solve_line, task): idx for idx, _, task in tasks}
+    for fut in as_completed(futures):
+        yield futures[fut], json.loads(fut.result())
 
 
 # ----------------------------------------------------------------------------- checkpoints
@@ -482,10 +482,16 @@ def run_sweep(
         Continuation axis: lines along it are solved in the given order with warm starts and
         are the unit of work and of checkpointing. Default: the first swept of width, α, β,
         σ², λ (else the last swept parameter).
-    executor : None, "serial", concurrent.futures.Executor or dask.distributed.Client
-        Where lines run. Default: a local process pool (``max_workers`` processes, started with
-        forkserver/spawn) created and shut down here; an executor or client passed in is not
-        shut down.
+    executor : None, "serial", "processes", concurrent.futures.Executor or dask.distributed.Client
+        Where lines run. Default (None): never slower than serial. The first line runs in this
+        process and is timed; the others go to a local process pool only when their estimated
+        serial time pays for it (a few seconds for a new pool, well under one for a running
+        one). The pool (forkserver/spawn, never fork) is started once and reused by later calls,
+        and receives the lines in chunks. A script that calls this from top-level code without
+        an ``if __name__ == "__main__":`` guard runs serially, with one warning saying how to
+        enable processes. ``"serial"``: this process only; ``"processes"``: the local pool
+        whatever the size. An executor or Dask client (the opt-in engine for clusters) passed
+        in receives one task per line and is not shut down.
     path : path-like, optional
         Checkpoint/results file (netCDF). Finished lines are written atomically to
         ``<path>.parts/``; a restarted sweep recomputes only missing lines. On completion the
@@ -494,7 +500,8 @@ def run_sweep(
     progress : bool
         Show a tqdm progress bar (points).
     max_workers : int, optional
-        Processes of the default pool (default: CPU count).
+        Processes of the local pool (default: the CPUs available). Given explicitly, it
+        overrides the size rule: 1 runs serially, more uses a pool of that size.
     boundaries : bool
         Locate the AT line along ``along`` (default True).
 
