@@ -2,14 +2,31 @@
 
 Every file written by :mod:`replica` (sweeps, paper reproductions) carries the package version,
 the parameters and the seeds that produced it. Writes are atomic (write to a temporary file in the
-same directory, then :func:`os.replace`), so a killed process never leaves a half-written file.
+same directory, then :func:`os.replace`), so a killed process never leaves a half-written file,
+and the new file gets the permissions of any file the user creates (``0666`` less the umask).
+
+Integrity: every file also carries a SHA-256 checksum of its data (the ``replica_checksum``
+attribute of a netCDF file, the ``sha256`` entry of a table's ``.meta.json``). The loaders verify
+it and raise :class:`~replica.errors.CorruptFileError` naming the file on a mismatch (a flipped
+bit) or when the file cannot be read at all (truncated, garbage, empty). Files written before
+checksums existed carry none and are read unchecked.
+
+Resume keys: a resumable computation (:func:`replica.sweep.run_sweep`,
+:func:`replica.amp.experiment`) stores :func:`resume_key` of *all* its arguments that can change
+the result, together with the package version, and refuses (or recomputes) work stored under a
+different key.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as _dt
+import hashlib
+import inspect
+import io as _io
 import json
+import math
 import os
 import platform
 import tempfile
@@ -19,7 +36,19 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["atomic_write", "load_csv", "load_netcdf", "metadata", "save_csv", "save_netcdf"]
+from .errors import CorruptFileError
+
+__all__ = [
+    "atomic_write",
+    "canonical",
+    "checksum",
+    "load_csv",
+    "load_netcdf",
+    "metadata",
+    "resume_key",
+    "save_csv",
+    "save_netcdf",
+]
 
 
 def _jsonable(v: Any) -> Any:
@@ -54,14 +83,110 @@ def metadata(params: Mapping[str, Any] | None = None, seed: Any = None, **extra)
     )
 
 
+# ----------------------------------------------------------------------------- resume keys
+def _float(x: float):
+    # exact and JSON-safe: 0.1 and 0.1 + 1e-17 differ, -0.0 and NaN/inf are spelled out
+    return x if math.isfinite(x) and x != 0.0 else {"float": float.hex(x)}
+
+
+def canonical(value: Any) -> Any:
+    """A JSON-able, exact description of ``value`` for :func:`resume_key`.
+
+    Numbers keep their exact value (Python and numpy ints and floats of equal value are equal;
+    bools stay bools), arrays their dtype, shape and every element, dataclasses their class and
+    every field, other objects their class and attributes. An object that cannot be described
+    exactly (no attributes, e.g. a function) raises ``TypeError``: a key that silently ignored it
+    could mix up results.
+    """
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return _float(float(value))
+    if isinstance(value, complex):
+        return {"complex": [_float(value.real), _float(value.imag)]}
+    if isinstance(value, np.ndarray):
+        return {"array": value.dtype.str, "shape": list(value.shape),
+                "data": [canonical(x) for x in value.ravel().tolist()]}  # fmt: skip
+    if isinstance(value, Mapping):
+        return {"mapping": [[canonical(k), canonical(v)] for k, v in value.items()]}
+    if isinstance(value, (list, tuple, range)):
+        return [canonical(x) for x in value]
+    if isinstance(value, (set, frozenset)):
+        return {"set": sorted(json.dumps(canonical(x), sort_keys=True) for x in value)}
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    cls = f"{type(value).__module__}.{type(value).__qualname__}"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: canonical(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {"class": cls, "fields": fields}
+    state = getattr(value, "__dict__", None)
+    if state:
+        return {"class": cls, "fields": {k: canonical(v) for k, v in sorted(state.items())}}
+    raise TypeError(f"resume key: cannot describe a {cls} exactly ({value!r:.80})")
+
+
+def resume_key(
+    func,
+    arguments: Mapping[str, Any],
+    exempt: Mapping[str, str],
+    extra: Mapping[str, Any] | None = None,
+) -> str:
+    """Key of a resumable computation: SHA-256 of the function's name, the package version and
+    the exact value (:func:`canonical`) of every argument that can change the result.
+
+    ``arguments`` must name every parameter of ``func`` except those in ``exempt`` (parameter →
+    why it cannot change the stored results, e.g. the executor of a deterministic computation):
+    a parameter added to ``func`` later and forgotten here is an error, not a silent mix-up.
+    ``extra`` holds other determinants (a file-layout version, a resolved dtype …).
+    """
+    from . import __version__
+
+    params = [
+        n
+        for n, p in inspect.signature(func).parameters.items()
+        if p.kind is not inspect.Parameter.VAR_KEYWORD
+    ]
+    missing = sorted(set(params) - set(arguments) - set(exempt))
+    extra = sorted(set(arguments) & set(exempt))
+    if missing or extra:  # a programming error in replica, not bad user input
+        raise RuntimeError(
+            f"resume key of {func.__qualname__}: arguments {missing} missing, {extra} both "
+            "keyed and exempt"
+        )
+    record = {
+        "function": f"{func.__module__}.{func.__qualname__}",
+        "version": __version__,
+        "arguments": {k: canonical(v) for k, v in arguments.items()},
+        "extra": {k: canonical(v) for k, v in (extra or {}).items()},
+    }
+    text = json.dumps(record, sort_keys=True, allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+# ----------------------------------------------------------------------------- writing
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: str | os.PathLike, write) -> Path:
-    """Call ``write(tmp_path)`` then atomically move the temporary file onto ``path``."""
+    """Call ``write(tmp_path)`` then atomically move the temporary file onto ``path``.
+
+    The file gets mode ``0666 & ~umask``, like any file the user creates (a bare
+    :func:`tempfile.mkstemp` would leave it ``0600``).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -69,37 +194,60 @@ def atomic_write(path: str | os.PathLike, write) -> Path:
     return path
 
 
+def _sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def save_csv(path, columns: Mapping[str, Any], meta: Mapping[str, Any]) -> Path:
-    """Write equal-length ``columns`` as a CSV table and ``meta`` as ``<path>.meta.json``."""
+    """Write equal-length ``columns`` as a CSV table and ``meta`` as ``<path>.meta.json``; the
+    metadata records the table's SHA-256 (``sha256``)."""
     cols = {k: np.asarray(v).ravel() for k, v in columns.items()}
     lengths = {len(v) for v in cols.values()}
     if len(lengths) > 1:
         raise ValueError(
             f"columns: expected equal lengths, got { ({k: len(v) for k, v in cols.items()}) }"
         )
-
-    def write_table(tmp):
-        with open(tmp, "w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(cols)
-            for row in zip(*cols.values()):
-                w.writerow(
-                    [repr(float(x)) if isinstance(x, (float, np.floating)) else x for x in row]
-                )
+    buf = _io.StringIO(newline="")
+    w = csv.writer(buf)
+    w.writerow(cols)
+    for row in zip(*cols.values()):
+        w.writerow([repr(float(x)) if isinstance(x, (float, np.floating)) else x for x in row])
+    data = buf.getvalue().encode()
+    meta = {**meta, "sha256": _sha256_bytes(data)}
 
     path = Path(path)
     atomic_write(
         path.with_suffix(".meta.json"), lambda t: Path(t).write_text(json.dumps(meta, indent=1))
     )
-    return atomic_write(path, write_table)
+    return atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
 
 
 def load_csv(path) -> tuple[dict[str, np.ndarray], dict]:
-    """Read a table written by :func:`save_csv`: ``(columns, meta)``; numeric columns as floats."""
+    """Read a table written by :func:`save_csv`: ``(columns, meta)``; numeric columns as floats.
+
+    Raises
+    ------
+    CorruptFileError
+        The table does not match the checksum of its metadata, or cannot be parsed.
+    """
     path = Path(path)
-    with open(path, newline="") as fh:
-        rows = list(csv.reader(fh))
-    header, body = rows[0], rows[1:]
+    data = path.read_bytes()
+    meta_path = path.with_suffix(".meta.json")
+    try:
+        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CorruptFileError(path=meta_path, reason=f"unreadable metadata ({exc})") from None
+    want = meta.get("sha256") if isinstance(meta, dict) else None
+    if want is not None and want != _sha256_bytes(data):
+        raise CorruptFileError(path=path, reason="its data do not match the checksum stored in "
+                               f"{meta_path.name}")  # fmt: skip
+    try:
+        rows = list(csv.reader(data.decode().splitlines()))
+        header, body = rows[0], rows[1:]
+        if any(len(r) != len(header) for r in body):
+            raise ValueError("rows of unequal length")
+    except (IndexError, ValueError, UnicodeDecodeError, csv.Error) as exc:
+        raise CorruptFileError(path=path, reason=f"not a table ({exc})") from None
     cols = {}
     for j, name in enumerate(header):
         raw = [r[j] for r in body]
@@ -107,27 +255,87 @@ def load_csv(path) -> tuple[dict[str, np.ndarray], dict]:
             cols[name] = np.array([float(x) for x in raw])
         except ValueError:
             cols[name] = np.array(raw, dtype=object)
-    meta_path = path.with_suffix(".meta.json")
-    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     return cols, meta
+
+
+# ----------------------------------------------------------------------------- netCDF
+def _canonical_array(a: np.ndarray) -> bytes:
+    # the bytes of a value independent of how netCDF-3 stores it (int64 may come back int32,
+    # strings as object arrays)
+    a = np.asarray(a)
+    if a.dtype.kind in "biu":
+        body = np.ascontiguousarray(a, dtype="<i8").tobytes()
+    elif a.dtype.kind == "f":
+        body = np.ascontiguousarray(a, dtype="<f8").tobytes()
+    else:
+        body = json.dumps([str(x) for x in a.ravel().tolist()]).encode()
+    return f"{a.dtype.kind in 'biu'}{a.shape}".encode() + body
+
+
+def checksum(ds) -> str:
+    """SHA-256 of a dataset's data: every variable and coordinate (name, dimensions, values) and
+    the ``replica_meta`` record."""
+    h = hashlib.sha256()
+    for name in sorted(map(str, ds.variables)):
+        var = ds.variables[name]
+        h.update(json.dumps([name, list(map(str, var.dims))]).encode())
+        h.update(_canonical_array(var.values))
+    h.update(str(ds.attrs.get("replica_meta", "")).encode())
+    return h.hexdigest()
 
 
 def save_netcdf(ds, path, meta: Mapping[str, Any] | None = None) -> Path:
     """Atomically write an :class:`xarray.Dataset` to netCDF (scipy engine, no extra dependency);
-    ``meta`` is stored as a JSON string in the ``replica_meta`` attribute."""
+    ``meta`` is stored as a JSON string in the ``replica_meta`` attribute and the data's
+    :func:`checksum` in ``replica_checksum``."""
     ds = ds.copy()
+    ds.attrs.pop("replica_checksum", None)
     if meta is not None:
         ds.attrs["replica_meta"] = json.dumps(_jsonable(meta))
+    ds.attrs["replica_checksum"] = checksum(ds)
     return atomic_write(path, lambda tmp: ds.to_netcdf(tmp, engine="scipy"))
 
 
 def load_netcdf(path):
     """Load a dataset written by :func:`save_netcdf` fully into memory; ``attrs["meta"]`` holds the
-    decoded metadata record."""
+    decoded metadata record.
+
+    Raises
+    ------
+    CorruptFileError
+        The file cannot be read as netCDF (empty, truncated, garbage) or its data do not match
+        the stored checksum. The message names the file.
+    """
     import xarray as xr
 
-    with xr.open_dataset(path, engine="scipy") as ds:
-        ds = ds.load()
+    path = Path(path)
+    if path.is_dir():
+        raise CorruptFileError(path=path, reason="a directory, not a netCDF file")
+    try:
+        # from bytes in memory: no memory map left open on a damaged file (results are small)
+        data = _io.BytesIO(path.read_bytes())
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise CorruptFileError(path=path, reason=f"unreadable ({_why(exc)})") from None
+    try:
+        with xr.open_dataset(data, engine="scipy") as ds:
+            ds = ds.load()
+    except Exception as exc:  # scipy/xarray raise many types on damaged bytes
+        raise CorruptFileError(
+            path=path, reason=f"not a readable netCDF file ({_why(exc)})"
+        ) from None
+    want = ds.attrs.pop("replica_checksum", None)
+    if want is not None and str(want) != checksum(ds):
+        raise CorruptFileError(path=path, reason="its data do not match the stored checksum")
     if "replica_meta" in ds.attrs:
-        ds.attrs["meta"] = json.loads(ds.attrs.pop("replica_meta"))
+        try:
+            ds.attrs["meta"] = json.loads(ds.attrs.pop("replica_meta"))
+        except ValueError as exc:
+            raise CorruptFileError(path=path, reason=f"unreadable metadata ({_why(exc)})") from None
     return ds
+
+
+def _why(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:160] if text else type(exc).__name__

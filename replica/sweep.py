@@ -21,12 +21,12 @@ parameters, whichever process computes it). The final file carries the metadata 
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import math
 import re
 import shutil
+import warnings
 from collections.abc import Mapping
 from concurrent.futures import Executor, as_completed
 from pathlib import Path
@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _executor, io
-from .errors import ConvergenceError, check
+from .errors import CheckpointWarning, ConvergenceError, CorruptFileError, check
 from .quantizers import Quantizer
 from .regression import QuantizedRegression, solve_rs
 from .teachers import GaussianMixtureTeacher, GaussianTeacher
@@ -199,8 +199,22 @@ def _spec(model: QuantizedRegression, grid: Mapping, along, boundaries: bool) ->
             "boundaries": bool(boundaries)}  # fmt: skip
 
 
+#: arguments of :func:`run_sweep` that cannot change its results (a line is a deterministic
+#: function of its parameters, whichever process computes it)
+_NOT_IN_KEY = {
+    "executor": "where lines run",
+    "path": "where results are stored",
+    "progress": "display only",
+    "max_workers": "size of the default pool",
+}
+
+
 def _key(spec: dict) -> str:
-    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
+    """Resume key: the normalised spec (every parameter of every point, the continuation axis
+    and whether boundaries are located) and the package version."""
+    args = {"model": spec["base"], "grid": spec["dims"], "along": spec["along"],
+            "boundaries": spec["boundaries"]}  # fmt: skip
+    return io.resume_key(run_sweep, args, _NOT_IN_KEY, extra={"format": spec["format"]})
 
 
 def _lines(spec: dict) -> list[tuple[int, tuple, str]]:
@@ -374,7 +388,12 @@ def _load_parts(parts: Path, key: str, n_lines: int) -> dict[int, dict]:
     for stale in parts.glob(".line-*.partial"):  # a write interrupted by a kill
         stale.unlink()
     for file in sorted(parts.glob("line-*.nc")):
-        ds = io.load_netcdf(file)
+        try:
+            ds = io.load_netcdf(file)
+        except CorruptFileError as exc:  # a checkpoint is a cache: recompute the line
+            warnings.warn(f"{exc}; recomputing that line", CheckpointWarning, stacklevel=3)
+            file.unlink()
+            continue
         meta = ds.attrs.get("meta", {})
         if meta.get("sweep_key") != key:
             raise ValueError(

@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import io
-from ..errors import check
+from ..errors import ArgumentTypeError, check, integer
 from ..regression import QuantizedRegression, solve_rs
 from . import backend as bk
 from .amp import run
@@ -193,14 +193,26 @@ def _empty(sizes, seeds):
                                     "seed": np.asarray(seeds, dtype=np.int64)})  # fmt: skip
 
 
-def _resume(ds, path: Path, config: dict):
-    """Copy the finished instances of a checkpoint with the same configuration into ``ds``."""
-    old = io.load_netcdf(path)
-    got = json.loads(old.attrs.get("amp_config", "null"))
-    if got != json.loads(json.dumps(config)):
+#: arguments of :func:`experiment` that do not change a stored instance's result: the instance
+#: (N, s) is indexed by its size and seed, and the summary is recomputed on every call
+_NOT_IN_KEY = {
+    "sizes": "instances are stored per size",
+    "seeds": "instances are stored per seed",
+    "checkpoint": "where instances are stored",
+    "control_variates": "summary only, recomputed from the instances",
+    "progress": "display only",
+}
+
+
+def _resume(ds, path: Path, config: dict, key: str):
+    """Copy the finished instances of a checkpoint with the same resume key into ``ds``."""
+    old = io.load_netcdf(path)  # a damaged file: CorruptFileError naming it
+    if old.attrs.get("resume_key") != key:
+        got = old.attrs.get("amp_config", "no configuration")
         raise ValueError(
-            f"checkpoint: expected a file of the same experiment configuration {config}, "
-            f"got {got} in {path}"
+            f"checkpoint: expected a file of this experiment (configuration {config}, package "
+            f"version, base_seed and all other arguments), got {path} written by another "
+            f"(configuration {got}); remove it or choose another path"
         )
     for n in np.intersect1d(ds.size.values, old.size.values):
         for s in np.intersect1d(ds.seed.values, old.seed.values):
@@ -208,6 +220,13 @@ def _resume(ds, path: Path, config: dict):
                 for k in _FIELDS:
                     ds[k].loc[{"size": n, "seed": s}] = old[k].sel(size=n, seed=s).values
     return ds
+
+
+def _int_list(values, name: str, expected: str) -> list[int]:
+    """A sequence of integers (never truncated floats or bools)."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise ArgumentTypeError(f"{name}: expected {expected}, got {values!r}")
+    return [integer(v, name, expected) for v in values]
 
 
 def experiment(
@@ -269,26 +288,35 @@ def experiment(
         ``rs_status``, ``se_status`` and a metadata record.
     """
     check(isinstance(model, QuantizedRegression), "model", "a QuantizedRegression", model)
-    sizes = [int(n) for n in sizes]
+    sizes = _int_list(sizes, "sizes", "distinct integers >= 1")
     check(len(sizes) >= 1 and len(set(sizes)) == len(sizes) and min(sizes) >= 1, "sizes",
           "distinct integers >= 1", sizes)  # fmt: skip
-    if isinstance(seeds, (int, np.integer)):
-        check(seeds >= 1, "seeds", "an integer >= 1 or a sequence of seeds", seeds)
-        seeds = list(range(int(seeds)))
-    seeds = [int(s) for s in seeds]
+    if isinstance(seeds, (int, np.integer, np.ndarray)) and np.ndim(seeds) == 0:
+        seeds = list(range(integer(seeds, "seeds", "an integer >= 1 or a sequence of seeds",
+                                   lambda k: k >= 1)))  # fmt: skip
+    seeds = _int_list(seeds, "seeds", "distinct non-negative integers")
     check(len(seeds) >= 1 and len(set(seeds)) == len(seeds) and min(seeds) >= 0, "seeds",
           "distinct non-negative integers", seeds)  # fmt: skip
-    check(_seed_ok(base_seed), "base_seed", "a non-negative integer", base_seed)
+    base_seed = integer(base_seed, "base_seed", "a non-negative integer", lambda s: s >= 0)
     config = _config(model, backend, dtype, damping, max_iter, tol, variance, patience)
+    key = io.resume_key(
+        experiment,
+        {"model": model, "backend": bk.resolve(backend, dtype), "dtype": dtype,
+         "damping": damping, "max_iter": max_iter, "tol": tol, "variance": variance,
+         "patience": patience, "base_seed": base_seed},
+        _NOT_IN_KEY,
+    )  # fmt: skip
     ds = _empty(sizes, seeds)
     path = Path(checkpoint) if checkpoint is not None else None
     if path is not None and path.exists():
-        ds = _resume(ds, path, config)
-    meta = io.metadata(params=config, seed={"base_seed": base_seed, "seeds": seeds}, sizes=sizes)
+        ds = _resume(ds, path, config, key)
+    meta = io.metadata(params=config, seed={"base_seed": base_seed, "seeds": seeds}, sizes=sizes,
+                       resume_key=key)  # fmt: skip
 
     def save(ds):
         out = ds.copy()
         out.attrs["amp_config"] = json.dumps(config)
+        out.attrs["resume_key"] = key
         io.save_netcdf(out, path, meta)
 
     todo = [(n, s) for n in sizes for s in seeds

@@ -1,0 +1,321 @@
+"""Reliability: no mixed-up data, no silently accepted damaged file, no lost work (issue 14).
+
+Each test is named after the failure it guards against. The fuzz targets of the same classes
+(every argument changes a resume key, random corruptions) are in ``tests/test_fuzz_reliability.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import os
+
+import numpy as np
+import pytest
+
+import replica
+from replica import io
+from replica.amp import experiment
+from replica.errors import CheckpointWarning, CorruptFileError
+from replica.phase import phase_diagram
+from replica.quantizers import Quantizer
+from replica.regression import QuantizedRegression
+from replica.sweep import run_sweep
+from replica.teachers import DiscreteTeacher
+
+MODEL = QuantizedRegression(quantizer=Quantizer.uniform(1, 1.0), alpha=2.0, beta=5.0, noise=0.1)
+
+
+# ----------------------------------------------------------------------------- resume keys
+class _Stop(Exception):
+    pass
+
+
+def captured_key(monkeypatch, call):
+    """Run ``call`` until it computes its resume key; return ``(key, func, exempt)``."""
+    real = io.resume_key
+    got = []
+
+    def spy(func, arguments, exempt, extra=None):
+        got.append((real(func, arguments, exempt, extra), func, dict(exempt)))
+        raise _Stop
+
+    monkeypatch.setattr(io, "resume_key", spy)
+    with pytest.raises(_Stop):
+        call()
+    monkeypatch.setattr(io, "resume_key", real)
+    return got[0]
+
+
+#: one changed value per model field (each changes what the theory or AMP computes)
+MODEL_CHANGES = {
+    "quantizer": Quantizer.uniform(2, 1.0),
+    "alpha": 2.5,
+    "beta": 6.0,
+    "noise": 0.2,
+    "ridge": 0.1,
+    "teacher": DiscreteTeacher(values=[-1.0, 1.0]),
+    "estimator": "sample",
+    "include_noise": False,
+}
+
+SWEEP_BASE = {"model": MODEL, "grid": {"width": [0.5, 1.0], "noise": [0.1, 0.2]},
+              "along": None, "boundaries": True}  # fmt: skip
+SWEEP_CHANGES = {
+    "grid": {"width": [0.5, 1.1], "noise": [0.1, 0.2]},
+    "along": "noise",
+    "boundaries": False,
+}
+EXPERIMENT_BASE = {"model": MODEL}
+EXPERIMENT_CHANGES = {
+    "backend": replica.amp.backend.Backend(name="torch", device="cpu"),
+    "dtype": "float32",
+    "damping": 0.3,
+    "max_iter": 301,
+    "tol": 1e-8,
+    "variance": "full",
+    "patience": 10,
+    "base_seed": 1,
+}
+
+RESUMABLE = {
+    "run_sweep": (run_sweep, SWEEP_BASE, SWEEP_CHANGES),
+    "experiment": (experiment, EXPERIMENT_BASE, EXPERIMENT_CHANGES),
+}
+
+
+def _call(func, kwargs):
+    kw = dict(kwargs)
+    model, grid = kw.pop("model"), kw.pop("grid", None)
+    return lambda: func(model, grid, **kw) if grid is not None else func(model, **kw)
+
+
+@pytest.mark.parametrize("name", sorted(RESUMABLE))
+def test_resume_key_changes_with_every_argument(name, monkeypatch):
+    """Issue 14.1: the key holds every argument that can change the result. The parameters are
+    read from the signature, so an argument added later without a key entry (or a documented
+    exemption) fails here."""
+    func, base, changes = RESUMABLE[name]
+    key0, keyed_func, exempt = captured_key(monkeypatch, _call(func, base))
+    assert keyed_func is func
+    params = [n for n in inspect.signature(func).parameters if n not in exempt]
+    untested = sorted(set(params) - set(changes) - {"model"})
+    assert not untested, f"{name}: add a changed value for the new arguments {untested}"
+    for p in params:
+        if p == "model":
+            continue
+        k, *_ = captured_key(monkeypatch, _call(func, {**base, p: changes[p]}))
+        assert k != key0, f"{name}: argument {p} does not change the resume key"
+    for field in dataclasses.fields(QuantizedRegression):
+        model = dataclasses.replace(MODEL, **{field.name: MODEL_CHANGES[field.name]})
+        k, *_ = captured_key(monkeypatch, _call(func, {**base, "model": model}))
+        assert k != key0, f"{name}: model.{field.name} does not change the resume key"
+    # the same arguments give the same key (in another spelling: numpy scalars, tuples)
+    same = {**base, "model": MODEL.replace(alpha=np.float64(2.0))}
+    assert captured_key(monkeypatch, _call(func, same))[0] == key0
+
+
+def test_resume_key_changes_with_the_package_version(monkeypatch):
+    key0 = captured_key(monkeypatch, _call(run_sweep, SWEEP_BASE))[0]
+    monkeypatch.setattr(replica, "__version__", replica.__version__ + ".post1")
+    assert captured_key(monkeypatch, _call(run_sweep, SWEEP_BASE))[0] != key0
+
+
+def test_phase_diagram_arguments_reach_the_resume_key(monkeypatch):
+    """phase_diagram resumes through run_sweep: its axes and model must reach the key."""
+    two = {"width": [0.5, 1.0], "alpha": [1.0, 2.0]}
+    key0, _, exempt = captured_key(monkeypatch, lambda: phase_diagram(MODEL, **two))
+    changed = {
+        "model": lambda: phase_diagram(MODEL.replace(noise=0.3), **two),
+        "grid": lambda: phase_diagram(MODEL, **{**two, "width": [0.5, 1.1]}),
+        "along": lambda: phase_diagram(MODEL, along="alpha", **two),
+    }
+    for name, call in changed.items():
+        assert captured_key(monkeypatch, call)[0] != key0, name
+    untested = set(inspect.signature(phase_diagram).parameters) - set(changed) - set(exempt)
+    assert not untested, f"phase_diagram: add a changed value for {sorted(untested)}"
+
+
+def test_resume_key_refuses_an_argument_it_cannot_describe():
+    with pytest.raises(TypeError, match="resume key"):
+        io.canonical(lambda: 0)
+    with pytest.raises(RuntimeError, match="missing"):
+        io.resume_key(run_sweep, {"model": 1}, {})
+
+
+def test_experiment_checkpoint_of_another_base_seed_is_refused(tmp_path):
+    """Issue 14.1: a base_seed=0 checkpoint was silently reused (and relabelled) by a
+    base_seed=1 run."""
+    ck = tmp_path / "ck.nc"
+    a = experiment(MODEL, sizes=[20], seeds=2, checkpoint=ck, max_iter=20)
+    with pytest.raises(ValueError, match="checkpoint: expected a file of this experiment"):
+        experiment(MODEL, sizes=[20], seeds=2, checkpoint=ck, max_iter=20, base_seed=1)
+    with pytest.raises(ValueError, match="checkpoint"):
+        experiment(MODEL, sizes=[20], seeds=2, checkpoint=ck, max_iter=20, dtype="float32")
+    # and base_seed does change the instances (so a mix-up would have changed the numbers)
+    b = experiment(MODEL, sizes=[20], seeds=2, max_iter=20, base_seed=1)
+    assert not np.array_equal(a["rho_emp"].values, b["rho_emp"].values)
+
+
+# ----------------------------------------------------------------------------- damaged files
+def truncate(path, frac=0.5):
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * frac)])
+
+
+def garbage(path):
+    path.write_bytes(np.random.default_rng(1).bytes(max(64, path.stat().st_size)))
+
+
+def empty(path):
+    path.write_bytes(b"")
+
+
+def flip_float(path, value: float):
+    """Flip the lowest mantissa bit of the stored big-endian float64 ``value`` (netCDF-3 data):
+    a one-bit change of a number, the hardest damage to notice."""
+    data = bytearray(path.read_bytes())
+    needle = np.array(value, dtype=">f8").tobytes()
+    at = data.find(needle)
+    assert at >= 0, "value not found in the file"
+    data[at + 7] ^= 1
+    path.write_bytes(bytes(data))
+
+
+DAMAGE = {"truncated": truncate, "garbage": garbage, "empty": empty}
+
+SWEEP_GRID = {"width": [0.5, 1.0, 2.0], "noise": [0.1, 0.2]}
+
+
+@pytest.fixture(scope="module")
+def sweep_ref():
+    return run_sweep(MODEL, SWEEP_GRID, executor="serial", progress=False)
+
+
+def _data_equal(a, b):
+    for k in ("gen_error", "mse", "at", "status"):
+        np.testing.assert_array_equal(a[k].values, b[k].values)
+
+
+@pytest.mark.parametrize("damage", [*DAMAGE, "bit flip"])
+def test_damaged_checkpoint_part_is_recomputed_with_a_warning(tmp_path, damage, sweep_ref):
+    """Issue 14.4: a damaged part (a cache) is recomputed, and the user is told which."""
+    path = tmp_path / "s.nc"
+
+    class Stop(Exception):
+        pass
+
+    from replica import sweep as sweep_mod
+
+    real = sweep_mod._solve_line
+    n = {"lines": 0}
+
+    def second_fails(task):
+        n["lines"] += 1
+        if n["lines"] == 2:
+            raise Stop
+        return real(task)
+
+    import unittest.mock as um
+
+    with um.patch.object(sweep_mod, "_solve_line", second_fails), pytest.raises(Stop):
+        run_sweep(MODEL, SWEEP_GRID, executor="serial", progress=False, path=path)
+    parts = sorted((tmp_path / "s.nc.parts").glob("line-*.nc"))
+    assert len(parts) == 1
+    part = parts[0]
+    if damage == "bit flip":
+        saved = io.load_netcdf(part)
+        flip_float(part, float(saved["gen_error"].values[0]))
+    else:
+        DAMAGE[damage](part)
+    with pytest.warns(CheckpointWarning, match=rf"{part.name}.*recomputing"):
+        ds = run_sweep(MODEL, SWEEP_GRID, executor="serial", progress=False, path=path)
+    _data_equal(ds, sweep_ref)
+
+
+@pytest.mark.parametrize("damage", [*DAMAGE, "bit flip"])
+def test_damaged_final_results_file_is_a_clear_error_naming_it(tmp_path, damage):
+    """Issue 14.4: a damaged results file the user passed in is never accepted silently nor a
+    67-line traceback: one CorruptFileError (a ValueError) naming the file."""
+    path = tmp_path / "s.nc"
+    ds = run_sweep(MODEL, SWEEP_GRID, executor="serial", progress=False, path=path)
+    if damage == "bit flip":
+        flip_float(path, float(ds["gen_error"].values[1, 0]))
+    else:
+        DAMAGE[damage](path)
+    with pytest.raises(CorruptFileError, match=rf"{path}: expected a results file") as err:
+        run_sweep(MODEL, SWEEP_GRID, executor="serial", progress=False, path=path)
+    assert isinstance(err.value, ValueError) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("damage", [*DAMAGE, "bit flip"])
+def test_damaged_experiment_checkpoint_is_a_clear_error_naming_it(tmp_path, damage):
+    ck = tmp_path / "ck.nc"
+    ds = experiment(MODEL, sizes=[20], seeds=2, checkpoint=ck, max_iter=20)
+    if damage == "bit flip":
+        flip_float(ck, float(ds["mse"].values[0, 1]))
+    else:
+        DAMAGE[damage](ck)
+    with pytest.raises(CorruptFileError, match=str(ck)):
+        experiment(MODEL, sizes=[20], seeds=2, checkpoint=ck, max_iter=20)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "bit flip", "garbage"])
+def test_damaged_csv_table_is_a_clear_error_naming_it(tmp_path, damage):
+    path = tmp_path / "t.csv"
+    io.save_csv(path, {"x": [0.125, 0.5], "y": [1.0, 2.0]}, {"what": "test"})
+    cols, meta = io.load_csv(path)
+    assert cols["x"].tolist() == [0.125, 0.5] and meta["what"] == "test"
+    data = bytearray(path.read_bytes())
+    if damage == "bit flip":
+        data[data.find(b"0.125") + 4] ^= 1  # 0.125 -> 0.124
+        path.write_bytes(bytes(data))
+    else:
+        DAMAGE[damage](path)
+    with pytest.raises(CorruptFileError, match=str(path)):
+        io.load_csv(path)
+
+
+def test_files_without_a_checksum_are_still_read(tmp_path):
+    """Files written before checksums existed (the committed figure data) stay readable."""
+    import xarray as xr
+
+    path = tmp_path / "old.nc"
+    xr.Dataset({"a": ("x", [1.0, 2.0])}).to_netcdf(path, engine="scipy")
+    assert io.load_netcdf(path)["a"].values.tolist() == [1.0, 2.0]
+
+
+def test_checksum_survives_the_netcdf_round_trip(tmp_path):
+    import xarray as xr
+
+    ds = xr.Dataset(
+        {"f": ("x", [0.1, np.nan]), "i": ("x", np.array([1, -1], dtype=np.int8)),
+         "s": ("x", np.array(["RS", "RSB"], dtype=object))},
+        coords={"x": np.array([100, 200], dtype=np.int64)},
+    )  # fmt: skip
+    io.save_netcdf(ds, tmp_path / "a.nc", {"k": 1})
+    back = io.load_netcdf(tmp_path / "a.nc")
+    assert back.attrs["meta"] == {"k": 1}
+    assert back["s"].values.tolist() == ["RS", "RSB"]
+
+
+def test_results_files_respect_the_umask(tmp_path):
+    """Issue 14 CLI: files were created 0600 by mkstemp; they must get 0666 & ~umask."""
+    old = os.umask(0o022)
+    try:
+        io.save_csv(tmp_path / "t.csv", {"x": [1.0]}, {})
+        io.save_netcdf(__import__("xarray").Dataset({"a": ("x", [1.0])}), tmp_path / "a.nc")
+        os.umask(0o002)
+        io.save_csv(tmp_path / "u.csv", {"x": [1.0]}, {})
+    finally:
+        os.umask(old)
+    mode = lambda p: (tmp_path / p).stat().st_mode & 0o777  # noqa: E731
+    assert mode("t.csv") == 0o644 and mode("t.meta.json") == 0o644 and mode("a.nc") == 0o644
+    assert mode("u.csv") == 0o664
+
+
+def test_corrupt_file_error_is_one_line_naming_the_file(tmp_path):
+    err = CorruptFileError(path=tmp_path / "x.nc", reason="why")
+    assert str(tmp_path / "x.nc") in str(err) and isinstance(err, ValueError)
+    assert isinstance(err, replica.errors.ReplicaError)
+    assert "\n" not in str(err)
