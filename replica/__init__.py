@@ -8,7 +8,8 @@ Public API (see README.md for a tour):
 * errors and results: :class:`ReplicaError`, :class:`ConvergenceError`, :class:`Result`.
 
 Subpackages (imported on first access, so ``import replica`` stays light and never imports sympy
-or a GPU library): ``replica.symbolic``, ``replica.dynamics``, ``replica.sgd``, ``replica.amp``.
+or a GPU library): ``replica.symbolic``, ``replica.dynamics``, ``replica.sgd``, ``replica.amp``,
+``replica.mc`` (Monte Carlo and exact enumeration of the Gibbs measure).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __version__ = "0.1.0"
 
 _SUBPACKAGES = (
     "symbolic", "dynamics", "sgd", "amp", "bench", "io", "phase", "optimize", "sweep", "rsb",
+    "mc",
 )  # fmt: skip
 
 # functions imported on first access (they pull in scipy.optimize, dask hooks, …)
