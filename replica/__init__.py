@@ -28,7 +28,7 @@ __version__ = "0.1.0"
 
 _SUBPACKAGES = (
     "symbolic", "dynamics", "sgd", "amp", "bench", "io", "phase", "optimize", "sweep", "rsb",
-    "mc",
+    "mc", "tap",
 )  # fmt: skip
 
 # functions imported on first access (they pull in scipy.optimize, dask hooks, …)
@@ -42,6 +42,8 @@ _LAZY = {
     "run_sweep": "sweep",
     "solve_1rsb": "rsb",
     "RSBSolution": "rsb",
+    "solve_tap": "tap",
+    "TAPSolution": "tap",
 }
 
 __all__ = [
@@ -60,6 +62,7 @@ __all__ = [
     "RSSolution",
     "ReplicaError",
     "Result",
+    "TAPSolution",
     "__version__",
     "at_boundary",
     "compare_grids",
@@ -72,6 +75,7 @@ __all__ = [
     "solve_1rsb",
     "solve_rs",
     "solve_rs_all",
+    "solve_tap",
 ]
 
 
