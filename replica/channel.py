@@ -106,10 +106,14 @@ class ChannelAverages(NamedTuple):
 
     ``m = E[w⁰ f]``, ``q = E[f²]``, ``Q = E[f² + v]``, ``V = E[v]``, ``D = E[∂_r f] = A·V``,
     ``at_sum = E[(∂_r f)²] = A²E[v²]``, ``log_z = E[ln Σ_k exp(…)]`` (entropic term), ``mse =
-    E[(w⁰ − f)²]``, ``rho = E[(w⁰)²]``. At ``A = inf``: ``V = 0``, ``D`` is the jump sum and
-    ``at_sum = inf``. ``jac`` (only when asked for) is ``[[∂mse/∂Δ, ∂mse/∂A], [∂V/∂Δ, ∂V/∂A]]``
-    at finite A and ``[[∂mse/∂Δ, ∂mse/∂s], [∂D/∂Δ, ∂D/∂s]]`` at ``A = inf`` (``s`` the staircase
-    shift passed as ``ridge_precision``), else ``None``.
+    E[(w⁰ − f)²]``, ``rho = E[(w⁰)²]``, ``entropy = E[H(p(·|r))]`` the mean Shannon entropy of the
+    posterior on the grid (``ln K`` at ``A = 0``, ``O(1/A)`` at large A; it is
+    ``log_z − A E[r f] + (A + βλ)Q/2`` without the cancellation of the ``O(A)`` terms). At
+    ``A = inf``: ``V = 0``, ``entropy = 0``, ``D`` is the jump sum and ``at_sum = inf``. ``jac``
+    (only when asked for) is ``[[∂mse/∂Δ, A ∂mse/∂A], [∂D/∂Δ, A ∂D/∂A]]`` at finite A (derivatives
+    in ``ln A``, and of ``D = AV`` rather than V, so that they neither underflow nor overflow up
+    to ``A ~ 1e300``) and ``[[∂mse/∂Δ, ∂mse/∂s], [∂D/∂Δ, ∂D/∂s]]`` at ``A = inf`` (``s`` the
+    staircase shift passed as ``ridge_precision``), else ``None``.
     """
 
     m: float
@@ -122,6 +126,7 @@ class ChannelAverages(NamedTuple):
     mse: float
     rho: float
     jac: np.ndarray | None = None
+    entropy: float = math.nan
 
 
 @lru_cache(maxsize=8)
@@ -203,8 +208,8 @@ def channel_averages(levels, teacher_mixture, delta, A, ridge_precision=0.0, n=6
     n : int
         Gauss–Legendre nodes per half-interval of the clustered rule (finite β).
     derivatives : bool
-        Also integrate the derivatives of ``mse`` and ``V`` with respect to Δ and A on the same
-        nodes (``jac``; the Newton step of :func:`replica.solve_rs`); at ``A = inf`` those of
+        Also integrate the derivatives of ``mse`` and ``D`` with respect to Δ and ln A on the
+        same nodes (``jac``; the Newton step of :func:`replica.solve_rs`); at ``A = inf`` those of
         ``mse`` and ``D`` with respect to Δ and the shift, as exact sums. Δ enters through the
         density of ``r`` (``∂_τ N(r; μ, τ) = N·((r−μ)²/τ − 1)/(2τ)``) and through ``E[w⁰|r]``;
         A through the posterior, ``∂_A f = (r − f)v − κ₃/2`` and ``∂_A v = (r − f)κ₃ −
@@ -220,25 +225,25 @@ def channel_averages(levels, teacher_mixture, delta, A, ridge_precision=0.0, n=6
     levels = np.asarray(levels, dtype=float)
     pi, mu, s = (np.asarray(a, dtype=float) for a in teacher_mixture)
     rho = float(np.sum(pi * (mu * mu + s)))
-    acc = [0.0] * 11  # m, q, V, D, at_sum, log_z, mse, then d(mse, V)/d(Δ, A)
+    # m, q, V, D, at_sum, log_z, mse, entropy, then d(mse, D)/d(Δ, ln A)
+    acc = [0.0] * 12
     has_jac = derivatives
     for p_j, mu_j, s_j in zip(pi.tolist(), mu.tolist(), s.tolist()):
         if p_j > 0:
             out = _component(levels, mu_j, s_j, delta, A, ridge_precision, n, derivatives)
-            has_jac = has_jac and len(out) == 11
+            has_jac = has_jac and len(out) == 12
             acc[: len(out)] = [a + p_j * o for a, o in zip(acc, out)]
-    m, q, V, D, at_sum, log_z, mse = (float(v) for v in acc[:7])
+    m, q, V, D, at_sum, log_z, mse, ent = (float(v) for v in acc[:8])
     if math.isinf(A):
         V, at_sum, log_z = 0.0, (math.inf if levels.size > 1 else 0.0), math.nan
-    jac = np.array(acc[7:]).reshape(2, 2) if has_jac else None
-    return ChannelAverages(
-        m=m, q=q, Q=q + V, V=V, D=D, at_sum=at_sum, log_z=log_z, mse=mse, rho=rho, jac=jac
-    )
+    jac = np.array(acc[8:]).reshape(2, 2) if has_jac else None
+    return ChannelAverages(m=m, q=q, Q=q + V, V=V, D=D, at_sum=at_sum, log_z=log_z, mse=mse,
+                           rho=rho, jac=jac, entropy=ent)  # fmt: skip
 
 
 def _component(levels, mu, s, delta, A, ridge_precision, n, derivatives=False):
-    """(m, q, V, D, at_sum, log_z, mse) for one Gaussian component N(μ, s) of the teacher, and
-    when ``derivatives`` (finite A) ∂mse/∂Δ, ∂mse/∂A, ∂V/∂Δ, ∂V/∂A."""
+    """(m, q, V, D, at_sum, log_z, mse, entropy) for one Gaussian component N(μ, s) of the
+    teacher, and when ``derivatives`` (finite A) ∂mse/∂Δ, A ∂mse/∂A, ∂D/∂Δ, A ∂D/∂A."""
     tau = s + delta
     sd = math.sqrt(tau)
     g = s / tau
@@ -268,22 +273,24 @@ def _component(levels, mu, s, delta, A, ridge_precision, n, derivatives=False):
     u = (r - mu) / sd  # |u| <= 13: no under/overflow in the density
     p_r = np.exp(-0.5 * u * u) * w * (1.0 / (sd * math.sqrt(2.0 * math.pi)))
     mean_w0 = mu + (g * sd) * u
-    f, v, lnz, k3, k4 = _posterior_stats(r, A, levels, ridge_precision, derivatives)
+    f, v, lnz, ent, k3, k4 = _posterior_stats(r, A, levels, ridge_precision, derivatives)
     err = mean_w0 - f
-    rows = [mean_w0 * f, f * f, v, v * v, lnz, err * err]
+    av = A * v  # ∂_r f
+    rows = [mean_w0 * f, f * f, v, av, av * av, lnz, err * err, ent]
     if derivatives:
-        # ∂_τ log N(r; μ, τ) = (u² − 1)/(2τ); ∂_A f and ∂_A v from the posterior moments
+        # ∂_τ log N(r; μ, τ) = (u² − 1)/(2τ); A ∂_A f and A ∂_A v from the posterior moments
         kernel = (u * u - 1.0) / (2.0 * tau)
-        rows += [kernel * rows[-1], err * u, err * ((r - f) * v - 0.5 * k3), kernel * v,
-                 (r - f) * k3 - 0.5 * (k4 - v * v)]  # fmt: skip
+        rows += [kernel * rows[6], err * u, err * (A * ((r - f) * v - 0.5 * k3)), kernel * av,
+                 A * ((r - f) * k3 - 0.5 * (k4 - v * v))]  # fmt: skip
     sums = (np.stack(rows) @ p_r).tolist()  # one pass over the nodes for every average
-    Ef, Ef2, V, Ev2, Elnz, Eerr2 = sums[:6]
-    out = (Ef, Ef2, V, A * V, A * A * Ev2, Elnz, post_var + Eerr2)
+    Ef, Ef2, V, D, at_sum, Elnz, Eerr2, Eent = sums[:8]
+    out = (Ef, Ef2, V, D, at_sum, Elnz, post_var + Eerr2, Eent)
     if not derivatives:
         return out
     c = s / tau
-    d_mse_dd = c * c + sums[6] - 2.0 * c / sd * sums[7]
-    return (*out, d_mse_dd, -2.0 * sums[8], sums[9], sums[10])
+    d_mse_dd = c * c + sums[8] - 2.0 * c / sd * sums[9]
+    # A ∂D/∂A = A V + A² ∂V/∂A
+    return (*out, d_mse_dd, -2.0 * sums[10], sums[11], D + A * sums[12])
 
 
 # switches wider than this fraction of the density's scale are resolved by the global rule
@@ -296,8 +303,9 @@ _LOGIT_CUT = 40.0
 def _posterior_stats(r, A, levels, ridge_precision, moments=False):
     """Posterior mean, variance and log-partition at nodes ``r`` (numpy), restricted to the
     band of levels whose logit is within ``_LOGIT_CUT`` of the best one when that band is
-    narrower than the grid (large A on fine grids); with ``moments`` also the third and fourth
-    central moments (else ``None``)."""
+    narrower than the grid (large A on fine grids), and the posterior's Shannon entropy
+    ``H = ln z − Σ_k p_k (logit_k − max)`` (no O(A) terms); with ``moments`` also the third and
+    fourth central moments (else ``None``)."""
     K = levels.size
     lin = A * levels  # logit_k = A r q_k − (A + βλ) q_k²/2
     const = -0.5 * (A + ridge_precision) * levels * levels
@@ -323,18 +331,26 @@ def _posterior_stats(r, A, levels, ridge_precision, moments=False):
         lv = levels[band]
         logits = np.where(valid, lin[band] * r + const[band], -np.inf)
     mx = logits.max(axis=0)
-    p = np.exp(logits - mx)
+    rel = logits - mx
+    p = np.exp(rel)
     z = p.sum(axis=0)
     p /= z
     f = (p * lv).sum(axis=0)
     dev = lv - f
     pdev2 = p * dev * dev
     v = pdev2.sum(axis=0)
-    lnz = mx + np.log(z)
+    log_z_rel = np.log(z)
+    lnz = mx + log_z_rel
+    if 2 * B + 1 >= K:
+        prel = p * rel
+    else:
+        with np.errstate(invalid="ignore"):  # 0·(−inf) outside the band, masked
+            prel = np.where(p > 0.0, p * rel, 0.0)
+    ent = log_z_rel - prel.sum(axis=0)
     if not moments:
-        return f, v, lnz, None, None
+        return f, v, lnz, ent, None, None
     pdev3 = pdev2 * dev
-    return f, v, lnz, pdev3.sum(axis=0), (pdev3 * dev).sum(axis=0)
+    return f, v, lnz, ent, pdev3.sum(axis=0), (pdev3 * dev).sum(axis=0)
 
 
 # half-width of the window around a sharp switch, in logistic widths: e^{-36} ≈ 2e-16
@@ -353,7 +369,8 @@ def _split_component(levels, mu, tau, g, post_var, A, ridge_precision, r_k, widt
     inside the cells plus, at each switch, its jump ``Δq_k(q_k + q_{k+1} − 2a_k)`` (``a_k`` the
     posterior mean of w⁰ there) and the jump ``−2gΔq_k`` of its slope, weighted by the density.
     """
-    hm, hq, _, _, _, _, hmse = _hard_component(levels, mu, tau, g, post_var, ridge_precision / A)
+    hm, hq, _, _, _, _, hmse, _ = _hard_component(levels, mu, tau, g, post_var,
+                                                  ridge_precision / A)  # fmt: skip
     sd = math.sqrt(tau)
     keep = np.abs(r_k - mu) < 13.0 * sd + _WINDOW * widths  # windows with non-negligible mass
     idx = np.flatnonzero(keep)
@@ -375,9 +392,13 @@ def _split_component(levels, mu, tau, g, post_var, A, ridge_precision, r_k, widt
     logits = (A * dq)[..., None] * x + base[..., None]  # (4, S, 2n)
     logits[1:][band[1:] == band[:-1]] = -np.inf  # clipped duplicates of an end level count once
     mx = logits.max(axis=0)
-    p = np.exp(logits - mx)
+    rel = logits - mx
+    p = np.exp(rel)
     zsum = p.sum(axis=0)
     p /= zsum
+    # posterior entropy ln z − Σ p (logit − max): O(1) in the window, no O(A) terms
+    with np.errstate(invalid="ignore"):  # 0·(−inf) of the dropped duplicates, masked
+        ent = np.log(zsum) - np.where(p > 0.0, p * rel, 0.0).sum(axis=0)
     lv3 = lv[..., None]
     f = (p * lv3).sum(axis=0)
     dev = lv3 - f
@@ -396,19 +417,20 @@ def _split_component(levels, mu, tau, g, post_var, A, ridge_precision, r_k, widt
     log_z_hard = A * erfh - 0.5 * (A + ridge_precision) * hq
     err, err_h = mean_w0 - f, mean_w0 - fh
     V = float(np.sum(p_r * v))
+    av = A * v  # ∂_r f; p_r·(A v) is O(1) per window even at A ~ 1e300 (p_r ∝ width ~ 1/A)
+    pav = p_r * av
     out = (
         hm + float(np.sum(p_r * mean_w0 * (f - fh))),
         hq + float(np.sum(p_r * (f * f - fh * fh))),
         V,
-        float(np.sum(p_r * (A * v))),
-        float(np.sum(p_r * (A * v) ** 2)),
+        float(np.sum(pav)),
+        float(np.sum(pav * av)),
         log_z_hard + float(np.sum(p_r * dlogz)),
         hmse + float(np.sum(p_r * (err * err - err_h * err_h))),
+        float(np.sum(p_r * ent)),
     )
     if not derivatives:
         return out
-    pdev3 = pdev2 * dev
-    k3, k4 = pdev3.sum(axis=0), (pdev3 * dev).sum(axis=0)
     kernel = p_r * (((r - mu) ** 2 / tau - 1.0) / (2.0 * tau))  # ∂_τ of the density of r
     # staircase: ∂_τ E[(a − f_h)²] at fixed g, a = μ + g(r − μ), over all switches
     dq_dens = np.diff(levels) * gauss.norm_pdf((r_k - mu) / sd) / sd
@@ -422,22 +444,33 @@ def _split_component(levels, mu, tau, g, post_var, A, ridge_precision, r_k, widt
         + float(np.sum(kernel * (err * err - err_h * err_h)))
         - 2.0 * g / tau * cross
     )
-    df_dA = (r - f) * v - 0.5 * k3
-    dv_dA = (r - f) * k3 - 0.5 * (k4 - v * v)
+    # A ∂_A f = A Cov(q, ∂_A logit) with ∂_A(logit_j − logit_k) = (q_j − q_k)(r − (q_j + q_k)/2)
+    # written as (q_j − q_k)(x + t_k βλ/A + (q_{k+1} − q_j)/2): O(x) ~ 1/A without the
+    # cancellation of r − f against κ₃ that the global formula (r − f)v − κ₃/2 suffers here
+    t_mid = 0.5 * (levels[idx] + levels[idx + 1])
+    shift = (ridge_precision / A) * t_mid  # r_k − t_k
+    c = shift + 0.5 * (levels[idx + 1] - lv)  # (4, S)
+    a_g = (A * dq)[..., None] * (x + c[..., None])  # A ∂_A(logit_j − logit_k)
+    a_df = (p * dev * a_g).sum(axis=0)  # A ∂_A f
+    # A ∂D/∂A = ∫ p_r (A v + A² ∂_A v) dr. In the window v depends on A through A(r − r_k(A))
+    # only (the other levels weigh e^{-36}), so A² ∂_A v = A ∂_x(x v)·… and an integration by
+    # parts leaves ∫ p_r (A v)(r − μ)/τ (x + r_k − t_k) dr: no cancellation of A V against
+    # A² ∂V/∂A (which loses everything at A ≳ 1e16)
+    dd_dlog_a = float(np.sum(pav * ((r - mu) / tau) * (x + shift[:, None])))
     return (
         *out,
         d_mse_dd,
-        -2.0 * float(np.sum(p_r * err * df_dA)),
-        float(np.sum(kernel * v)),
-        float(np.sum(p_r * dv_dA)),
+        -2.0 * float(np.sum(p_r * err * a_df)),
+        float(np.sum(kernel * av)),
+        dd_dlog_a,
     )
 
 
 def _hard_component(levels, mu, tau, g, post_var, shift, derivatives=False):
     """β = ∞ (or the staircase part at large A) for one component: f is the staircase with
     jumps at ``(1 + shift) t_k``; every average is an exact sum of normal tail probabilities
-    and densities per cell (:mod:`replica.gauss`). Returns the same 7-tuple as
-    :func:`_component` (V, at_sum and log_z are placeholders: 0), and with ``derivatives``
+    and densities per cell (:mod:`replica.gauss`). Returns the same 8-tuple as
+    :func:`_component` (V, at_sum, log_z and entropy: 0), and with ``derivatives``
     ∂mse/∂Δ, ∂mse/∂shift, ∂D/∂Δ, ∂D/∂shift (exact sums too)."""
     mid = 0.5 * (levels[1:] + levels[:-1])
     r_k = mid * (1.0 + shift)
@@ -456,7 +489,7 @@ def _hard_component(levels, mu, tau, g, post_var, shift, derivatives=False):
         - 2.0 * g * stein
         + float(gauss.staircase_mean((mu - levels) ** 2, r_k, mu, tau))
     )
-    out = (m, q, 0.0, D, 0.0, 0.0, mse)
+    out = (m, q, 0.0, D, 0.0, 0.0, mse, 0.0)
     if not derivatives:
         return out
     # moving switch k up by dr trades level q_{k+1} for q_k there: d mse = −Δh_k p(r_k) dr with

@@ -50,8 +50,10 @@ NO_RS_SOLUTION = "no_rs_solution"
 #: status of :func:`solve_rs` when the residual stopped decreasing above the tolerance
 STALLED = "stalled"
 ESTIMATORS = ("mean", "sample")
-# box for the solver's variables (ln Δ, ln χ): beyond it the iterate is not physical
-_LOG_LO, _LOG_HI = -690.0, 40.0
+# box for the solver's variables (ln Δ, ln χ), wide enough for Δ ~ 1e300 (huge noise or width,
+# tiny α) and χ ~ β ≲ 1e300; at β = ∞, χ beyond e^{40} means D → α (no RS solution)
+_LOG_LO, _LOG_HI = -700.0, 700.0
+_LOG_HI_CHI_INF = 40.0
 _TINY = math.exp(_LOG_LO)
 # map evaluations without halving the residual after which the solver stops (status max_iter)
 _STALL = 60
@@ -136,7 +138,16 @@ class RSSolution(Result):
     (self-overlap), ``chi = β(Q − q)``; conjugates ``m_hat = Q_hat = αβ/(1+χ)`` and ``q_hat``; the
     channel ``delta`` (Δ) and precision ``A``; ``D = E[∂_r f]``; errors (see
     :class:`QuantizedRegression` for the conventions); ``free_energy`` f (per weight, ``−φ/β``),
-    ``energy`` and ``entropy`` (``s = β(e − f)``; 0 at β = ∞); ``at``: the AT quantity
+    ``energy`` e and ``entropy`` s with ``f = e − s/β``. The entropy is assembled from O(1)
+    terms only,
+
+        s = E[H(p(·|r))] + (α/2)[χ/(1 + χ) − ln(1 + χ)],
+
+    the mean Shannon entropy of the channel posterior on the grid plus the energetic term (the
+    O(β) terms of ``−βf`` cancel analytically), so f, e and s are exact at any β up to ~1e300
+    and tend to their β = ∞ values; at β = ∞ ``s`` is that limit, ``(α/2)[χ/(1+χ) − ln(1+χ)]``
+    (negative: RS is wrong in the ground state of a discrete grid). ``q_hat`` overflows to
+    ``inf`` beyond β ~ 1e154 (it is ∝ β²), as at β = ∞. ``at``: the AT quantity
     ``(1/α)E[(∂_r f)²]`` (RS locally stable iff ``at < 1``; ``inf`` at β = ∞ for a discrete grid).
     ``branch`` names the initialisation the solution was reached from.
     """
@@ -176,16 +187,26 @@ def rs_map(
     """
     levels = model.quantizer.levels
     mix = model.teacher.mixture()
-    if math.isinf(model.beta):
+    A = _precision(model, chi)
+    if math.isinf(A):
         shift = model.ridge * (1.0 + chi) / model.alpha  # λ/(α − D)
         avg = channel_averages(levels, mix, delta, math.inf, shift, derivatives=derivatives)
         chi_new = avg.D / (model.alpha - avg.D) if avg.D < model.alpha else math.inf
     else:
-        A = model.alpha * model.beta / (1.0 + chi)
         avg = channel_averages(levels, mix, delta, A, model.beta * model.ridge,
                                derivatives=derivatives)  # fmt: skip
-        chi_new = model.beta * avg.V
+        # χ' = βV = (1 + χ)D/α (D = AV): no underflow of V ~ 1/β at β up to ~1e300
+        chi_new = (1.0 + chi) * avg.D / model.alpha
     return (avg.mse + model.noise) / model.alpha, chi_new, avg
+
+
+def _precision(model: QuantizedRegression, chi: float) -> float:
+    """``A = αβ/(1 + χ)``; ``inf`` at β = ∞ and where the product overflows (then the channel is
+    the β = ∞ staircase, whose corrections are below ``1/A ~ 1e-308``)."""
+    if math.isinf(model.beta):
+        return math.inf
+    A = model.alpha * (model.beta / (1.0 + chi))
+    return A if math.isfinite(A) else math.inf
 
 
 class _NoSolution(Exception):
@@ -345,6 +366,7 @@ def _solve_rs(model, init, tol, max_iter, damping) -> RSSolution:
     check(0 <= damping < 1, "damping", "a number in [0, 1)", damping)
     check(tol > 0, "tol", "a number > 0", tol)
     name, delta, chi = _initial(model, init)
+    hi = np.array([_LOG_HI, _LOG_HI_CHI_INF if math.isinf(model.beta) else _LOG_HI])
     n_eval = 0
     stalled = False
     cache = {}  # the map at the last iterate is reused for the result (no extra evaluation)
@@ -353,14 +375,14 @@ def _solve_rs(model, init, tol, max_iter, damping) -> RSSolution:
         """``(G(y) − y, its Jacobian or None)`` in ``y = (ln Δ, ln χ)``."""
         nonlocal n_eval
         n_eval += 1
-        y = np.clip(y, _LOG_LO, _LOG_HI)
+        y = np.clip(y, _LOG_LO, hi)
         delta, chi = math.exp(y[0]), math.exp(y[1])
         d_new, c_new, avg = rs_map(model, delta, chi, derivatives=True)
         cache[y.tobytes()] = (c_new, avg)
         # χ' = ∞ (β = ∞ with D ≥ α): push χ towards the box edge, where it is reported
         # Δ' or χ' can underflow to 0 (perfect recovery: σ² = 0 and a teacher on the grid);
         # the floor e^{_LOG_LO} ≈ 1e-300 is then a fixed point that represents 0
-        log_c = math.log(max(c_new, _TINY)) if math.isfinite(c_new) else _LOG_HI + 1.0
+        log_c = math.log(max(c_new, _TINY)) if math.isfinite(c_new) else hi[1] + 1.0
         out = np.array([math.log(max(d_new, _TINY)) - y[0], log_c - y[1]])
         if not math.isfinite(c_new) and abs(out[0]) < tol:
             raise _NoSolution(y)  # Δ converged with D ≥ α: nothing left to iterate
@@ -409,7 +431,7 @@ def _solve_rs(model, init, tol, max_iter, damping) -> RSSolution:
                 (res, jac), J = residual(y), None
     except _NoSolution as stop:
         y, res = stop.args[0], np.array([0.0, math.inf])
-    y = np.clip(y, _LOG_LO, _LOG_HI)
+    y = np.clip(y, _LOG_LO, hi)
     delta, chi = math.exp(y[0]), math.exp(y[1])
     chi_new, avg = cache.get(y.tobytes()) or rs_map(model, delta, chi)[1:]
     resid = float(np.max(np.abs(res)))
@@ -439,44 +461,49 @@ def _log_jacobian(model, delta, chi, avg: ChannelAverages):
     """Jacobian of ``G(y) − y`` for ``y = (ln Δ, ln χ)`` from the channel's ``avg.jac``, or
     ``None`` where the channel has none or it is not finite.
 
-    Finite β: ``Δ' = (mse + σ²)/α``, ``χ' = βV`` with ``A = αβ/(1 + χ)``. β = ∞:
-    ``χ' = D/(α − D)`` with the staircase shift ``s = λ(1 + χ)/α``."""
+    Finite β: ``Δ' = (mse + σ²)/α``, ``χ' = βV = (1 + χ)D/α`` with ``A = αβ/(1 + χ)``. β = ∞
+    (or A overflowing): ``χ' = D/(α − D)`` with the staircase shift ``s = λ(1 + χ)/α``."""
     err = avg.mse + model.noise
-    if math.isinf(model.beta):
+    if math.isinf(_precision(model, chi)):
         d_var = avg.D * (model.alpha - avg.D) / model.alpha  # d ln χ' = dD/d_var (0 < D < α)
         dx_dlogchi = model.ridge * chi / model.alpha  # ∂s/∂ln χ
+        direct = 0.0
     else:
-        d_var = avg.V  # d ln χ' = dV/V
-        dx_dlogchi = -model.alpha * model.beta / (1.0 + chi) * chi / (1.0 + chi)  # ∂A/∂ln χ
+        # χ' = (1 + χ)D/α, jac in ln A: d ln χ' = χ/(1+χ) d ln χ + dD/D, d ln A = −χ/(1+χ) d ln χ
+        d_var = avg.D
+        dx_dlogchi = -chi / (1.0 + chi)
+        direct = chi / (1.0 + chi)
     if avg.jac is None or not (err > _TINY and d_var > _TINY):
         return None
     (dm_dd, dm_dx), (dv_dd, dv_dx) = avg.jac
     J = np.array([[delta * dm_dd / err - 1.0, dx_dlogchi * dm_dx / err],
-                  [delta * dv_dd / d_var, dx_dlogchi * dv_dx / d_var - 1.0]])  # fmt: skip
+                  [delta * dv_dd / d_var, direct + dx_dlogchi * dv_dx / d_var - 1.0]])  # fmt: skip
     return J if np.all(np.isfinite(J)) else None
 
 
 def _assemble(model, delta, chi, avg: ChannelAverages, **meta) -> RSSolution:
-    """Order parameters, errors and thermodynamics at a saddle point ``(Δ, χ)``."""
+    """Order parameters, errors and thermodynamics at a saddle point ``(Δ, χ)``.
+
+    The entropy is assembled from O(1) terms only (see :class:`RSSolution`), the free energy as
+    ``f = e − s/β``: no cancellation of the O(β) terms of ``−βf``, so both stay exact up to
+    β ~ 1e300 and tend to their β = ∞ limits.
+    """
     a, b, lam, s2 = model.alpha, model.beta, model.ridge, model.noise
     m, q = avg.m, avg.q
     E = avg.mse + s2  # E(y − x·⟨w⟩)² = ρ − 2m + q + σ², integrated without cancellation
-    finite = math.isfinite(b)
-    Q = avg.Q if finite else q
-    thermal = (Q - q) / (1.0 + chi) if finite else 0.0
+    Q, V = avg.Q, avg.V  # V = 0 on the β = ∞ staircase
+    thermal = V / (1.0 + chi)
     train_mean = E / (1.0 + chi) ** 2
     energy = 0.5 * a * (thermal + train_mean) + 0.5 * lam * Q
-    if finite:
+    entropy = avg.entropy + 0.5 * a * _log_term(chi)
+    if math.isfinite(b):
         Q_hat = a * b / (1.0 + chi)
-        q_hat = a * b * b * E / (1.0 + chi) ** 2
-        phi = (-0.5 * a * math.log1p(chi) - 0.5 * a * b * E / (1.0 + chi)
-               + 0.5 * Q_hat * Q - 0.5 * q_hat * (Q - q) - Q_hat * m + avg.log_z)  # fmt: skip
-        free_energy = -phi / b
-        entropy = b * energy + phi
-        A = Q_hat
+        q_hat = a * b * (b * E / (1.0 + chi) ** 2)  # overflows to inf beyond β ~ 1e154
+        free_energy = energy - entropy / b
     else:
-        Q_hat = q_hat = A = math.inf
-        free_energy, entropy = energy, 0.0
+        Q_hat = q_hat = math.inf
+        free_energy = energy
+    A = Q_hat
     sample = model.estimator == "sample"
     gen = E + ((Q - q) if sample else 0.0) - (0.0 if model.include_noise else s2)
     train = train_mean + (thermal if sample else 0.0)
@@ -485,6 +512,16 @@ def _assemble(model, delta, chi, avg: ChannelAverages, **meta) -> RSSolution:
         D=avg.D, mse=avg.mse, gen_error=gen, train_error=train, free_energy=free_energy,
         energy=energy, entropy=entropy, at=stability.at_from_averages(avg, a), **meta,
     )  # fmt: skip
+
+
+def _log_term(chi: float) -> float:
+    """``χ/(1 + χ) − ln(1 + χ)`` (≤ 0), by its series where the two terms cancel."""
+    if chi < 1e-3:
+        # Σ_{n≥2} (−1)^{n+1} (1 − 1/n) χⁿ, truncated where χ⁶ < 1e-18
+        return (
+            chi * chi * (-0.5 + chi * (2.0 / 3.0 + chi * (-0.75 + chi * (0.8 - chi * 5.0 / 6.0))))
+        )
+    return chi / (1.0 + chi) - math.log1p(chi)
 
 
 def solve_rs_all(model: QuantizedRegression, inits=("uninformative", "informative"), **kwargs):

@@ -98,7 +98,11 @@ def test_ridgeless_continuous_at_equals_inverse_alpha():
 
 def test_beta_infinity_at_is_infinite_and_limit_is_continuous():
     s_inf = solve_rs(model(3, 2.0, beta=math.inf))
-    assert s_inf.at == math.inf and not s_inf.rs_stable and s_inf.entropy == 0.0
+    assert s_inf.at == math.inf and not s_inf.rs_stable
+    # the β → ∞ limit of the RS entropy: (α/2)(χ/(1+χ) − ln(1+χ)) < 0 (no posterior entropy
+    # left on the staircase); the entropy crisis of RS at zero temperature on a discrete grid
+    chi = s_inf.chi
+    assert s_inf.entropy == pytest.approx(chi / (1 + chi) - math.log1p(chi), abs=1e-15)
     s_big = solve_rs(model(3, 2.0, beta=1e7), init=s_inf)
     # β = 1e7 vs ∞: corrections are O(1/β) in the order parameters
     assert s_big.gen_error == pytest.approx(s_inf.gen_error, abs=1e-5)
@@ -221,20 +225,22 @@ def test_default_start_falls_back_to_large_chi():
         (Quantizer.uniform(2, 2.0).levels, ([1.0], [0.0], [1.0]), 0.2, 500.0, 3.0),
         (Quantizer.uniform(3, 2.0).levels, ([0.3, 0.7], [0.5, -0.2], [0.0, 0.4]), 0.05, 4e3, 0.0),
         (Quantizer.uniform(8, 4.0).levels, ([1.0], [0.0], [1.0]), 0.01, 1e7, 10.0),
+        # huge A: the window formulas must not lose the O(1/A) derivatives to rounding
+        (Quantizer.uniform(2, 1.5).levels, ([1.0], [0.0], [1.0]), 0.2, 1e40, 1e39),
     ],
 )
 def test_channel_jacobian_matches_central_differences(levels, mix, delta, A, ridge):
-    # The analytic ∂(mse, V)/∂(Δ, A) used by Newton, against central differences with relative
-    # step h = 1e-6: truncation O(h²) ≈ 1e-12; the averages are exact to ~1e-14 but their nodes
-    # move with (Δ, A), so the difference quotient carries ~1e-14/1e-6 = 1e-8 of noise relative
-    # to entries of order one: they must agree to 1e-8 relative to the largest entry
+    # The analytic ∂(mse, D)/∂(Δ, ln A) used by Newton, against central differences with
+    # relative step h = 1e-6: truncation O(h²) ≈ 1e-12; the averages are exact to ~1e-14 but
+    # their nodes move with (Δ, A), so the difference quotient carries ~1e-14/1e-6 = 1e-8 of
+    # noise relative to entries of order one: they must agree to 1e-8 relative to the largest
     mix = tuple(np.array(a, dtype=float) for a in mix)
     jac = channel_averages(levels, mix, delta, A, ridge, derivatives=True).jac
     fd = np.empty((2, 2))
-    for j, (dd, dA) in enumerate([(delta * 1e-6, 0.0), (0.0, A * 1e-6)]):
-        hi = channel_averages(levels, mix, delta + dd, A + dA, ridge)
-        lo = channel_averages(levels, mix, delta - dd, A - dA, ridge)
-        fd[:, j] = [(hi.mse - lo.mse) / (2 * (dd + dA)), (hi.V - lo.V) / (2 * (dd + dA))]
+    for j, (dd, dlog) in enumerate([(delta * 1e-6, 0.0), (0.0, 1e-6)]):
+        hi = channel_averages(levels, mix, delta + dd, A * math.exp(dlog), ridge)
+        lo = channel_averages(levels, mix, delta - dd, A * math.exp(-dlog), ridge)
+        fd[:, j] = [(hi.mse - lo.mse) / (2 * (dd + dlog)), (hi.D - lo.D) / (2 * (dd + dlog))]
     assert jac is not None
     assert np.max(np.abs(jac - fd)) < 1e-8 * np.max(np.abs(jac))
 
@@ -304,3 +310,114 @@ def test_bracketing_reaches_perfect_recovery_at_the_floor():
     assert s.converged and s.branch == "bracketed"
     assert s.mse == 0.0 and s.delta == pytest.approx(m.noise / m.alpha, rel=1e-12)
     assert s.chi < 1e-290
+
+
+# ----------------------------------------------------------------------------- thermodynamics
+THERMO_CASES = [
+    # (bits, width, alpha, beta, noise, ridge, teacher on grid)
+    (2, 1.5, 2.0, 5.0, 0.1, 0.0, False),  # card point
+    (1, 3.0, 0.6, 5.0, 0.1, 0.0, False),  # entropy crisis: s < 0 while AT < 1 (issue 13)
+    (2, 1.5, 2.0, 3.0, 0.1, 0.05, False),  # ridge
+    (3, 1.2, 0.9, 5.0, 0.2, 0.0, True),  # teacher on the grid (Bayes-optimal at β = 1/σ²)
+]
+
+
+def _thermo_model(bits, width, alpha, beta, noise, ridge, on_grid):
+    q = Quantizer.uniform(bits, width)
+    teacher = DiscreteTeacher.on_grid(q) if on_grid else GaussianTeacher()
+    return QuantizedRegression(quantizer=q, alpha=alpha, beta=beta, noise=noise, ridge=ridge,
+                               teacher=teacher)  # fmt: skip
+
+
+@pytest.mark.parametrize("case", THERMO_CASES)
+def test_entropy_equals_beta_squared_dfdbeta(case):
+    # s = β² ∂f/∂β, with ∂f/∂β by the fourth-order central difference (step h = 1e-3 β:
+    # truncation h⁴ f^(5) ~ 1e-12 β⁴·β², noise 1e-15/h·β² ~ 1e-11 at β = 5), against the entropy
+    # assembled from O(1) terms: to 1e-7 (the issue's tolerance; observed ~1e-11)
+    m = _thermo_model(*case)
+    s = solve_rs(m)
+    b = m.beta
+    h = 1e-3 * b
+
+    def f(beta):
+        return solve_rs(m.replace(beta=beta), init=s, tol=1e-14, throw=False).free_energy
+
+    dfdb = (-f(b + 2 * h) + 8 * f(b + h) - 8 * f(b - h) + f(b - 2 * h)) / (12 * h)
+    assert s.entropy == pytest.approx(b * b * dfdb, abs=1e-7)
+    assert s.entropy == pytest.approx(b * (s.energy - s.free_energy), abs=1e-12)
+
+
+@pytest.mark.parametrize("case", THERMO_CASES)
+def test_entropy_by_thermodynamic_integration(case):
+    # −βf(β) = ln K − ∫₀^β e(b) db (at β = 0 the Gibbs measure is uniform on the K levels), so
+    # s = βe − ∫₀^β e db + ln K. The RS energy e(b) is smooth along the branch continued from
+    # b → 0: 80-point Gauss–Legendre is exact to ~1e-13 here. To 1e-7 (the issue's tolerance)
+    m = _thermo_model(*case)
+    s = solve_rs(m)
+    x, w = np.polynomial.legendre.leggauss(80)
+    prev, energies = None, []
+    for b in 0.5 * m.beta * (x + 1.0):
+        prev = solve_rs(m.replace(beta=float(b)), init=prev)
+        energies.append(prev.energy)
+    integral = 0.5 * m.beta * float(np.dot(w, energies))
+    s_ti = m.beta * s.energy - integral + math.log(m.quantizer.levels.size)
+    assert s.entropy == pytest.approx(s_ti, abs=1e-7)
+
+
+def test_entropy_crisis_example_of_the_issue():
+    # issue 13: b = 1, ω = 3, α = 0.6, β = 5, σ² = 0.1: entropy −0.179 with AT 0.58 (printed
+    # to 3 and 2 digits)
+    s = solve_rs(model(1, 3.0, alpha=0.6, beta=5.0))
+    assert s.entropy == pytest.approx(-0.179, abs=5e-4)
+    assert s.at == pytest.approx(0.58, abs=5e-3)
+
+
+@pytest.mark.parametrize(
+    "bits, width, kw",
+    [
+        (2, 1.5, {}),
+        (1, 1.0, {"alpha": 1.2, "ridge": 0.1}),
+        (8, 3.0, {"teacher": GaussianTeacher(rho=0.5)}),
+    ],
+)
+def test_large_beta_sweep_tends_to_ground_state(bits, width, kw):
+    # f, e and s on β = 1 … 1e300 (and ∞): finite, converged, and tending to the β = ∞ values.
+    # The corrections are O(1/(βΔq²)) (each posterior switch has width 1/(AΔq) and there are
+    # ~1/Δq of them per unit of r); the observed coefficients are ≤ 0.3 (f, e) and ≤ 3 (s) in
+    # units of 1/(βΔq²), so bounds 1/(βΔq²) and 10/(βΔq²) hold with margin, plus 1e-12 (the
+    # solver's tolerance, 1e-11 in ln Δ and ln χ, moves f, e and s by ≲ 1e-12)
+    m = model(bits, width, **kw)
+    dq2 = float(np.min(np.diff(m.quantizer.levels))) ** 2
+    inf = solve_rs(m.replace(beta=math.inf))
+    assert math.isfinite(inf.entropy) and inf.entropy < 0
+    prev = None
+    for beta in 10.0 ** np.arange(0, 301, 10):
+        s = solve_rs(m.replace(beta=float(beta)), init=prev)
+        prev = s
+        vals = (s.free_energy, s.energy, s.entropy, s.mse, s.chi, s.at)
+        assert all(math.isfinite(v) for v in vals), (beta, vals)
+        if beta >= 1e2:
+            assert abs(s.free_energy - inf.free_energy) <= 1.0 / (beta * dq2) + 1e-12, beta
+            assert abs(s.entropy - inf.entropy) <= 10.0 / (beta * dq2) + 1e-12, beta
+            assert abs(s.energy - inf.energy) <= 1.0 / (beta * dq2) + 1e-12, beta
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"alpha": 1e100},
+        {"alpha": 1e-100},
+        {"alpha": 1e100, "beta": 1e300},
+        {"noise": 1e100},
+        {"ridge": 1e100},
+        {"beta": 1e-300},
+        {"alpha": 1e300, "beta": 1e300},
+    ],
+)
+def test_huge_parameters_converge_with_finite_thermodynamics(kw):
+    # every huge or tiny parameter keeps the solver inside its box (ln Δ and ln χ up to ±700)
+    # and the thermodynamics finite: f = e − s/β never forms β·O(1) − β·O(1)
+    s = solve_rs(model(2, 1.5, **kw))
+    assert s.converged
+    assert all(math.isfinite(v) for v in (s.free_energy, s.energy, s.entropy, s.mse, s.chi))
+    assert s.entropy <= math.log(4) + 1e-12
