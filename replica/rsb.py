@@ -23,16 +23,16 @@ M. Mézard, G. Parisi, M. A. Virasoro, *Spin Glass Theory and Beyond* (1987).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 from scipy import optimize
-from scipy.special import logsumexp
 
 from . import gauss
-from .channel import clustered_rule, grid_posterior, legendre01, log_partition, transitions
+from .channel import clustered_rule, legendre01, transitions
 from .errors import check
 from .regression import QuantizedRegression, RSSolution, solve_rs
 from .results import CONVERGED, MAX_ITER, Result, finish
@@ -46,6 +46,7 @@ __all__ = [
     "rsb_entropic",
     "rsb_free_entropy",
     "solve_1rsb",
+    "solve_frozen_1rsb",
 ]
 
 #: status of :func:`solve_1rsb` when the 1RSB fixed point is the RS one (``q₁ = q₀``)
@@ -78,10 +79,33 @@ class RSBSolution(Result):
         training error (both reduce to :class:`~replica.RSSolution`'s at ``q₁ = q₀``).
     free_entropy, free_energy : float
         ``−βf₁`` and ``f₁``.
+    energy, entropy : float
+        ``e = ∂(βf₁)/∂β`` (explicit β dependence at the saddle point) and ``s = β(e − f₁)``
+        (reduce to :class:`~replica.RSSolution`'s at ``q₁ = q₀``; the frozen 1RSB has ``s = 0``).
     x_residual : float
         ``|∂(−βf₁)/∂x|`` at the solution.
+    replicon_intra, replicon_inter : float
+        Replicon eigenvalues of the 1RSB solution (stable iff both < 1), in the units of the RS
+        AT quantity: intra-state ``λ₁ = αβ²/a² · E[⟨(w − ⟨w⟩)²⟩²]`` (the ``z₁`` average tilted
+        by ``Z^x``; fluctuations of the overlaps inside a state) and inter-state
+        ``λ₀ = αx²β²/b² · E_{z₀}[(Var_{z₁}⟨w⟩)²]`` (fluctuations of the overlaps between states,
+        ``Var_{z₁}`` the tilted variance of the state means), ``a = 1 + χ₁``,
+        ``b = a + xβ(q₁ − q₀)``. At ``q₁ = q₀``, ``λ₁`` is the RS AT value and ``λ₀ = 0``.
+        ``λ₁ > 1`` says that the states themselves break further (toward full RSB). For frozen
+        states (``q₁ = Q``, :func:`solve_frozen_1rsb`) ``λ₁ = 0`` and ``λ₀`` is the RS AT value at
+        the freezing point ``β_f = xβ`` (the frozen 1RSB is RS at ``β_f``; this fixes the ``x²``).
+    start : str
+        The start the solution was reached from (``"rs"`` or ``"frozen"``; ``"closed_form"``
+        for :func:`solve_frozen_1rsb`).
+    beta_f : float or None
+        The freezing inverse temperature of :func:`solve_frozen_1rsb` (``None`` elsewhere).
     rs : RSSolution
         The RS solution of the same model (the starting point).
+
+    References
+    ----------
+    E. Gardner, Nucl. Phys. B 257, 747 (1985) (stability of the one-step solution: the replicon
+    of the innermost and outer blocks).
     """
 
     x: float
@@ -99,13 +123,24 @@ class RSBSolution(Result):
     train_error: float
     free_entropy: float
     free_energy: float
+    energy: float
+    entropy: float
     x_residual: float
+    replicon_intra: float
+    replicon_inter: float
+    start: str
     rs: RSSolution
+    beta_f: float | None = None
 
     @property
     def collapsed(self) -> bool:
         """True when the 1RSB solution is the RS one."""
         return self.status == COLLAPSED
+
+    @property
+    def rsb_stable(self) -> bool:
+        """Both 1RSB replicons below 1 (the one-step solution is locally stable)."""
+        return self.replicon_intra < 1.0 and self.replicon_inter < 1.0
 
 
 def rsb_energetic(model: QuantizedRegression, m, q0, q1, Q, x):
@@ -144,7 +179,9 @@ class RSBEntropic(NamedTuple):
 
     ``Q = E⟨w²⟩``, ``q1 = E[⟨w⟩²]``, ``q0 = E[(⟨⟨w⟩⟩)²]``, ``m = E[w⁰⟨⟨w⟩⟩]`` where ``⟨·⟩`` is the
     single-state Gibbs average and the outer average over ``z₁`` is tilted by ``Z^x``; ``phi1`` is
-    ``φ₁`` and ``dphi1_dx`` its partial derivative in ``x``.
+    ``φ₁`` and ``dphi1_dx`` its partial derivative in ``x``. ``v2 = E[⟨(w − ⟨w⟩)²⟩²]`` (tilted, the
+    entropic factor of the intra-state replicon) and ``spread2 = E_{z₀}[(Var_{z₁}⟨w⟩)²]`` (the
+    squared variance of the state means under the tilted ``z₁`` measure, inter-state replicon).
     """
 
     m: float
@@ -153,6 +190,8 @@ class RSBEntropic(NamedTuple):
     Q: float
     phi1: float
     dphi1_dx: float
+    v2: float = 0.0
+    spread2: float = 0.0
 
 
 def _batched_rule(points, scales, half_width, n):
@@ -201,12 +240,13 @@ def rsb_entropic(model: QuantizedRegression, Q_hat, m_hat, q_hat0, q_hat1, x, n=
     levels = model.quantizer.levels
     A = Q_hat
     ridge = model.beta * model.ridge
-    log_prior = -0.5 * ridge * levels**2
+    # logits of level k at field h: h c_k + bias_k (the Q̂ and ridge terms do not depend on h)
+    bias = -0.5 * (A + ridge) * levels**2
     r_k, widths = transitions(levels, A, ridge)
     h_k, w_h = A * r_k, A * widths  # switches and their widths in h = A r
     s1 = math.sqrt(max(q_hat1 - q_hat0, 0.0))
     cmax = float(np.max(np.abs(levels)))
-    out = np.zeros(6)
+    out = np.zeros(8)
     for pi, mu, s in zip(*model.teacher.mixture()):
         tau = m_hat * m_hat * s + q_hat0
         c, sd = m_hat * mu, math.sqrt(tau)
@@ -216,9 +256,8 @@ def rsb_entropic(model: QuantizedRegression, Q_hat, m_hat, q_hat0, q_hat1, x, n=
         )
         wo = wo * gauss.norm_pdf((h0 - c) / sd) / sd
         if s1 == 0.0:
-            lz = log_partition(h0 / A, A, levels, log_prior)
-            f, v = grid_posterior(h0 / A, A, levels, log_prior)
-            T1, T2, TQ, L, Lz = f, f * f, f * f + v, x * lz, lz
+            lz, f, v = _site(h0, levels, bias, h_k)
+            T1, T2, TQ, L, Lz, V2 = f, f * f, f * f + v, x * lz, lz, v * v
         else:
             # inner rule in z1: switches at (h_k − h0)/s1 (width w_h/s1); the Gaussian tilted by
             # Z^x ~ e^{x c_k s1 z1} in cell k peaks between x c_1 s1 and x c_K s1
@@ -232,18 +271,21 @@ def rsb_entropic(model: QuantizedRegression, Q_hat, m_hat, q_hat0, q_hat1, x, n=
             pts = np.take_along_axis(pts, idx, axis=1)
             scl = np.take_along_axis(scl, idx, axis=1)
             z1, wi = _batched_rule(pts, scl, np.full(h0.size, 13.0 + x * cmax * s1), n[1])
-            h = h0[:, None] + s1 * z1
-            lz = log_partition(h / A, A, levels, log_prior)
-            f, v = grid_posterior(h / A, A, levels, log_prior)
+            lz, f, v = _site(h0[:, None] + s1 * z1, levels, bias, h_k)
             with np.errstate(divide="ignore"):  # zero-weight (clipped) nodes: log 0 = −inf
                 logits = np.log(wi) - 0.5 * z1 * z1 - 0.5 * math.log(2.0 * math.pi) + x * lz
-            L = logsumexp(logits, axis=1)  # ln E_{z1} Z^x
-            W = np.exp(logits - L[:, None])  # tilted weights over z1
-            T1 = (W * f).sum(axis=1)
-            T2 = (W * f * f).sum(axis=1)
-            TQ = T2 + (W * v).sum(axis=1)
-            Lz = (W * lz).sum(axis=1)
+            top = logits.max(axis=1)
+            W = np.exp(logits - top[:, None])
+            norm = W.sum(axis=1)
+            L = top + np.log(norm)  # ln E_{z1} Z^x
+            W /= norm[:, None]  # tilted weights over z1
+            T1 = np.einsum("ij,ij->i", W, f)
+            T2 = np.einsum("ij,ij->i", W, f * f)
+            TQ = T2 + np.einsum("ij,ij->i", W, v)
+            Lz = np.einsum("ij,ij->i", W, lz)
+            V2 = np.einsum("ij,ij->i", W, v * v)
         ew0 = mu + (m_hat * s / tau) * (h0 - c)  # E[w0 | h0]
+        spread = np.maximum(T2 - T1 * T1, 0.0)  # variance of the state means over z1
         out += pi * np.array(
             [
                 wo @ (ew0 * T1),
@@ -252,9 +294,30 @@ def rsb_entropic(model: QuantizedRegression, Q_hat, m_hat, q_hat0, q_hat1, x, n=
                 wo @ TQ,
                 wo @ L / x,
                 wo @ (Lz - L / x) / x,
+                wo @ V2,
+                wo @ (spread * spread),
             ]
         )
     return RSBEntropic(*(float(v) for v in out))
+
+
+def _site(h, levels, bias, switches):
+    """``ln Z``, mean and variance of the single-state measure ``∝ exp(h c_k + bias_k)`` on the
+    grid, in one pass over the logits (one exp per node and level).
+
+    The logits are concave in the level (``bias_k = −(Q̂ + βλ)c_k²/2``), so the largest one
+    is that of the level whose cell ``switches`` (the ``h_k``) contains ``h``: the log-sum-exp
+    shift costs a ``searchsorted`` instead of a reduction over the level axis. The variance is
+    ``E c² − f²``; its rounding error (~1e-16 c²) is that of ``Q`` and ``q₁`` themselves."""
+    j = np.searchsorted(switches, h)
+    mx = h * levels[j] + bias[j]
+    logits = h[..., None] * levels + bias
+    logits -= mx[..., None]
+    p = np.exp(logits, out=logits)
+    z = p.sum(axis=-1)
+    f = (p @ levels) / z
+    v = np.maximum((p @ (levels * levels)) / z - f * f, 0.0)
+    return mx + np.log(z), f, v
 
 
 def rsb_free_entropy(model, m, q0, q1, Q, m_hat, q_hat0, q_hat1, Q_hat, x, phi1):
@@ -279,6 +342,10 @@ class _Unphysical(Exception):
     """Internal: an iterate outside the physical domain of the 1RSB equations."""
 
 
+class _Budget(Exception):
+    """Internal: the budget of evaluations of the entropic averages is spent."""
+
+
 def _physical(model, u, x) -> bool:
     """Whether ``u = (m, q₀, q₁, Q)`` at ``x`` lies where the 1RSB free entropy is defined:
     ``a = 1 + β(Q − q₁) > 0``, ``b = a + xβ(q₁ − q₀) > 0``, ``E₀ = ρ − 2m + q₀ + σ² > 0`` (the
@@ -291,42 +358,201 @@ def _physical(model, u, x) -> bool:
     return ok and a > 0 and b > 0 and E0 > 0 and 0 < x <= 1
 
 
-def _fixed_point(model, x, u0, tol, n):
-    """Solve ``u = T_x(u)`` for ``u = (m, q₀, q₁, Q)`` at fixed ``x``: damped iteration, then
-    MINPACK ``hybr`` on the residual. Returns ``(u, residual, n_eval, hats, ent)``.
+class _Point(NamedTuple):
+    """One evaluation of the 1RSB map at ``(u, x)``: ``new = T_x(u)``, conjugates, averages."""
 
-    The damped iterates stay in the (convex) physical domain; a ``hybr`` step outside it stops
-    the polish and the last physical iterate is returned with its (honest) residual. Raises
-    :class:`_Unphysical` when ``u0`` itself is outside the domain."""
-    n_eval = 0
-    last = None  # the last physical iterate and its map
+    u: np.ndarray
+    x: float
+    new: np.ndarray
+    hats: tuple
+    ent: RSBEntropic
+    size: tuple
+
+    @property
+    def res(self) -> float:
+        return float(np.max(np.abs(self.new - self.u)))
+
+    @property
+    def gap(self) -> float:
+        return float(self.u[2] - self.u[1])
+
+
+class _Evaluator:
+    """The map ``(u, x) → T_x(u)`` with a budget of evaluations (``_Budget`` when spent) that
+    refuses unphysical iterates (``_Unphysical``) and keeps the best physical point per
+    quadrature size (smallest residual, ``q₁ > q₀`` preferred)."""
+
+    def __init__(self, model, budget):
+        self.model, self.budget, self.n, self.best = model, budget, 0, None
+
+    def __call__(self, u, x, size) -> _Point:
+        if not _physical(self.model, u, x):
+            raise _Unphysical(u)
+        if self.n >= self.budget:
+            raise _Budget
+        self.n += 1
+        hats = rsb_energetic(self.model, *u, x)
+        ent = rsb_entropic(self.model, hats[3], hats[0], hats[1], hats[2], x, size)
+        p = _Point(np.array(u, float), float(x), np.array(ent[:4]), hats, ent, tuple(size))
+        if self.best is None or _key(p) < _key(self.best):
+            self.best = p
+        return p
+
+
+def _key(p: _Point):
+    return (_collapsed(p) or p.gap <= 0, p.res)
+
+
+def _collapsed(p: _Point) -> bool:
+    return abs(p.gap) < 1e-7 * max(1.0, abs(p.u[3]))
+
+
+def _fixed_point(ev, x, u0, tol, size) -> _Point:
+    """Solve ``u = T_x(u)`` for ``u = (m, q₀, q₁, Q)`` at fixed ``x``: damped iteration, then
+    MINPACK ``hybr`` on the residual. Returns the last physical point (with its honest
+    residual) when a ``hybr`` step leaves the (convex) physical domain; raises
+    :class:`_Unphysical` when ``u0`` itself is outside it."""
+    last = None
 
     def T(u):
-        nonlocal n_eval, last
-        if not _physical(model, u, x):
-            raise _Unphysical(u)
-        n_eval += 1
-        hats = rsb_energetic(model, *u, x)
-        ent = rsb_entropic(model, hats[3], hats[0], hats[1], hats[2], x, n)
-        new = np.array([ent.m, ent.q0, ent.q1, ent.Q])
-        last = (np.array(u, float), new, hats, ent)
-        return new, hats, ent
+        nonlocal last
+        last = ev(u, x, size)
+        return last.new
 
     u = np.asarray(u0, float)
     try:
         for _ in range(30):
-            new = T(u)[0]
+            new = T(u)
             if np.max(np.abs(new - u)) < 1e-2:
                 break
             u = 0.5 * u + 0.5 * new
-        sol = optimize.root(lambda u: T(u)[0] - u, u, method="hybr", tol=tol * 1e-2)
-        u = sol.x
-        new, hats, ent = T(u)
+        sol = optimize.root(lambda u: T(u) - u, u, method="hybr", tol=tol * 1e-2)
+        if not np.array_equal(last.u, sol.x):
+            T(sol.x)
     except _Unphysical:
         if last is None:
             raise
-        u, new, hats, ent = last
-    return u, float(np.max(np.abs(new - u))), n_eval, hats, ent
+    return last
+
+
+def _joint(ev, p: _Point, tol, size) -> _Point:
+    """Polish ``(u, x)`` together by ``hybr`` on the four fixed-point equations and
+    ``∂(−βf₁)/∂x = 0``, with ``x = 1/(1 + e^{−t})`` so that steps stay in ``(0, 1)``. Returns
+    the evaluated point of smallest residual."""
+    best, best_r = None, math.inf
+
+    def F(y):
+        nonlocal best, best_r
+        xv = 1.0 / (1.0 + math.exp(-y[4])) if y[4] > -30 else 0.0
+        if xv == 0.0:  # x < 1e-13: β x β far below any scale of the model
+            raise _Unphysical(y)
+        q = ev(y[:4], xv, size)
+        out = np.append(q.new - q.u, _x_derivative(ev.model, q.u, q.hats, q.ent, xv))
+        r = float(np.max(np.abs(out)))
+        if r < best_r and not _collapsed(q):
+            best, best_r = q, r
+        return out
+
+    t0 = math.log(p.x / (1.0 - p.x)) if p.x < 1.0 else 8.0
+    try:
+        optimize.root(F, np.append(p.u, t0), method="hybr", tol=tol * 1e-2)
+    except (_Unphysical, OverflowError):
+        pass
+    return p if best is None else best
+
+
+def _xres(model, p: _Point) -> float:
+    return abs(_x_derivative(model, p.u, p.hats, p.ent, p.x))
+
+
+def _search_x(ev, u_start, x_start, tol, size, coarse, max_iter):
+    """Solve the fixed point and ``∂(−βf₁)/∂x = 0`` together.
+
+    A 1RSB (``q₁ > q₀``) fixed point is first found at a trial ``x`` (``x_start``, then
+    0.8, 0.6, 0.4, 0.2) with the coarse quadrature, and ``(u, x)`` are polished together
+    (:func:`_joint`) at full size. Where that fails (collapse to RS, ``x`` leaving ``(0, 1)``, or
+    no convergence) the root of ``∂_x(−βf₁)`` along the branch of coarse fixed points is
+    bracketed on an ``x`` grid and refined by regula falsi, all warm-started, then polished.
+    Returns the best point found (a collapsed one when no ``q₁ > q₀`` branch was found)."""
+    trials = []
+    for xv in dict.fromkeys((x_start, 0.8, 0.6, 0.4, 0.2)):
+        p = _fixed_point(ev, xv, u_start, 1e-6, coarse)
+        trials.append(p)
+        if not _collapsed(p) and p.gap > 0 and p.res < 1e-4:
+            break
+    else:
+        return trials[0]
+    q = _joint(ev, p, tol, size)
+    if _good(ev.model, q, tol) or ev.n >= ev.budget:
+        return q
+    # fallback: bracket the root of g(x) = ∂_x(−βf₁) along the branch, warm-started
+    branch = {}
+
+    def g(xv, u_from):
+        r = _fixed_point(ev, xv, u_from, tol, coarse)
+        if _collapsed(r) or r.gap <= 0:
+            return r, None
+        branch[xv] = r
+        return r, _x_derivative(ev.model, r.u, r.hats, r.ent, xv)
+
+    prev, bracket = None, None
+    u_from = p.u
+    for xv in (0.9, 0.7, 0.5, 0.3, 0.1):
+        r, gv = g(xv, u_from)
+        if gv is None:
+            prev = None
+            continue
+        u_from = r.u
+        if prev is not None and np.sign(gv) != np.sign(prev[1]):
+            bracket = (prev, (xv, gv))
+            break
+        prev = (xv, gv)
+    if bracket is None:
+        return q if not _collapsed(q) else (branch[min(branch)] if branch else q)
+    (xa, ga), (xb, gb) = bracket
+    best = branch[xb]
+    for _ in range(max_iter):  # Illinois regula falsi, safeguarded by bisection
+        xm = (xa * gb - xb * ga) / (gb - ga)
+        if not min(xa, xb) < xm < max(xa, xb):
+            xm = 0.5 * (xa + xb)
+        r, gm = g(xm, best.u)
+        if gm is None:  # the branch ended inside the bracket: keep the side that has it
+            xb, gb = xm, gb
+            continue
+        best = r
+        if abs(gm) < tol or abs(xa - xb) < 1e-9:
+            break
+        if np.sign(gm) == np.sign(gb):
+            xa, ga = xb, ga
+            ga *= 0.5
+        xb, gb = xm, gm
+    q = _joint(ev, best, tol, size)
+    if _good(ev.model, q, tol):
+        return q
+    return _fixed_point(ev, best.x, best.u, tol, size)
+
+
+def _good(model, p: _Point, tol) -> bool:
+    return p.res < tol and _xres(model, p) < tol and not _collapsed(p) and p.gap > 0
+
+
+def _rs_start(model, rs, gap):
+    """``(m, q₀, q₁, Q)`` a fraction ``gap`` of the RS thermal width ``Q − q`` away from RS
+    (the RS point is itself a fixed point for every ``x``)."""
+    width = max(rs.Q - rs.q, 1e-12)
+    # q₀ starts below q but never so far that E₀ = ρ − 2m + q₀ + σ² would become ≤ 0
+    e0 = model.rho - 2.0 * rs.m + rs.q + model.noise
+    down = min(0.5 * gap * width, 0.5 * e0)
+    return np.array([rs.m, rs.q - down, rs.q + 0.5 * gap * width, rs.Q])
+
+
+def _frozen_start(frozen):
+    """Near the frozen solution: ``q₁`` just below ``Q``."""
+    eps = 1e-3 * max(frozen.Q - frozen.q0, 1e-12)
+    return np.array([frozen.m, frozen.q0, frozen.Q - eps, frozen.Q])
+
+
+STARTS = ("auto", "rs", "frozen")
 
 
 def solve_1rsb(
@@ -338,6 +564,8 @@ def solve_1rsb(
     gap: float = 0.3,
     n=(48, 24),
     max_iter: int = 60,
+    start: str = "auto",
+    max_eval: int = 400,
 ) -> RSBSolution:
     """Solve the 1RSB saddle point of ``model`` at finite β.
 
@@ -348,28 +576,45 @@ def solve_1rsb(
     throw : bool
         Raise :class:`~replica.ConvergenceError` (carrying the result) if not converged.
     x : float, optional
-        Fix the Parisi parameter instead of solving ``∂(−βf₁)/∂x = 0``.
+        Fix the Parisi parameter instead of solving ``∂(−βf₁)/∂x = 0``. The status then
+        depends on the fixed-point residual only (``x_residual`` is still reported). Where the
+        start from RS falls back to RS, the solution at the equilibrium ``x`` is continued to
+        the requested ``x`` (a 1RSB branch can exist at an ``x`` without being reachable from
+        the RS start).
     rs : RSSolution, optional
         RS solution to start from (solved with :func:`~replica.solve_rs` if omitted).
     tol : float
         Tolerance on the fixed-point residual in ``(m, q₀, q₁, Q)`` and on ``∂_x(−βf₁)``.
     gap : float
-        Initial ``q₁ − q₀`` as a fraction of the RS thermal width ``Q − q`` (the RS point is
-        itself a fixed point for every ``x``; the iteration starts away from it).
+        Initial ``q₁ − q₀`` as a fraction of the RS thermal width ``Q − q`` for the RS start
+        (the RS point is itself a fixed point for every ``x``; the iteration starts away
+        from it).
     n : (int, int)
-        Quadrature sizes of :func:`rsb_entropic`.
+        Quadrature sizes of :func:`rsb_entropic` (the search for ``x`` uses two thirds).
     max_iter : int
-        Budget of outer iterations on ``x``.
+        Budget of regula-falsi steps on ``x`` (used only where the joint polish fails).
+    start : {"auto", "rs", "frozen"}
+        ``"rs"``: from the RS solution with ``q₁ − q₀ = gap·(Q − q)`` (finds the continuous
+        1RSB that branches from RS). ``"frozen"``: from the frozen 1RSB of
+        :func:`solve_frozen_1rsb` (``q₁`` just below ``Q``, ``x = β_f/β``), which finds the
+        discontinuous 1RSB of the entropy crisis; where the RS entropy is not negative there is
+        no frozen guess and the RS start is used. ``"auto"``: the RS start, then the frozen
+        one when the former collapses to RS while the RS entropy is negative.
+    max_eval : int
+        Budget of evaluations of the entropic averages (each ~10 ms at the default ``n``); when
+        spent the best point so far is reported with status ``"max_iter"``.
 
     Returns
     -------
     RSBSolution
         ``status``: ``"converged"`` (a 1RSB solution with ``q₁ > q₀``), ``"collapsed_to_rs"``
         (the iteration returned to ``q₁ = q₀``: RS is the 1RSB solution; ``x`` is reported as
-        1), ``"max_iter"`` (also when a Newton step left the physical domain ``a, b, E₀ > 0``:
-        the last physical iterate is reported), or ``"degenerate"`` (the RS start has
-        ``E₀ ≤ 0``, e.g. exact recovery at σ² = 0: the RS values are reported, residual
-        ``inf``). ``n_iter`` counts evaluations of the entropic averages.
+        1), ``"max_iter"`` (not converged within the budgets, or a Newton step left the
+        physical domain ``a, b, E₀ > 0``: the best physical iterate is reported), or
+        ``"degenerate"`` (the RS start has ``E₀ ≤ 0``, e.g. exact recovery at σ² = 0: the RS
+        values are reported, residual ``inf``). ``n_iter`` counts evaluations of the entropic
+        averages. ``replicon_intra`` and ``replicon_inter`` tell whether the 1RSB solution is
+        itself stable (both < 1).
 
     References
     ----------
@@ -379,98 +624,103 @@ def solve_1rsb(
           model.beta)  # fmt: skip
     check(x is None or 0 < x <= 1, "x", "None or a number in (0, 1]", x)
     check(0 < gap < 1, "gap", "a number in (0, 1)", gap)
+    check(start in STARTS, "start", f"one of {STARTS}", start)
+    check(max_eval >= 1, "max_eval", "a positive number of evaluations", max_eval)
     if rs is None:
         rs = solve_rs(model, throw=False)
-    width = max(rs.Q - rs.q, 1e-12)
-    # q₀ starts below q but never so far that E₀ = ρ − 2m + q₀ + σ² would become ≤ 0
-    e0 = model.rho - 2.0 * rs.m + rs.q + model.noise
-    down = min(0.5 * gap * width, 0.5 * e0)
-    u0 = np.array([rs.m, rs.q - down, rs.q + 0.5 * gap * width, rs.Q])
     what = f"solve_1rsb({model.quantizer.name}, alpha={model.alpha:g}, beta={model.beta:g})"
-    if not _physical(model, u0, 1.0 if x is None else x):
+    ev = _Evaluator(model, max_eval)
+    coarse = (max(n[0] * 2 // 3, 8), max(n[1] * 2 // 3, 4))
+    frozen = None
+    if start != "rs" and rs.converged and rs.entropy < 0:
+        frozen = solve_frozen_1rsb(model, throw=False, rs=rs)
+        frozen = frozen if frozen.converged else None
+    starts = []
+    if start in ("auto", "rs") or frozen is None:
+        starts.append(("rs", _rs_start(model, rs, gap), 0.8))
+    if frozen is not None and start in ("auto", "frozen"):
+        starts.append(("frozen", _frozen_start(frozen), frozen.x))
+    if not any(_physical(model, u, 1.0 if x is None else x) for _, u, _ in starts):
         return finish(_from_rs(model, rs, DEGENERATE), throw, what)
-    n_total = 0
-
-    def inner(xv, u_start, size):
-        nonlocal n_total
-        u, res, k, hats, ent = _fixed_point(model, xv, u_start, tol, size)
-        n_total += k
-        return u, res, hats, ent
-
-    if x is not None:
-        u, res, hats, ent = inner(x, u0, n)
-        xv, xres = x, abs(_x_derivative(model, u, hats, ent, x))
-    else:
-        # ∂_x(−βf₁) along the branch of fixed points: bracket its root on a coarse x grid with
-        # a coarse quadrature, refine by Brent, then polish (u, x) together by hybr at full
-        # quadrature size
-        coarse = (max(n[0] * 2 // 3, 8), max(n[1] * 2 // 3, 4))
-        cache = {}
-        u_prev = u0
-
-        def g(xv):
-            nonlocal u_prev
-            u, _, hats, ent = inner(xv, u_prev, coarse)
-            cache[xv] = u
-            if u[2] - u[1] > 1e-7 * max(1.0, abs(u[3])):
-                u_prev = u
-            return _x_derivative(model, u, hats, ent, xv)
-
-        grid = (0.9, 0.7, 0.5, 0.3, 0.1)
-        bracket, prev = None, None
-        for xv in grid:
-            gv = g(xv)
-            u = cache[xv]
-            if u[2] - u[1] <= 1e-7 * max(1.0, abs(u[3])):
-                prev = None
-                continue
-            if prev is not None and np.sign(gv) != np.sign(prev[1]):
-                bracket = (prev[0], xv)
-                break
-            prev = (xv, gv)
-        if bracket is None:
-            xv = grid[-1]
-            u, res, hats, ent = inner(xv, cache[xv], n)
-        else:
-            xv = optimize.brentq(g, bracket[1], bracket[0], xtol=1e-6, maxiter=max_iter)
-            u5 = np.append(cache[xv], xv)
-
-            def full(y):
-                nonlocal n_total
-                if not _physical(model, y[:4], y[4]):
-                    raise _Unphysical(y)
-                n_total += 1
-                hats = rsb_energetic(model, *y[:4], y[4])
-                ent = rsb_entropic(model, hats[3], hats[0], hats[1], hats[2], y[4], n)
-                new = np.array([ent.m, ent.q0, ent.q1, ent.Q])
-                return np.append(new - y[:4], _x_derivative(model, y[:4], hats, ent, y[4]))
-
-            try:
-                sol = optimize.root(full, u5, method="hybr", tol=tol * 1e-2)
-                xv = float(sol.x[4])
-                u = sol.x[:4]
-                hats = rsb_energetic(model, *u, xv)
-                ent = rsb_entropic(model, hats[3], hats[0], hats[1], hats[2], xv, n)
-                res = float(np.max(np.abs(np.array([ent.m, ent.q0, ent.q1, ent.Q]) - u)))
-            except _Unphysical:  # a polish step left the domain: the Brent root, full size
-                u, res, hats, ent = inner(xv, cache[xv], n)
-        xres = abs(_x_derivative(model, u, hats, ent, xv))
-    m, q0, q1, Q = (float(v) for v in u)
-    collapsed = abs(q1 - q0) < 1e-7 * max(1.0, abs(Q))
-    if collapsed and res < tol:
+    best, origin = None, starts[0][0]
+    share = max(1, max_eval // len(starts))  # each start gets its part of the budget
+    for name, u0, x0 in starts:
+        if not _physical(model, u0, 1.0 if x is None else x):
+            continue
+        ev.budget, ev.best = ev.n + share, None
+        try:
+            if x is None:
+                p = _search_x(ev, u0, x0, tol, n, coarse, max_iter)
+            else:
+                p = _fixed_point(ev, x, u0, tol, n)
+                if _collapsed(p) or not p.res < tol:
+                    p = _continue_x(ev, p, x, tol, n, coarse, max_iter, u0, x0)
+            if p.size != tuple(n):  # a coarse point (a collapsed trial): at full size
+                p = _fixed_point(ev, p.x, p.u, tol, n)
+        except _Budget:
+            p = ev.best
+        if p is None:
+            continue
+        if best is None or _rank(model, p, tol, x) < _rank(model, best, tol, x):
+            best, origin = p, name
+        if _rank(model, best, tol, x)[0] == 0:
+            break
+    if best is None:  # pragma: no cover - a budget of >= 1 evaluates at least once
+        return finish(_from_rs(model, rs, MAX_ITER), throw, what)
+    p = best
+    xres = _xres(model, p)
+    res = p.res
+    m, q0, q1, Q = (float(v) for v in p.u)
+    xv = p.x
+    if _collapsed(p) and res < tol:
         status = COLLAPSED
         xv, xres = 1.0, 0.0
-    elif collapsed or q1 < q0:
+    elif _collapsed(p) or q1 < q0:
         # not converged, or ended at q₁ < q₀ (no 1RSB state): reported at the x it reached,
         # where the iterate is physical (at x = 1 a q₁ < q₀ iterate can have b < 0)
         status = MAX_ITER
     else:
-        status = CONVERGED if (res < tol and xres < tol) else MAX_ITER
-    return finish(
-        _assemble(model, xv, m, q0, q1, Q, hats, ent, status, n_total, max(res, xres), xres, rs),
-        throw and status != COLLAPSED,
-        what,
-    )
+        ok = res < tol and (x is not None or xres < tol)
+        status = CONVERGED if ok else MAX_ITER
+    residual = res if (x is not None or status == COLLAPSED) else max(res, xres)
+    out = _assemble(model, xv, m, q0, q1, Q, p.hats, p.ent, status, ev.n, residual, xres, rs,
+                    origin)  # fmt: skip
+    return finish(out, throw and status != COLLAPSED, what)
+
+
+def _rank(model, p, tol, x):
+    """Sort key of candidate points: converged 1RSB first, then collapsed, then the rest."""
+    one = not _collapsed(p) and p.gap > 0
+    conv = p.res < tol and (x is not None or _xres(model, p) < tol)
+    return (0 if (one and conv) else 1 if (conv and _collapsed(p)) else 2, p.res)
+
+
+def _continue_x(ev, p, x, tol, size, coarse, max_iter, u0, x0):
+    """At fixed ``x`` the start fell back to RS: solve the equilibrium 1RSB (free ``x``) and
+    continue its branch to ``x`` in steps of at most 0.05, warm-started."""
+    eq = _search_x(ev, u0, x0, tol, size, coarse, max_iter)
+    if _collapsed(eq) or eq.gap <= 0:
+        return p
+    steps = max(1, math.ceil(abs(x - eq.x) / 0.05))
+    r = eq
+    for xv in np.linspace(eq.x, x, steps + 1)[1:]:
+        r = _fixed_point(ev, float(xv), r.u, tol, coarse if xv != x else size)
+        if _collapsed(r) or r.gap <= 0:
+            return p
+    return r
+
+
+def _energy(model, x, m, q0, q1, Q):
+    """``e = −∂(−βf₁)/∂β`` at fixed order parameters and conjugates (the saddle point makes
+    the total derivative the explicit one): the energetic term through ``a``, ``b`` and
+    ``βE₀/b``, the ridge prior ``−βλw²/2`` of the single-site measure through ``−λQ/2``."""
+    al, be = model.alpha, model.beta
+    d1 = Q - q1
+    d2 = d1 + x * (q1 - q0)
+    a, b = 1.0 + be * d1, 1.0 + be * d2
+    E0 = model.rho - 2.0 * m + q0 + model.noise
+    thermal = (1.0 - 1.0 / x) * d1 / a + d2 / (x * b)
+    return 0.5 * al * (thermal + E0 / b - be * E0 * d2 / b**2) + 0.5 * model.ridge * Q
 
 
 def _from_rs(model, rs, status):
@@ -481,11 +731,11 @@ def _from_rs(model, rs, status):
         chi1=rs.chi, m_hat=rs.m_hat, q_hat0=rs.q_hat, q_hat1=rs.q_hat, Q_hat=rs.Q_hat,
         mse=rs.mse, gen_error=rs.gen_error, train_error=rs.train_error,
         free_entropy=-model.beta * rs.free_energy, free_energy=rs.free_energy,
-        x_residual=math.inf, rs=rs,
+        energy=rs.energy, entropy=rs.entropy, x_residual=math.inf, replicon_intra=rs.at, replicon_inter=0.0, start="rs", rs=rs,
     )  # fmt: skip
 
 
-def _assemble(model, x, m, q0, q1, Q, hats, ent, status, n_iter, residual, xres, rs):
+def _assemble(model, x, m, q0, q1, Q, hats, ent, status, n_iter, residual, xres, rs, start):
     m_hat, q_hat0, q_hat1, Q_hat = hats
     be = model.beta
     a = 1.0 + be * (Q - q1)
@@ -499,9 +749,113 @@ def _assemble(model, x, m, q0, q1, Q, hats, ent, status, n_iter, residual, xres,
     # the state means ω_s ~ N(ω, q₁ − q₀) are tilted by Z_s^x; the mean residual is (y − ω)/b and
     # a Gibbs sample adds the within-state (Q − q₁)/a and between-state (q₁ − q₀)/(ab) variances
     train = E0 / b**2 + ((Q - q1) / a + (q1 - q0) / (a * b) if sample else 0.0)
+    energy = _energy(model, x, m, q0, q1, Q)
     return RSBSolution(
         status=status, n_iter=n_iter, residual=float(residual), x=float(x), m=m, q0=q0, q1=q1,
         Q=Q, chi1=be * (Q - q1), m_hat=m_hat, q_hat0=q_hat0, q_hat1=q_hat1, Q_hat=Q_hat, mse=mse,
         gen_error=gen, train_error=train, free_entropy=phi, free_energy=-phi / be,
-        x_residual=float(xres), rs=rs,
+        energy=energy, entropy=phi + be * energy,
+        x_residual=float(xres), replicon_intra=model.alpha * (be / a) ** 2 * ent.v2,
+        replicon_inter=model.alpha * (x * be / b) ** 2 * ent.spread2, start=start, rs=rs,
     )  # fmt: skip
+
+
+def _rs_entropy(model, beta):
+    r = solve_rs(model.replace(beta=beta), throw=False)
+    return r.entropy if r.converged else math.nan
+
+
+def solve_frozen_1rsb(
+    model: QuantizedRegression, throw: bool = True, rs: RSSolution | None = None,
+    xtol: float = 1e-13,
+) -> RSBSolution:  # fmt: skip
+    """Frozen 1RSB (states are single configurations, ``q₁ = Q``) in closed form.
+
+    With ``q₁ = Q`` the 1RSB free entropy at ``(β, x)`` is ``(1/x)`` times the RS one at
+    ``β' = xβ`` (with ``Q̂' = x(Q̂ − x(q̂₁ − q̂₀))``, ``m̂' = xm̂``, ``q̂' = x²q̂₀``; derived in
+    :func:`replica.symbolic.rsb.frozen_derivation`), and ``∂_x`` of it vanishes where the RS
+    entropy at ``β'`` vanishes (zero complexity of the states). So beyond the freezing point
+    ``β_f`` (the root of the RS entropy, found by Brent's method on :func:`~replica.solve_rs`
+    in β), ``x = β_f/β``, the order parameters and errors are the RS ones at ``β_f``, and
+    ``f = f_RS(β_f)`` does not depend on β: the entropy is 0 (the thermodynamics freezes).
+
+    Parameters
+    ----------
+    model : QuantizedRegression
+        Finite ``beta``.
+    throw : bool
+        Raise :class:`~replica.ConvergenceError` (carrying the result) if not converged.
+    rs : RSSolution, optional
+        RS solution at ``model.beta`` (solved if omitted).
+    xtol : float
+        Absolute tolerance on ``β_f``.
+
+    Returns
+    -------
+    RSBSolution
+        ``status``: ``"converged"`` (frozen, ``x = β_f/β < 1``, ``residual`` is ``|s_RS(β_f)|``),
+        ``"collapsed_to_rs"`` (the RS entropy at β is not negative: β ≤ β_f, RS holds; the RS
+        values with ``x = 1``), or ``"max_iter"`` (the RS solution or the entropy root could
+        not be found; the RS values). ``start`` is ``"closed_form"``, ``beta_f`` the freezing
+        point, ``replicon_intra = 0`` and ``replicon_inter`` the RS AT value at ``β_f``.
+
+    References
+    ----------
+    B. Derrida, Phys. Rev. B 24, 2613 (1981) (freezing of the random energy model);
+    W. Krauth, M. Mézard, J. Phys. France 50, 3057 (1989) and O. C. Martin, M. Mézard,
+    O. Rivoire, Phys. Rev. Lett. 93, 217205 (2004) (frozen 1RSB with ``q₁ = 1`` and the
+    Parisi parameter fixed by zero complexity); card "1RSB (beyond the paper)".
+    """
+    check(math.isfinite(model.beta), "model.beta", "a finite inverse temperature for 1RSB",
+          model.beta)  # fmt: skip
+    check(xtol > 0, "xtol", "a positive tolerance", xtol)
+    what = f"solve_frozen_1rsb({model.quantizer.name}, alpha={model.alpha:g}, beta={model.beta:g})"
+    if rs is None:
+        rs = solve_rs(model, throw=False)
+    if not rs.converged:
+        return finish(_from_rs(model, rs, MAX_ITER), throw, what)
+    if rs.entropy >= 0:
+        out = dataclasses.replace(_from_rs(model, rs, COLLAPSED), residual=rs.residual,
+                                  n_iter=rs.n_iter, start="closed_form")  # fmt: skip
+        return finish(out, False, what)
+    # bracket the root below β: s_RS → ln K > 0 as β → 0
+    hi, lo, s_lo, calls = model.beta, 0.5 * model.beta, math.nan, 0
+    for _ in range(80):
+        calls += 1
+        s_lo = _rs_entropy(model, lo)
+        if not s_lo < 0:
+            break
+        hi, lo = lo, 0.5 * lo
+    if not s_lo > 0:
+        return finish(_from_rs(model, rs, MAX_ITER), throw, what)
+
+    def s(b):
+        nonlocal calls
+        calls += 1
+        v = _rs_entropy(model, b)
+        if not math.isfinite(v):
+            raise _Unphysical(b)
+        return v
+
+    try:
+        beta_f = optimize.brentq(s, lo, hi, xtol=xtol, rtol=4 * np.finfo(float).eps)
+    except (_Unphysical, ValueError, RuntimeError):
+        return finish(_from_rs(model, rs, MAX_ITER), throw, what)
+    rf = solve_rs(model.replace(beta=beta_f), throw=False)
+    x = beta_f / model.beta
+    al, be = model.alpha, model.beta
+    b = 1.0 + rf.chi  # = 1 + xβ(Q − q₀)
+    E0 = model.rho - 2.0 * rf.m + rf.q + model.noise
+    q_hat0 = al * be * be * E0 / b**2
+    residual = abs(rf.entropy)
+    # an entropy jump (a change of RS branch) is a sign change but not a root
+    status = CONVERGED if rf.converged and residual < 1e-8 else MAX_ITER
+    out = RSBSolution(
+        status=status, n_iter=calls, residual=residual, x=x, m=rf.m, q0=rf.q, q1=rf.Q, Q=rf.Q,
+        chi1=0.0, m_hat=al * be / b, q_hat0=q_hat0, q_hat1=q_hat0 + al * be / x * (1.0 - 1.0 / b),
+        Q_hat=al * be, mse=rf.mse, gen_error=rf.gen_error, train_error=rf.train_error,
+        free_entropy=-be * rf.free_energy, free_energy=rf.free_energy, energy=rf.energy,
+        entropy=rf.entropy / x, x_residual=residual / x**2, replicon_intra=0.0,
+        replicon_inter=rf.at, start="closed_form", rs=rs, beta_f=beta_f,
+    )  # fmt: skip
+    return finish(out, throw, what)
