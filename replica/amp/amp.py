@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -43,6 +43,8 @@ from ..errors import check
 from ..quantizers import Quantizer
 from ..results import CONVERGED, DIVERGED, MAX_ITER, Result, finish
 from . import backend as bk
+from .denoiser import prior_moments
+from .trajectory import Trajectory
 
 __all__ = ["STALLED", "AMPResult", "Trajectory", "prior_moments", "run"]
 
@@ -50,24 +52,6 @@ __all__ = ["STALLED", "AMPResult", "Trajectory", "prior_moments", "run"]
 STALLED = "stalled"
 
 VARIANCES = ("scalar", "full")
-
-
-class Trajectory(NamedTuple):
-    """Per-iteration order parameters, shared by AMP and state evolution.
-
-    Entry ``t`` describes the state after ``t`` iterations (``t = 0``: the initialisation):
-    ``mse_t = ‖w⁰ − ŵ_t‖²/N``, ``m_t = w⁰·ŵ_t/N``, ``q_t = ‖ŵ_t‖²/N``, ``V_t = mean(v_t)`` and
-    ``A_t`` the (mean) precision computed from that state, the one used in the next update. For
-    state evolution these are the corresponding averages. ``residual[t]`` is the size of update
-    ``t + 1`` (one entry fewer than the others).
-    """
-
-    mse: np.ndarray
-    m: np.ndarray
-    q: np.ndarray
-    V: np.ndarray
-    A: np.ndarray
-    residual: np.ndarray
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -96,17 +80,6 @@ class AMPResult(Result):
     mse: float | None
     m: float | None
     q: float
-
-
-def prior_moments(levels, log_prior=None) -> tuple[float, float]:
-    """Mean and variance of the grid prior ``∝ exp(log_prior)`` (uniform by default): AMP's
-    and state evolution's initial ``ŵ`` and ``v``."""
-    levels = np.asarray(levels, dtype=float)
-    lp = np.zeros(levels.size) if log_prior is None else np.asarray(log_prior, dtype=float)
-    p = np.exp(lp - lp.max())
-    p /= p.sum()
-    mean = float(p @ levels)
-    return mean, float(p @ (levels - mean) ** 2)
 
 
 def _levels(quantizer) -> np.ndarray:
@@ -294,7 +267,7 @@ def _bench(quick: bool):
     """
     from ..bench import Measurement, best_time
     from ..regression import QuantizedRegression
-    from .experiment import generate
+    from .instances import generate
 
     model = QuantizedRegression(quantizer=Quantizer.uniform(2, 1.5), alpha=2.0, beta=5.0, noise=0.1)
     cases = [("numpy", "float64", 2000 if quick else 4000)]

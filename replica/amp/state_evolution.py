@@ -28,7 +28,8 @@ from ..errors import check
 from ..regression import QuantizedRegression, rs_map
 from ..results import CONVERGED, DIVERGED, MAX_ITER, Result, finish
 from ..stability import at_from_averages
-from .amp import Trajectory, prior_moments
+from .denoiser import prior_moments
+from .trajectory import Trajectory
 
 __all__ = ["SEResult", "state_evolution"]
 
