@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
+from .boundaries import at_boundary, with_width
 from .errors import ConvergenceError, check
-from .phase import at_boundary, with_width
 from .quantizers import Quantizer
 from .regression import QuantizedRegression, RSSolution, solve_rs
 from .results import CONVERGED, Result, finish
@@ -369,7 +369,7 @@ def compare_grids(
         family (``"optimal"``) scaled in width.
     boundary : bool
         Locate, for each family, the width ``ω_AT`` above which RS is unstable: the first AT = 1
-        crossing on a geometric scan of ``at_range``, refined by :func:`~replica.phase.at_boundary`
+        crossing on a geometric scan of ``at_range``, refined by :func:`~replica.boundaries.at_boundary`
         (``nan`` when RS is stable on the whole range).
     at_range : (lo, hi)
         Width range of that scan.

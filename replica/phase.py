@@ -1,12 +1,18 @@
-"""Phase diagram of weight-quantized regression: the AT line and the interpolation threshold.
+"""Phase diagram of weight-quantized regression over any Cartesian grid of parameters.
 
-* :func:`at_boundary` — the RS/RSB boundary ``AT = 1`` located by Brent's method along one
-  parameter (width ω, α, β, σ² or λ) to ``1e-8`` in that parameter, never read off a grid;
+:func:`phase_diagram` labels each point RS / RSB / no RS solution (AT < 1 or > 1 at the RS saddle
+point) through the sweep (:func:`replica.sweep.run_sweep`), with the boundary curves as
+coordinates. The boundaries themselves, located to ``1e-8`` and never read off a grid, live in
+:mod:`replica.boundaries` and are re-exported here:
+
+* :func:`at_boundary` — the RS/RSB boundary ``AT = 1`` by Brent's method along one parameter
+  (width ω, α, β, σ² or λ);
 * :func:`interpolation_threshold` — at β = ∞ and λ = 0 the RS solution exists only for
   ``α > α_c`` with ``D(α_c) = α_c`` (the shifted double-descent peak, ``α_c < 1`` for any
-  finite grid);
-* :func:`phase_diagram` — a Cartesian sweep (:mod:`replica.sweep`) labelled RS / RSB / no RS
-  solution, with the boundary curves as coordinates.
+  finite grid).
+
+Layering: ``boundaries`` (physics) → ``sweep`` (grids of RS solutions on the sweep engine) →
+``phase`` (this module); nothing below imports it.
 
 References
 ----------
@@ -17,18 +23,19 @@ width) and the shift of the interpolation threshold by quantization.
 
 from __future__ import annotations
 
-import math
-import re
-from dataclasses import dataclass
-
-import numpy as np
-from scipy import optimize
-
-from .channel import channel_averages
-from .errors import ConvergenceError, check
-from .quantizers import Quantizer
-from .regression import QuantizedRegression, RSSolution, solve_rs
-from .results import CONVERGED, Result, finish
+from .boundaries import (
+    AT_JUMP,
+    RS_UNSOLVED,
+    VARY,
+    ATBoundary,
+    InterpolationThreshold,
+    at_boundary,
+    interpolation_threshold,
+    with_parameter,
+    with_width,
+)
+from .regression import QuantizedRegression
+from .sweep import run_sweep
 
 __all__ = [
     "AT_JUMP",
@@ -42,343 +49,6 @@ __all__ = [
     "with_parameter",
     "with_width",
 ]
-
-#: status of :func:`at_boundary` (``throw=False``) when the RS saddle point could not be solved
-#: at a point Brent's method needed
-RS_UNSOLVED = "rs_unsolved"
-#: status of :func:`at_boundary` when AT − 1 changes sign across a jump between RS branches
-#: (Brent's root has ``|AT − 1| > 1e-6``): no AT = 1 point in the bracket
-AT_JUMP = "at_jump"
-_AT_TOL = 1e-6
-#: parameters along which :func:`at_boundary` can locate the AT line
-VARY = ("width", "alpha", "beta", "noise", "ridge")
-# default search ranges (geometric scan for the first AT = 1 crossing) when no bracket is given
-_DEFAULT_RANGE = {
-    "width": (1e-2, 20.0),
-    "alpha": (1e-2, 100.0),
-    "beta": (1e-2, 1e6),
-    "noise": (1e-4, 100.0),
-    "ridge": (1e-6, 100.0),
-}
-
-
-def with_width(quantizer: Quantizer, width: float) -> Quantizer:
-    """The same grid shape scaled so that its largest absolute level is ``width``.
-
-    Every family of :class:`~replica.quantizers.Quantizer` (uniform, Gaussian-quantile, power,
-    power-of-two) is linear in its width, so rescaling the levels gives the same family. Here
-    ``width`` is always the largest absolute level, which is the family's width parameter except
-    for the mid-rise uniform grid (largest level ``ω(K − 1)/K``).
-    """
-    ok = isinstance(width, (int, float, np.floating, np.integer)) and not isinstance(width, bool)
-    check(ok and math.isfinite(width) and width > 0, "width", "a finite number > 0", width)
-    scale = float(width) / quantizer.width
-    name = re.sub(r"width=[^,)]*", f"width={float(width):g}", quantizer.name)
-    return Quantizer(levels=quantizer.levels * scale, name=name)
-
-
-def with_parameter(model: QuantizedRegression, name: str, value: float) -> QuantizedRegression:
-    """``model`` with one of :data:`VARY` set to ``value`` (``width`` rescales the grid)."""
-    check(name in VARY, "vary", f"one of {VARY}", name)
-    if name == "width":
-        return model.replace(quantizer=with_width(model.quantizer, value))
-    return model.replace(**{name: float(value)})
-
-
-def _value(model: QuantizedRegression, name: str) -> float:
-    return model.quantizer.width if name == "width" else float(getattr(model, name))
-
-
-@dataclass(frozen=True, kw_only=True)
-class ATBoundary(Result):
-    """Location of the AT line ``AT = 1`` along one parameter.
-
-    Attributes
-    ----------
-    parameter : str
-        The varied parameter (one of :data:`VARY`).
-    value : float
-        Its value on the AT line (to ``xtol``).
-    bracket : tuple of float
-        The bracket ``(lo, hi)`` with a sign change of ``AT − 1`` that was refined.
-    at_lo, at_hi : float
-        AT at the two ends of the bracket.
-    solution : RSSolution
-        The RS saddle point at ``value``.
-    residual : float
-        ``|AT(value) − 1|``.
-    """
-
-    parameter: str
-    value: float
-    bracket: tuple
-    at_lo: float
-    at_hi: float
-    solution: RSSolution
-
-
-def _at_function(model, vary, init):
-    """AT(x) − 1 with warm starts from the last converged solution (continuation)."""
-    state = {"init": init, "n": 0, "memo": {}}
-
-    def fn(x):
-        # a point is solved once: Brent re-evaluating a bracket end found by the scan must see
-        # the same AT (a warm start from elsewhere can land on another branch: no sign change)
-        if x in state["memo"]:
-            state["last"] = (x, state["memo"][x])
-            return state["memo"][x].at - 1.0
-        state["n"] += 1
-        state["x"] = x
-        sol = solve_rs(with_parameter(model, vary, x), init=state["init"], throw=False)
-        if not sol.converged and state["init"] is not None:
-            sol = solve_rs(with_parameter(model, vary, x), throw=False)
-        finish(sol, True, f"at_boundary: solve_rs at {vary}={x!r}")
-        state["init"] = sol
-        state["last"] = (x, sol)
-        state["memo"][x] = sol
-        return sol.at - 1.0
-
-    return fn, state
-
-
-def _scan(fn, lo, hi, n=49):
-    """First sign change of ``fn`` between consecutive solved points of a geometric grid of
-    ``[lo, hi]`` (points where the RS saddle point cannot be solved are gaps). Returns
-    ``(bracket or None, f_lo, f_hi, n_unsolved)``."""
-    prev_x, prev_f, last_f, unsolved = None, None, math.nan, 0
-    for x in np.geomspace(lo, hi, n):
-        try:
-            fx = fn(x)
-        except ConvergenceError:
-            prev_x, prev_f, unsolved = None, None, unsolved + 1
-            continue
-        if prev_f is not None and np.sign(fx) != np.sign(prev_f):
-            return (float(prev_x), float(x)), prev_f, fx, unsolved
-        prev_x, prev_f, last_f = x, fx, fx
-    return None, last_f, last_f, unsolved
-
-
-def at_boundary(
-    model: QuantizedRegression,
-    vary: str = "width",
-    bracket: tuple[float, float] | None = None,
-    xtol: float = 1e-8,
-    init: RSSolution | None = None,
-    throw: bool = True,
-) -> ATBoundary:
-    """Locate the RS/RSB boundary ``AT = 1`` along one parameter by Brent's method.
-
-    Parameters
-    ----------
-    model : QuantizedRegression
-        Fixes every parameter except ``vary`` (its current value of ``vary`` is ignored).
-    vary : {"width", "alpha", "beta", "noise", "ridge"}
-        The parameter to vary. ``"width"`` rescales the model's grid (same shape, largest level
-        ``±width``).
-    bracket : (lo, hi), optional
-        An interval on which ``AT − 1`` changes sign. Default: the first sign change on a
-        49-point geometric scan of a default range (width 1e-2…20, α 1e-2…100, β 1e-2…1e6,
-        σ² 1e-4…100, λ 1e-6…100).
-    xtol : float
-        Absolute tolerance on the boundary value (default ``1e-8``).
-    init : RSSolution, optional
-        Warm start for the first solve (continuation from a nearby point).
-    throw : bool
-        Raise :class:`~replica.ConvergenceError` if Brent's method does not converge.
-
-    Returns
-    -------
-    ATBoundary
-        ``status`` ``"converged"``, ``"max_iter"``, ``"at_jump"`` (AT − 1 changes sign across
-        a jump of the RS solution, ``|AT − 1| > 1e-6`` at the root) or, with ``throw=False``,
-        ``"rs_unsolved"``
-        (the RS saddle point could not be solved at ``value``, a point Brent's method needed;
-        ``residual`` inf).
-
-    Raises
-    ------
-    ValueError
-        If ``AT − 1`` does not change sign on the bracket (or between consecutive solved points
-        of the default scan; points where RS cannot be solved are skipped there).
-    ConvergenceError
-        With ``throw=True``, if the RS saddle point cannot be solved at a point of the bracket.
-
-    References
-    ----------
-    Kashiwamura et al., arXiv:2401.17269: AT condition ``(1/α) E[(∂_r f)²] < 1``.
-
-    Examples
-    --------
-    >>> from replica import Quantizer
-    >>> from replica.regression import QuantizedRegression
-    >>> m = QuantizedRegression(quantizer=Quantizer.uniform(2, 1.0), alpha=2, beta=5, noise=0.1)
-    >>> round(at_boundary(m, "width", bracket=(1.5, 3.0)).value, 4)
-    2.3213
-    """
-    check(vary in VARY, "vary", f"one of {VARY}", vary)
-    check(xtol > 0, "xtol", "a number > 0", xtol)
-    fn, state = _at_function(model, vary, init)
-    if bracket is None:
-        lo, hi = _DEFAULT_RANGE[vary]
-        found, f_lo, f_hi, unsolved = _scan(fn, lo, hi)
-        got = (f"AT - 1 of one sign (last {f_hi:+.3g}); RS unsolved at {unsolved} of 49 points"
-               if not math.isnan(f_hi) else
-               "no point of the scan with a converged RS solution")  # fmt: skip
-        check(found is not None, "bracket", f"an AT = 1 crossing in the default {vary} range "
-              f"[{lo:g}, {hi:g}] (pass a bracket)", got)  # fmt: skip
-        lo, hi = found
-    else:
-        check(len(bracket) == 2 and 0 < bracket[0] < bracket[1] and math.isfinite(bracket[1]),
-              "bracket", "(lo, hi) with 0 < lo < hi < inf", bracket)  # fmt: skip
-        lo, hi = (float(v) for v in bracket)
-        f_lo = f_hi = math.inf
-    try:
-        if bracket is not None:
-            f_lo = fn(lo)
-            f_hi = fn(hi)
-            check(np.sign(f_lo) != np.sign(f_hi), "bracket",
-                  "an interval on which AT - 1 changes sign", (lo, hi, f"AT = {f_lo + 1:.6g}, "
-                                                               f"{f_hi + 1:.6g}"))  # fmt: skip
-        root, info = optimize.brentq(fn, lo, hi, xtol=xtol, rtol=4 * np.finfo(float).eps,
-                                     full_output=True, disp=False)  # fmt: skip
-    except ConvergenceError as err:
-        if throw:
-            raise
-        # the RS saddle point could not be solved at an evaluation point: flagged, reported at
-        # that point (AT of an end of the bracket not yet evaluated: inf)
-        sol = err.result
-        return ATBoundary(parameter=vary, value=float(state["x"]), bracket=(lo, hi),
-                          at_lo=float(f_lo + 1.0), at_hi=float(f_hi + 1.0), solution=sol,
-                          status=RS_UNSOLVED, n_iter=int(state["n"]), residual=math.inf)  # fmt: skip
-    last_x, sol = state["last"]
-    if last_x != root:  # brentq returns its best iterate, not always the last evaluation
-        fn(root)
-        sol = state["last"][1]
-    # Brent also "converges" onto a jump of AT between two RS branches (a sign change without
-    # AT = 1): only a root where AT is within _AT_TOL of 1 counts as the AT line
-    status = CONVERGED if info.converged else "max_iter"
-    if status == CONVERGED and not abs(sol.at - 1.0) <= _AT_TOL:
-        status = AT_JUMP
-    result = ATBoundary(
-        parameter=vary,
-        value=float(root),
-        bracket=(lo, hi),
-        at_lo=float(f_lo + 1.0),
-        at_hi=float(f_hi + 1.0),
-        solution=sol,
-        status=status,
-        n_iter=int(state["n"]),
-        residual=abs(sol.at - 1.0),
-    )
-    return finish(result, throw, f"at_boundary(vary={vary!r})")
-
-
-@dataclass(frozen=True, kw_only=True)
-class InterpolationThreshold(Result):
-    """The interpolation threshold of the ridgeless ground state (β = ∞, λ = 0).
-
-    Attributes
-    ----------
-    alpha_c : float
-        RS solutions exist for ``α > α_c`` only; ``α_c = D(α_c)`` (0 for a one-level grid). When
-        the status is ``"no_bracket"``: 0 if ``g ≥ 0`` already at the smallest Δ (an error-free
-        state at σ² = 0), ``inf`` if no sign change was found.
-    delta : float
-        Channel variance Δ at the threshold (the limit ``α → α_c⁺``).
-    mse, gen_error : float
-        Weight MSE and generalization error in the limit ``α → α_c⁺`` (finite, unlike the
-        unquantized divergence ``σ²α/(α − 1)``); ``gen_error`` follows the model's
-        ``include_noise`` convention.
-    residual : float
-        ``|Δ D(Δ) − mse(Δ) − σ²|`` at the threshold.
-    """
-
-    alpha_c: float
-    delta: float
-    mse: float
-    gen_error: float
-
-
-def interpolation_threshold(model: QuantizedRegression, throw: bool = True):
-    """Interpolation threshold ``α_c`` of the ground state (β = ∞, λ = 0) on the model's grid.
-
-    At β = ∞ and λ = 0 the denoiser is the nearest-level staircase, whose averages depend on the
-    channel variance Δ only. A fixed point at α satisfies ``αΔ = mse(Δ) + σ²`` and exists while
-    ``D(Δ) < α``; along the curve ``α(Δ) = (mse(Δ) + σ²)/Δ`` the threshold is the first root of
-
-        g(Δ) = Δ D(Δ) − mse(Δ) − σ²,   α_c = D(Δ_c),
-
-    with ``D = Σ_k (q_{k+1} − q_k) p_r(t_k)`` (exact per cell). The model's ``alpha`` and
-    ``beta`` are not used.
-
-    Parameters
-    ----------
-    model : QuantizedRegression
-        Must have ``ridge = 0``.
-    throw : bool
-        Raise :class:`~replica.ConvergenceError` if the root cannot be bracketed.
-
-    Returns
-    -------
-    InterpolationThreshold
-
-    References
-    ----------
-    Kashiwamura et al., arXiv:2401.17269 (quantization moves the interpolation peak to
-    ``α_c < 1``); paper card: ``D = Σ_k Δ_k p_r(t_k)`` and ``α_c = D(α_c)``.
-
-    Examples
-    --------
-    >>> from replica import Quantizer
-    >>> from replica.regression import QuantizedRegression
-    >>> m = QuantizedRegression(quantizer=Quantizer.uniform(1, 1.0), alpha=1, beta=1, noise=0.1)
-    >>> round(interpolation_threshold(m).alpha_c, 3)
-    0.367
-    """
-    check(model.ridge == 0.0, "ridge", "0 (the threshold is defined for the ridgeless model)",
-          model.ridge)  # fmt: skip
-    levels = model.quantizer.levels
-    mix = model.teacher.mixture()
-
-    def channel(delta):
-        return channel_averages(levels, mix, delta, math.inf, 0.0)
-
-    def g(log_delta):
-        delta = math.exp(log_delta)
-        avg = channel(delta)
-        return delta * avg.D - avg.mse - model.noise
-
-    def done(alpha_c, delta, status, n, residual):
-        avg = channel(delta)
-        gen = avg.mse + (model.noise if model.include_noise else 0.0)
-        res = InterpolationThreshold(alpha_c=alpha_c, delta=delta, mse=avg.mse, gen_error=gen,
-                                     status=status, n_iter=n, residual=residual)  # fmt: skip
-        return finish(res, throw, f"interpolation_threshold({model.quantizer.name})")
-
-    if levels.size == 1:  # D = 0 < α for every α: a solution always exists
-        return done(0.0, (channel(1.0).mse + model.noise), CONVERGED, 0, 0.0)
-    # g < 0 as Δ → 0 (when mse(0) + σ² > 0) and g ~ √Δ → +∞ as Δ → ∞: the first sign change
-    # on a fine logarithmic scan (12 points per decade) is the threshold of the branch reached
-    # from large α. For Δ ≫ ω², ΔD ≈ (q_K − q_1)√(Δ/2π) while mse + σ² ≤ (√ρ + ω)² + σ², so
-    # g > 0 beyond the upper end below (with a safety factor 100; 1e8 unless ω is tiny)
-    cmax = float(np.max(np.abs(levels)))
-    bound = ((math.sqrt(model.rho) + cmax) ** 2 + model.noise) / (levels[-1] - levels[0])
-    hi = max(1e8, 100.0 * 2.0 * math.pi * bound**2)
-    logs = np.linspace(math.log(1e-12), math.log(hi), round(12 * math.log10(hi / 1e-12)) + 1)
-    vals = np.array([g(x) for x in logs])
-    pos = np.flatnonzero(vals >= 0.0)
-    if pos.size == 0 or pos[0] == 0:
-        # not bracketed (g ≥ 0 already at Δ = 1e-12: an error-free state at σ² = 0, or no sign
-        # change at all): flagged, alpha_c = 0 or inf, residual inf
-        a_c = math.inf if pos.size == 0 else 0.0
-        return done(a_c, 1e-12, "no_bracket", logs.size, math.inf)
-    i = int(pos[0])
-    root, info = optimize.brentq(g, logs[i - 1], logs[i], xtol=1e-15, rtol=1e-15,
-                                 full_output=True, disp=False)  # fmt: skip
-    delta = math.exp(root)
-    avg = channel(delta)
-    status = CONVERGED if info.converged else "max_iter"
-    return done(float(avg.D), delta, status, logs.size + info.function_calls, abs(g(root)))
 
 
 def phase_diagram(model: QuantizedRegression, *, along=None, executor=None, path=None,
@@ -411,7 +81,5 @@ def phase_diagram(model: QuantizedRegression, *, along=None, executor=None, path
     >>> ds.phase.sel(bits=1).values.tolist()
     ['RS', 'RSB', 'RSB', 'RSB', 'RSB', 'RSB']
     """
-    from .sweep import run_sweep
-
     return run_sweep(model, grid, along=along, executor=executor, path=path, progress=progress,
                      max_workers=max_workers)  # fmt: skip

@@ -4,8 +4,9 @@ with checkpoint and resume.
 A sweep is cut into *lines* along one continuation axis (``along``: width, α, β, σ² or λ). A line
 is solved in order, each point warm-started from the previous converged one (continuation), and
 the AT line ``AT = 1`` between consecutive points is located by Brent's method
-(:func:`replica.phase.at_boundary`). Lines are independent tasks: they run on any
-:class:`concurrent.futures.Executor`: by default this process for small sweeps and a reused local
+(:func:`replica.boundaries.at_boundary`). Lines are independent tasks, run by the sweep engine
+(:mod:`replica.engine`) to which this module hands its per-line function :func:`_solve_line`:
+on any :class:`concurrent.futures.Executor`: by default this process for small sweeps and a reused local
 process pool for large ones (never slower than serial, see ``executor`` of :func:`run_sweep`), a
 ``dask.distributed.Client`` when given one, or ``"serial"`` in this process. Tasks and results
 cross process boundaries as JSON text, and results files are netCDF: no pickle is written
@@ -17,6 +18,9 @@ and started again with the same arguments loads the finished lines, recomputes o
 ones and writes the same final dataset to ``path`` (a line is a deterministic function of its
 parameters, whichever process computes it). The final file carries the metadata record of
 :func:`replica.io.metadata` (package version, parameters, seeds: the theory uses none).
+
+Layering: ``engine`` (infrastructure, no physics) and ``boundaries`` (physics) below, this
+module above both, :mod:`replica.phase` (phase diagrams) above it.
 """
 
 from __future__ import annotations
@@ -25,16 +29,14 @@ import itertools
 import json
 import math
 import re
-import shutil
-import warnings
 from collections.abc import Mapping
-from concurrent.futures import Executor, as_completed
-from pathlib import Path
 
 import numpy as np
 
-from . import _executor, io
-from .errors import CheckpointWarning, ConvergenceError, CorruptFileError, check
+from . import io
+from .boundaries import VARY, at_boundary, interpolation_threshold, with_width
+from .engine import run_tasks
+from .errors import ConvergenceError, check
 from .quantizers import Quantizer
 from .regression import QuantizedRegression, solve_rs
 from .teachers import GaussianMixtureTeacher, GaussianTeacher
@@ -69,8 +71,6 @@ def make_quantizer(family: str, bits: int, width: float, levels=None) -> Quantiz
     """
     check(isinstance(family, str), "grid", "a grid family name (str)", family)
     if family == "custom":
-        from .phase import with_width
-
         check(levels is not None, "levels", "the levels of the custom grid", levels)
         return with_width(Quantizer(levels=levels), width)
     if family == "uniform" or family.startswith("uniform:"):
@@ -260,8 +260,6 @@ def _solve(model: QuantizedRegression, prev):
 
 def _solve_line(task_json: str) -> str:
     """Solve one line of the sweep (JSON in, JSON out: nothing but text crosses processes)."""
-    from .phase import VARY, at_boundary, interpolation_threshold
-
     task = json.loads(task_json)
     base, along = task["base"], task["along"]
     fields = {k: [] for k in (*FIELDS, "n_iter", "status", "phase", "alpha_c")}
@@ -313,97 +311,9 @@ def _solve_line(task_json: str) -> str:
     return json.dumps({"fields": fields, "boundary": boundary, "crossings": crossings})
 
 
-# ----------------------------------------------------------------------------- execution
 def _solve_lines(tasks: list[str]) -> list[str]:
     """A chunk of lines, in one task of the local pool."""
     return [_solve_line(t) for t in tasks]
-
-
-def _execute(tasks, executor, max_workers):
-    """Yield ``(index, result)`` as tasks complete."""
-    if executor is None:  # the default rules of replica._executor: serial unless it pays off
-        local = _executor.run_local([(idx, task) for idx, _, task in tasks], _solve_line,
-                                    _solve_lines, max_workers, "replica sweep")  # fmt: skip
-        for idx, res in local:
-            yield idx, json.loads(res)
-        return
-    if isinstance(executor, str):
-        check(executor in ("serial", "processes"), "executor",
-              "None, 'serial', 'processes', an Executor or a dask Client", executor)  # fmt: skip
-        workers = 1 if executor == "serial" else (max_workers or _executor.available_cpus())
-        local = _executor.run_local([(idx, task) for idx, _, task in tasks], _solve_line,
-                                    _solve_lines, workers, "replica sweep")  # fmt: skip
-        for idx, res in local:
-            yield idx, json.loads(res)
-        return
-    if hasattr(executor, "get_executor"):  # dask.distributed.Client
-        ex = executor.get_executor()
-    else:
-        check(isinstance(executor, Executor), "executor",
-              "None, 'serial', 'processes', a concurrent.futures.Executor or a dask Client",
-              executor)  # fmt: skip
-        ex = executor
-    futures = {ex.submit(_solve_line, task): idx for idx, _, task in tasks}
-    for fut in as_completed(futures):
-        yield futures[fut], json.loads(fut.result())
-
-
-# ----------------------------------------------------------------------------- checkpoints
-def _parts_dir(path: Path) -> Path:
-    return path.with_name(path.name + ".parts")
-
-
-def _line_ds(result: dict, along: str):
-    import xarray as xr
-
-    f = result["fields"]
-    data = {}
-    for k, v in f.items():
-        if k in ("status", "phase"):
-            data[k] = ("point", np.array(v, dtype=object))
-        elif k == "n_iter":
-            data[k] = ("point", np.array(v, dtype=np.int32))
-        else:
-            data[k] = ("point", np.array(v, dtype=float))
-    data["boundary"] = ((), float(result["boundary"]))
-    data["crossings"] = ((), np.int32(result["crossings"]))
-    return xr.Dataset(data)
-
-
-def _line_result(ds) -> dict:
-    fields = {}
-    for k in ds.data_vars:
-        if k in ("boundary", "crossings"):
-            continue
-        v = ds[k].values
-        fields[k] = [str(s) for s in v] if v.dtype == object else v.tolist()
-    return {"fields": fields, "boundary": float(ds["boundary"]),
-            "crossings": int(ds["crossings"])}  # fmt: skip
-
-
-def _load_parts(parts: Path, key: str, n_lines: int) -> dict[int, dict]:
-    done = {}
-    if not parts.is_dir():
-        return done
-    for stale in parts.glob(".line-*.partial"):  # a write interrupted by a kill
-        stale.unlink()
-    for file in sorted(parts.glob("line-*.nc")):
-        try:
-            ds = io.load_netcdf(file)
-        except CorruptFileError as exc:  # a checkpoint is a cache: recompute the line
-            warnings.warn(f"{exc}; recomputing that line", CheckpointWarning, stacklevel=3)
-            file.unlink()
-            continue
-        meta = ds.attrs.get("meta", {})
-        if meta.get("sweep_key") != key:
-            raise ValueError(
-                f"path: expected checkpoints of this sweep in {parts}, got {file.name} from a "
-                "different sweep (remove the directory or choose another path)"
-            )
-        idx = int(meta["line"])
-        if 0 <= idx < n_lines:
-            done[idx] = _line_result(ds)
-    return done
 
 
 # ----------------------------------------------------------------------------- assembly
@@ -539,45 +449,13 @@ def run_sweep(
     ValueError
         On invalid parameters, or when ``path`` holds the results of a different sweep.
     """
-    from tqdm.auto import tqdm
-
     spec = _spec(model, grid, along, boundaries)
     key = _key(spec)
     lines = _lines(spec)
     n_al = len(dict((n, v) for n, v in spec["dims"])[spec["along"]])
     meta = io.metadata(params=spec, seed=None, sweep_key=key,
                        note="deterministic theory: no random numbers are used")  # fmt: skip
-    done: dict[int, dict] = {}
-    parts = None
-    if path is not None:
-        path = Path(path)
-        if path.exists():
-            ds = io.load_netcdf(path)
-            if ds.attrs.get("meta", {}).get("sweep_key") != key:
-                raise ValueError(
-                    f"path: expected no file or the results of this sweep, got {path} from a "
-                    "different sweep (remove it or choose another path)"
-                )
-            if _parts_dir(path).is_dir():  # killed after the final write: tidy up
-                shutil.rmtree(_parts_dir(path))
-            return ds
-        parts = _parts_dir(path)
-        done = _load_parts(parts, key, len(lines))
-        parts.mkdir(parents=True, exist_ok=True)
-    todo = [t for t in lines if t[0] not in done]
-    with tqdm(total=len(lines) * n_al, initial=len(done) * n_al, disable=not progress,
-              desc="sweep", unit="pt") as bar:  # fmt: skip
-        for idx, result in _execute(todo, executor, max_workers):
-            done[idx] = result
-            if parts is not None:
-                io.save_netcdf(_line_ds(result, spec["along"]), parts / f"line-{idx:06d}.nc",
-                               {"sweep_key": key, "line": idx})  # fmt: skip
-            bar.update(n_al)
-    ds = _assemble(spec, lines, done, meta)
-    if path is not None:
-        out = ds.copy()
-        out.attrs = {}
-        io.save_netcdf(out, path, meta)
-        shutil.rmtree(parts)
-        return io.load_netcdf(path)
-    return ds
+    return run_tasks(lines, _solve_line, _solve_lines,
+                     lambda done: _assemble(spec, lines, done, meta), key=key, meta=meta,
+                     path=path, executor=executor, max_workers=max_workers, progress=progress,
+                     points=n_al)  # fmt: skip

@@ -31,7 +31,7 @@ from ..errors import ArgumentTypeError, check, integer
 from ..regression import QuantizedRegression, solve_rs
 from . import backend as bk
 from .amp import run
-from .instances import Instance, _seed_ok, generate
+from .instances import Instance, generate
 from .state_evolution import state_evolution
 
 __all__ = ["Extrapolation", "Instance", "experiment", "extrapolate", "generate", "size_means"]
