@@ -17,14 +17,13 @@ from __future__ import annotations
 import importlib
 
 from . import gauss
+from ._version import __version__
 from .errors import ConvergenceError, ReplicaError
 from .noise import Additive, FloatRounding, IntRounding, Multiplicative
 from .quantizers import GaussianMoments, Quantizer
 from .regression import QuantizedRegression, RSSolution, solve_rs, solve_rs_all
 from .results import Result
 from .teachers import DiscreteTeacher, GaussianMixtureTeacher, GaussianTeacher
-
-__version__ = "0.1.0"
 
 _SUBPACKAGES = (
     "symbolic", "dynamics", "sgd", "amp", "bench", "io", "phase", "optimize", "sweep", "rsb",

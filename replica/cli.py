@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import __version__
+from ._version import __version__
 from .errors import ReplicaError
 
 GRIDS = ("uniform", "gaussian_quantile", "power", "power_of_two")

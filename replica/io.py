@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _version
 from .errors import CorruptFileError
 
 __all__ = [
@@ -67,12 +68,10 @@ def _jsonable(v: Any) -> Any:
 
 def metadata(params: Mapping[str, Any] | None = None, seed: Any = None, **extra) -> dict:
     """Metadata record: package version, time, platform, parameters and seed(s)."""
-    from . import __version__
-
     return _jsonable(
         {
             "package": "replica-theory",
-            "version": __version__,
+            "version": _version.__version__,
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "python": platform.python_version(),
             "numpy": np.__version__,
@@ -143,8 +142,6 @@ def resume_key(
     a parameter added to ``func`` later and forgotten here is an error, not a silent mix-up.
     ``extra`` holds other determinants (a file-layout version, a resolved dtype …).
     """
-    from . import __version__
-
     params = [
         n
         for n, p in inspect.signature(func).parameters.items()
@@ -159,7 +156,7 @@ def resume_key(
         )
     record = {
         "function": f"{func.__module__}.{func.__qualname__}",
-        "version": __version__,
+        "version": _version.__version__,
         "arguments": {k: canonical(v) for k, v in arguments.items()},
         "extra": {k: canonical(v) for k, v in (extra or {}).items()},
     }

@@ -117,7 +117,8 @@ def test_resume_key_changes_with_every_argument(name, monkeypatch):
 
 def test_resume_key_changes_with_the_package_version(monkeypatch):
     key0 = captured_key(monkeypatch, _call(run_sweep, SWEEP_BASE))[0]
-    monkeypatch.setattr(replica, "__version__", replica.__version__ + ".post1")
+    # the version has one source, replica._version (replica.__version__ re-exports it)
+    monkeypatch.setattr(replica._version, "__version__", replica.__version__ + ".post1")
     assert captured_key(monkeypatch, _call(run_sweep, SWEEP_BASE))[0] != key0
 
 
