@@ -41,7 +41,6 @@ from .problem import STEProblem
 __all__ = ["FixedPoint", "fixed_points", "gibbs_density", "max_stable_lr"]
 
 
-# ---------------------------------------------------------------------------- fixed points
 @dataclass(frozen=True, kw_only=True)
 class FixedPoint(Result):
     """A stationary point of the limit dynamics.

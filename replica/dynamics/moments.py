@@ -34,7 +34,6 @@ from .problem import STEProblem
 __all__ = ["closure_moments", "moment_derivatives"]
 
 
-# ---------------------------------------------------------------------------- moments
 def _staircase_parts(q: Quantizer, mean, var):
     """u_k, φ(u_k), √s and the jumps of ψ and ψ² at the thresholds (trailing threshold axis)."""
     mean = np.asarray(mean, dtype=float)[..., None]

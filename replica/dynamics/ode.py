@@ -36,6 +36,7 @@ from .problem import _BLOWUP, STEProblem
 __all__ = ["Trajectory", "drift", "jacobian", "ode"]
 
 
+# ---------------------------------------------------------------------------- right-hand side
 def _check_closure(problem: STEProblem):
     if problem.weight_quantized:
         check(
@@ -79,7 +80,7 @@ def jacobian(problem: STEProblem, m, Q) -> np.ndarray:
     return np.stack([row_m, row_Q], -2)
 
 
-# ---------------------------------------------------------------------------- ODE
+# ---------------------------------------------------------------------------- integration
 @dataclass(frozen=True, kw_only=True)
 class Trajectory(Result):
     """Order-parameter trajectory on a time grid (status ``diverged`` when Q blew up).

@@ -38,7 +38,6 @@ from .problem import _BLOWUP, STEProblem, _mapper
 __all__ = ["PDESolution", "pde"]
 
 
-# ---------------------------------------------------------------------------- PDE
 @dataclass(frozen=True, kw_only=True)
 class PDESolution(Result):
     """Solution of the limiting per-coordinate law.

@@ -22,7 +22,6 @@ from ..errors import check
 __all__ = ["Plateau", "plateau"]
 
 
-# ---------------------------------------------------------------------------- plateau
 @dataclass(frozen=True, kw_only=True)
 class Plateau:
     """Plateau-then-drop summary of an error curve (see :func:`plateau`)."""
