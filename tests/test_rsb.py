@@ -4,6 +4,7 @@ AT < 1 and a genuine q₁ > q₀ solution where AT > 1."""
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -137,8 +138,8 @@ def test_entropic_quadrature_converged_and_derivatives(bits, width):
 def test_collapses_to_rs_where_at_below_one():
     model = _model(1, 0.5)
     rs = solve_rs(model)
-    assert rs.at < 1
-    sol = solve_1rsb(model, rs=rs)
+    assert rs.at < 1 and rs.entropy > 0  # no AT instability, no entropy crisis
+    sol = solve_1rsb(model, rs=rs)  # start="auto" (the frozen start needs s_RS < 0)
     assert sol.status == COLLAPSED and sol.collapsed
     # collapsed fixed point = RS fixed point; both solved to ~1e-11 with ~1e-13 quadratures
     assert (sol.m, sol.q0, sol.q1, sol.Q) == pytest.approx((rs.m, rs.q, rs.q, rs.Q), abs=1e-9)
@@ -320,3 +321,79 @@ def test_throw_false_returns_a_status_within_the_budget():
         solve_1rsb(model, max_eval=0)
     with pytest.raises(ValueError, match="start: expected"):
         solve_1rsb(model, start="cold")
+
+
+# ---------------------------------------------------------------------------- frozen 1RSB (§2)
+def _crisis(beta=5.0):
+    # issue 13 §2: RS entropy −0.179 with AT 0.58 at β = 5 (entropy crisis, AT blind to it)
+    return _model(1, 3.0, alpha=0.6, beta=beta)
+
+
+def test_frozen_derivation():
+    der = S.frozen_derivation()
+    assert der.gaussian_identity == 0  # E_z1 e^{x s z1 w} = e^{x² s² w²/2}
+    assert der.rs_identity == 0  # frozen 1RSB at (β, x) = (1/x) RS at xβ
+    assert der.x_stationarity == 0  # ∂_x = 0  <=>  s_RS(xβ) = 0
+    assert der.rs_entropy_identity == 0
+
+
+def test_frozen_closed_form_freezes():
+    sols = [replica.solve_frozen_1rsb(_crisis(b)) for b in (5.0, 10.0, 20.0)]
+    f0 = sols[0].free_energy
+    for beta, sol in zip((5.0, 10.0, 20.0), sols):
+        assert sol.converged and sol.start == "closed_form"
+        assert sol.rs.entropy < 0 and sol.rs.at < 1
+        # β_f is the root of the RS entropy (Brent, xtol 1e-13); s_RS(β_f) is the residual
+        assert sol.beta_f == pytest.approx(sols[0].beta_f, abs=1e-10)
+        assert sol.x == pytest.approx(sol.beta_f / beta, rel=1e-14)
+        rf = solve_rs(_crisis(sol.beta_f))
+        assert abs(rf.entropy) < 1e-10 and sol.residual < 1e-10
+        # entropy 0 and f constant beyond freezing (f_RS is flat at β_f: s = β²∂f/∂β = 0)
+        assert abs(sol.entropy) < 1e-9 and sol.energy == pytest.approx(sol.free_energy, abs=1e-10)
+        assert sol.free_energy == pytest.approx(f0, abs=1e-10)
+        assert sol.free_energy > sol.rs.free_energy  # RS at β lies below: its entropy is < 0
+        # the frozen point maps onto the RS conjugates at β_f: Q̂' = x(Q̂ − x(q̂₁ − q̂₀)) etc.
+        Qp = sol.x * (sol.Q_hat - sol.x * (sol.q_hat1 - sol.q_hat0))
+        assert (Qp, sol.x * sol.m_hat, sol.x**2 * sol.q_hat0) == pytest.approx(
+            (rf.Q_hat, rf.m_hat, rf.q_hat), rel=1e-10
+        )
+        assert sol.q1 == sol.Q and sol.replicon_intra == 0.0
+        assert sol.replicon_inter == pytest.approx(rf.at, abs=1e-9)
+    # below β_f the RS entropy is positive: no freezing, RS holds
+    low = replica.solve_frozen_1rsb(_crisis(1.0))
+    assert low.status == COLLAPSED and low.x == 1.0 and low.rs.entropy > 0
+
+
+@functools.lru_cache(maxsize=1)
+def _crisis_1rsb():
+    model = _crisis()
+    return solve_1rsb(model), replica.solve_frozen_1rsb(model), solve_1rsb(model, start="rs")
+
+
+def test_frozen_start_finds_the_discontinuous_1rsb():
+    sol, frozen, from_rs = _crisis_1rsb()
+    # AT < 1: the RS start falls back to RS (continuous 1RSB does not exist here) ...
+    assert from_rs.status == COLLAPSED and from_rs.rs.at < 1
+    # ... the frozen start finds a discontinuous 1RSB: q1 − q0 is ~the whole Q − q0
+    assert sol.converged and sol.start == "frozen"
+    assert sol.q1 - sol.q0 > 0.99 * (sol.Q - sol.q0)
+    # near the frozen closed form but not on it: states keep a small intra-state
+    # susceptibility chi1 ≈ 0.005 (the q1 = Q ansatz is a boundary point, not a stationary
+    # point of the card's 1RSB functional). Observed |Δf| 3.3e-5, s 9.0e-5, |Δx|/x 3e-3
+    assert sol.free_energy == pytest.approx(frozen.free_energy, abs=1e-4)
+    assert sol.x == pytest.approx(frozen.x, rel=1e-2)
+    assert 0 <= sol.entropy < 1e-3 < -sol.rs.entropy
+    assert 0 < sol.chi1 < 0.01
+    assert sol.replicon_inter == pytest.approx(frozen.replicon_inter, abs=1e-3)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 13 §2 asks both code paths to agree to 1e-8, but solve_1rsb's stationary "
+    "point keeps chi1 = beta(Q - q1) ~ 0.003-0.005 (beta = 5..20): f differs from the frozen "
+    "closed form by 3e-5 to 4e-5 and its entropy is 9e-5 to 1e-5, not 0",
+)
+def test_frozen_paths_agree_to_1e8():
+    sol, frozen, _ = _crisis_1rsb()
+    assert sol.free_energy == pytest.approx(frozen.free_energy, abs=1e-8)
+    assert abs(sol.entropy) < 1e-8

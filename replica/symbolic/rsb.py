@@ -25,8 +25,10 @@ from . import regression as rs
 from .regression import Q, Q_hat, alpha, beta, m, m_hat, rho, sigma2
 
 __all__ = [
+    "FrozenDerivation",
     "RSBDerivation",
     "energetic_from_replicas",
+    "frozen_derivation",
     "lambdify_energetic",
     "lambdify_free_entropy",
     "lambdify_gradient",
@@ -284,3 +286,87 @@ def lambdify_free_entropy():
     der = rsb_derivation()
     expr = der.free_entropy.subs(_phi1_call(), phi1_0)
     return sp.lambdify((*PARAMETERS, *VARIABLES, phi1_0), expr, "numpy")
+
+
+# ---------------------------------------------------------------------------- frozen 1RSB
+@dataclass(frozen=True)
+class FrozenDerivation:
+    """Frozen 1RSB: states are single configurations (``q₁ = Q``), derived from the 1RSB
+    free entropy.
+
+    In a block of ``x`` replicas with ``q₁ = Q`` all replicas sit on the same configuration, so
+    ``E_{z₁}[Z_s^x]`` of a one-configuration state is a Gaussian integral (the identity below,
+    the ``q̂₁ → ∞`` limit of ``φ₁`` at fixed ``Q̂ − x(q̂₁ − q̂₀)``), and the single-site term
+    becomes the RS one at rescaled conjugates,
+    ``φ₁ → (1/x) φ(Q̂', m̂', q̂')`` with ``Q̂' = x(Q̂ − x(q̂₁ − q̂₀))``, ``m̂' = xm̂``, ``q̂' = x²q̂₀``
+    (a ridge ``−βλw²/2`` rescales the same way, to ``−xβλw²/2``).
+
+    Attributes
+    ----------
+    gaussian_identity : sympy.Expr
+        ``E_{z₁} e^{x s z₁ w} − e^{x² s² w²/2}`` (0).
+    free_entropy : sympy.Expr
+        ``−βf`` of the frozen ansatz (``q₁ = Q`` in the 1RSB free entropy, ``φ₁`` frozen).
+    rs_identity : sympy.Expr
+        ``−βf_frozen(β, x) − (1/x)(−β'f_RS)(β' = xβ; Q̂', m̂', q̂'; m, q₀, Q)`` (0): the frozen
+        1RSB at ``(β, x)`` is RS at the inverse temperature ``xβ``.
+    x_stationarity : sympy.Expr
+        ``x² ∂_x(−βf_frozen) + s_RS(xβ)`` with ``s_RS = Φ − β'∂_{β'}Φ`` (``Φ = −β'f_RS``, the
+        conjugate chain terms vanishing at the RS saddle point): 0, so ``∂_x = 0`` is the zero
+        complexity condition ``s_RS(xβ) = 0`` and ``xβ = β_f``.
+    rs_entropy_identity : sympy.Expr
+        ``s_RS − β'(e − f)`` with ``e = −∂_{β'}Φ``, ``f = −Φ/β'`` (0): the ``s_RS`` above is the
+        RS entropy of :class:`~replica.RSSolution`.
+    """
+
+    gaussian_identity: sp.Expr
+    free_entropy: sp.Expr
+    rs_identity: sp.Expr
+    x_stationarity: sp.Expr
+    rs_entropy_identity: sp.Expr
+
+    def rows(self) -> dict:
+        return {r"-\beta f_{\mathrm{frozen}}": self.free_entropy}
+
+
+@lru_cache(maxsize=1)
+def frozen_derivation() -> FrozenDerivation:
+    """Derive the frozen 1RSB from :func:`rsb_derivation` (cached).
+
+    References
+    ----------
+    Card "1RSB (beyond the paper)"; B. Derrida, Phys. Rev. B 24, 2613 (1981) (freezing);
+    O. C. Martin, M. Mézard, O. Rivoire, Phys. Rev. Lett. 93, 217205 (2004) (frozen 1RSB).
+    """
+    der = rsb_derivation()
+    s, w, z1 = sp.symbols("s w z_1", real=True)
+    gauss = sp.integrate(
+        sp.exp(x * s * z1 * w) * sp.exp(-(z1**2) / 2) / sp.sqrt(2 * sp.pi), (z1, -sp.oo, sp.oo)
+    )
+    gauss_id = sp.simplify(gauss - sp.exp(x**2 * s**2 * w**2 / 2))
+    Qp = x * (Q_hat - x * (q_hat1 - q_hat0))
+    mp, qp = x * m_hat, x**2 * q_hat0
+    frozen = (der.energetic + der.conjugate).subs(q1, Q) + rs.phi(Qp, mp, qp) / x
+    rs_free = rs.rs_derivation().free_entropy
+    bp = sp.Symbol("beta_prime", positive=True)
+    rs_at = rs_free.subs({beta: bp, rs.q: q0}).subs(
+        {Q_hat: Qp, m_hat: mp, rs.q_hat: qp}, simultaneous=True
+    )
+    ident = sp.simplify(frozen - (rs_at / x).subs(bp, x * beta))
+    # ∂_x of (1/x) Φ(β' = xβ) at fixed RS conjugates (the chain terms through Q̂', m̂', q̂' are
+    # proportional to ∂Φ/∂(conjugates), zero at the RS saddle point)
+    Pq, Pm, PQ = sp.symbols("Pq Pm PQ", positive=True)
+    Phi = rs_free.subs({rs.q: q0, rs.q_hat: Pq, m_hat: Pm, Q_hat: PQ}, simultaneous=True)
+    entropy = Phi - beta * sp.diff(Phi, beta)  # Φ − β'∂_β'Φ at β' = beta
+    dx = sp.diff(Phi.subs(beta, x * beta) / x, x)
+    x_stat = sp.simplify(x**2 * dx + entropy.subs(beta, x * beta))
+    e = -sp.diff(Phi, beta)
+    f = -Phi / beta
+    ent_id = sp.simplify(entropy - beta * (e - f))
+    return FrozenDerivation(
+        gaussian_identity=gauss_id,
+        free_entropy=frozen,
+        rs_identity=ident,
+        x_stationarity=x_stat,
+        rs_entropy_identity=ent_id,
+    )
