@@ -9,16 +9,27 @@ Each module ``paper_repro/<name>.py`` defines
   figures (``figures/<name>/``).
 
 ``replica repro`` discovers the modules with :func:`available`; a new paper needs no registration.
+A module may also define ``QUICK_SECONDS``, the measured duration of its quick run (both steps, on
+2 CPU cores), which ``replica repro --quick`` prints as its estimate.
+
+Installed from a wheel, this folder is the subpackage ``replica._repro`` (no generic top-level
+name enters the user's environment); in a checkout it is importable as ``paper_repro``.
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+import time
 from pathlib import Path
 from types import ModuleType
 
-__all__ = ["available", "run"]
+__all__ = ["available", "names", "run"]
+
+
+def names() -> list[str]:
+    """Names of the reproduction modules, without importing them (for help texts)."""
+    return sorted(i.name for i in pkgutil.iter_modules(__path__) if not i.name.startswith("_"))
 
 
 def available() -> dict[str, ModuleType]:
@@ -33,17 +44,38 @@ def available() -> dict[str, ModuleType]:
     return found
 
 
-def run(name: str, out: Path, quick: bool, steps=("compute", "plot")) -> list[Path]:
-    """Run the compute and/or plot step of one reproduction; return the figure paths."""
+def run(name: str, out: Path, quick: bool, steps=("compute", "plot"), echo=None) -> list[Path]:
+    """Run the compute and/or plot step of one reproduction; return the figure paths.
+
+    Every metadata record written by the compute step says ``"quick": true/false``. With
+    ``echo`` (e.g. ``print``), each data file is reported as it is written, with the seconds
+    since the step started (a progress line per step of the computation).
+    """
+    from replica import io
+
     mods = available()
     if name not in mods:
         raise ValueError(f"name: expected one of {sorted(mods)}, got {name!r}")
     mod = mods[name]
-    data_dir = Path(out) / "data" / name
-    fig_dir = Path(out) / name
+    out = Path(out)
+    data_dir = out / "data" / name
+    fig_dir = out / name
+    t0 = time.perf_counter()
+
+    def report(path):
+        path = Path(path)
+        if echo is None or path.name.endswith(".meta.json") or path.parent.name.endswith(".parts"):
+            return
+        try:
+            shown = path.relative_to(out)
+        except ValueError:
+            shown = path
+        echo(f"  {time.perf_counter() - t0:6.1f} s  {shown}")
+
     if "compute" in steps:
         data_dir.mkdir(parents=True, exist_ok=True)
-        mod.compute(data_dir, quick=quick)
+        with io.context(quick=bool(quick), on_write=report):
+            mod.compute(data_dir, quick=quick)
     figs: list[Path] = []
     if "plot" in steps:
         fig_dir.mkdir(parents=True, exist_ok=True)

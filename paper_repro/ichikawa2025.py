@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 
-from paper_repro._figures import save_figure
 from replica import Quantizer
 from replica.dynamics import (
     Elementwise,
@@ -37,7 +36,11 @@ from replica.dynamics import (
 )
 from replica.io import load_csv, metadata, save_csv
 
+from ._figures import save_figure
+
 TITLE = "Ichikawa, Kashiwamura & Sakata (2025): high-dimensional STE dynamics of quantized models"
+#: seconds of `replica repro --quick ichikawa2025` (both steps), measured on 2 shared CPU cores
+QUICK_SECONDS = 12
 
 
 def _save(data_dir, name, cols, params, seeds=None):

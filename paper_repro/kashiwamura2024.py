@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 
-from paper_repro._figures import save_figure
 from replica.io import load_csv, load_netcdf, metadata, save_csv
 from replica.optimize import compare_grids, optimal_width
 from replica.phase import interpolation_threshold
@@ -32,7 +31,11 @@ from replica.quantizers import Quantizer
 from replica.regression import QuantizedRegression
 from replica.sweep import run_sweep
 
+from ._figures import save_figure
+
 TITLE = "Kashiwamura, Sakata & Imaizumi (2024): Effect of weight quantization (replica method)"
+#: seconds of `replica repro --quick kashiwamura2024` (both steps), measured on 2 shared CPU cores
+QUICK_SECONDS = 10
 
 ALPHA, BETA, NOISE, RHO = 2.0, 5.0, 0.1, 1.0
 DD_WIDTHS = {1: 1.0, 2: 1.5, 3: 2.0, 4: 2.5}  # the card's interpolation-threshold examples

@@ -30,7 +30,6 @@ from pathlib import Path
 
 import numpy as np
 
-from paper_repro._figures import save_figure
 from replica import Additive, Multiplicative
 from replica.io import load_csv, metadata, save_csv
 from replica.sgd.problem import StepSizeWarning
@@ -43,7 +42,11 @@ from replica.sgd.sketched import (
     sketched_sweep,
 )
 
+from ._figures import save_figure
+
 TITLE = "Zhang, Tang, Liang & Zou (2026): precision scaling laws in sketched linear regression"
+#: seconds of `replica repro --quick zhang2026` (both steps), measured on 2 shared CPU cores
+QUICK_SECONDS = 30
 
 SCHEMES = ("additive", "multiplicative")
 SAFETY = 0.225  # γ = SAFETY / E tr H^(q) = 0.9 / (α_B tr H^(q)), α_B = 4 (B = 1, Gaussian)

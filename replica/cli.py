@@ -181,10 +181,28 @@ def _cmd_phase(args) -> int:
     return 0 if counts.get("unconverged", 0) == 0 else 1
 
 
-def _cmd_repro(args) -> int:
-    import paper_repro
+def _repro_package():
+    """The paper reproductions: ``replica._repro`` when installed from a wheel, the checkout's
+    top-level ``paper_repro/`` otherwise."""
+    try:
+        from . import _repro
+    except ImportError:
+        import paper_repro as _repro
+    return _repro
 
-    mods = paper_repro.available()
+
+def _repro_names() -> list[str]:
+    try:
+        return _repro_package().names()
+    except ImportError:
+        return []
+
+
+def _cmd_repro(args) -> int:
+    import time
+
+    repro = _repro_package()
+    mods = repro.available()
     if not mods:
         print("replica repro: no paper reproductions are available yet (paper_repro/ is empty)")
         return 0
@@ -193,13 +211,36 @@ def _cmd_repro(args) -> int:
     if unknown:
         raise ValueError(f"NAME: expected one of {sorted(mods)}, got {unknown}")
     steps = ("compute", "plot") if args.step == "all" else (args.step,)
-    for name in names:
-        print(
-            f"[{name}] {mods[name].TITLE}  ({'quick' if args.quick else 'full'}; {'+'.join(steps)})"
-        )
-        for fig in paper_repro.run(name, Path(args.out), args.quick, steps):
+    # quick (coarse) output never overwrites the committed full figures by default
+    out = Path(args.out if args.out is not None else ("figures/quick" if args.quick else "figures"))
+    mode = "quick" if args.quick else "full"
+    if args.quick and "compute" in steps:
+        est = [getattr(mods[n], "QUICK_SECONDS", None) for n in names]
+        known = sum(e for e in est if e is not None)
+        print(f"replica repro --quick: {len(names)} reproduction(s) into {out}/, "
+              f"about {known:.0f} s on 2 CPU cores" + (" (plus some without an estimate)"
+                                                       if None in est else ""))  # fmt: skip
+    start = time.perf_counter()
+    for i, name in enumerate(names, 1):
+        est = getattr(mods[name], "QUICK_SECONDS", None) if args.quick else None
+        about = f", about {est:.0f} s" if est is not None and "compute" in steps else ""
+        print(f"[{i}/{len(names)}] {name}: {mods[name].TITLE}  ({mode}; {'+'.join(steps)}{about})",
+              flush=True)  # fmt: skip
+        t0 = time.perf_counter()
+        figs = repro.run(name, out, args.quick, steps,
+                         echo=lambda line: print(line, flush=True))  # fmt: skip
+        for fig in figs:
             print(f"  wrote {fig}")
+        print(f"  done in {time.perf_counter() - t0:.1f} s", flush=True)
+    if len(names) > 1:
+        print(f"all done in {time.perf_counter() - start:.1f} s")
     return 0
+
+
+def _bench_names() -> list[str]:
+    from .bench import BENCHMARKS
+
+    return list(BENCHMARKS)
 
 
 def _cmd_bench(args) -> int:
@@ -309,15 +350,23 @@ def build_parser() -> argparse.ArgumentParser:
     ph.add_argument("--quiet", action="store_true", help="no progress bar")
     ph.set_defaults(func=_cmd_phase)
 
+    repro_names = _repro_names()
     r = sub.add_parser(
         "repro",
         help="regenerate the paper figures (compute data, then plot)",
-        description="Run the paper reproductions in paper_repro/: the compute step writes tidy data "
-        "with metadata under OUT/data/NAME/, the plot step writes OUT/NAME/*.png.",
+        description="Run the paper reproductions: the compute step writes tidy data with "
+        "metadata under OUT/data/NAME/, the plot step writes OUT/NAME/*.png. Quick runs go to "
+        "figures/quick/ (ignored by git) unless --out is given, so they never overwrite the "
+        "committed full figures.",
+        epilog="available reproductions: " + (", ".join(repro_names) or "none"),
     )
-    r.add_argument("names", nargs="*", metavar="NAME", help="reproductions to run (default: all)")
-    r.add_argument("--quick", action="store_true", help="coarse grids and few seeds (seconds)")
-    r.add_argument("--out", default="figures", help="output folder (default ./figures)")
+    r.add_argument("names", nargs="*", metavar="NAME",
+                   help="reproductions to run (default: all; see the list below)")  # fmt: skip
+    r.add_argument("--quick", action="store_true",
+                   help="coarse grids and few seeds (about 90 s for all on 2 cores; "
+                   "each step prints its progress)")  # fmt: skip
+    r.add_argument("--out", default=None,
+                   help="output folder (default ./figures, or ./figures/quick with --quick)")  # fmt: skip
     r.add_argument(
         "--step",
         choices=("all", "compute", "plot"),
@@ -331,6 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run benchmarks and print speed ratios against their targets",
         description="Each benchmark measures a method against its baseline side by side in one run "
         "and prints the ratio with its target.",
+        epilog="available benchmarks: " + ", ".join(sorted(_bench_names())),
     )
     b.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run (default: all)")
     b.add_argument("--quick", action="store_true", help="smaller problem sizes")

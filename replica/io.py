@@ -19,6 +19,8 @@ different key.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import csv
 import dataclasses
 import datetime as _dt
@@ -43,6 +45,7 @@ __all__ = [
     "atomic_write",
     "canonical",
     "checksum",
+    "context",
     "load_csv",
     "load_netcdf",
     "metadata",
@@ -66,8 +69,28 @@ def _jsonable(v: Any) -> Any:
     return repr(v)
 
 
+_CONTEXT: contextvars.ContextVar[dict | None] = contextvars.ContextVar("replica_io", default=None)
+
+
+@contextlib.contextmanager
+def context(*, on_write=None, **fields):
+    """Within the block, every metadata record also carries ``fields`` (for example
+    ``quick=True``: whether the data are the coarse or the full version) and ``on_write(path)``
+    is called after each file is written (progress reports)."""
+    outer = _CONTEXT.get() or {}
+    token = _CONTEXT.set({"fields": {**outer.get("fields", {}), **fields},
+                          "on_write": on_write or outer.get("on_write")})  # fmt: skip
+    try:
+        yield
+    finally:
+        _CONTEXT.reset(token)
+
+
 def metadata(params: Mapping[str, Any] | None = None, seed: Any = None, **extra) -> dict:
-    """Metadata record: package version, time, platform, parameters and seed(s)."""
+    """Metadata record: package version, time, platform, parameters and seed(s), and the fields
+    of an enclosing :func:`context`."""
+    ctx = _CONTEXT.get() or {}
+    extra = {**ctx.get("fields", {}), **extra}
     return _jsonable(
         {
             "package": "replica-theory",
@@ -188,6 +211,9 @@ def atomic_write(path: str | os.PathLike, write) -> Path:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+    on_write = (_CONTEXT.get() or {}).get("on_write")
+    if on_write is not None:
+        on_write(path)
     return path
 
 

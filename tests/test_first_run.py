@@ -1,13 +1,22 @@
 """First-run experience: the README's first command, verbatim, in a fresh virtual environment.
 
-The checkout's tracked files are copied to a temporary folder (so figures/ of the working tree
-is untouched), the command is run with bash exactly as README.md prints it, and every paper
-reproduction must have written its figures and its data with a metadata record. (The second
-README command is the one CI runs, `.ci/run`; tests/test_cli.py checks they are identical.)
+The checkout's tracked files (committed figures included) are copied to a temporary folder that
+becomes a fresh git repository (a clean clone), the command is run with bash exactly as README.md
+prints it, and
+
+* every paper reproduction has written its quick figures and its data with a metadata record
+  saying ``"quick": true`` under figures/quick/;
+* ``git status`` is clean afterwards: the committed full figures are untouched;
+* the package was installed from a wheel without a generic top-level ``paper_repro``: the
+  reproductions ran from ``replica._repro``.
+
+(The second README command is the one CI runs, `.ci/run`; tests/test_cli.py checks they are
+identical.)
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -30,18 +39,33 @@ def test_readme_main_command_in_fresh_venv(tmp_path):
                            check=True).stdout.split()  # fmt: skip
     work = tmp_path / "checkout"
     for f in files:
-        if (ROOT / f).is_file() and not f.startswith("figures/"):
+        if (ROOT / f).is_file():
             (work / f).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / f, work / f)
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid"]
+    for cmd in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "clean clone"]):
+        subprocess.run([*git, *cmd], cwd=work, check=True, capture_output=True)
     res = subprocess.run(["bash", "-c", command], cwd=work, capture_output=True, text=True,
                          timeout=1500)  # fmt: skip
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    for name in paper_repro.available():
-        figs = list((work / "figures" / name).glob("*.png"))
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=work, capture_output=True,
+                            text=True, check=True).stdout  # fmt: skip
+    assert status == "", f"the quick run changed tracked files:\n{status[:2000]}"
+    quick = work / "figures" / "quick"
+    for name in paper_repro.names():
+        figs = list((quick / name).glob("*.png"))
         assert figs, f"{name}: no figure written\n{res.stdout[-2000:]}"
         assert all(f.stat().st_size > 1000 for f in figs)
-        data = list((work / "figures" / "data" / name).iterdir())
-        assert any(p.name.endswith(".meta.json") or p.suffix == ".nc" for p in data), name
+        metas = list((quick / "data" / name).glob("*.meta.json"))
+        assert metas or list((quick / "data" / name).glob("*.nc")), name
+        for m in metas:
+            assert json.loads(m.read_text())["quick"] is True, m
+        assert f"] {name}:" in res.stdout and "about" in res.stdout  # progress with estimate
+    # installed from a wheel: replica._repro, no top-level paper_repro in site-packages
+    site = next((work / ".venv" / "lib").glob("python3*/site-packages"))
+    assert (site / "replica" / "_repro" / "__init__.py").is_file()
+    assert not (site / "paper_repro").exists()
+    assert any(site.glob("replica_theory-*.dist-info/licenses/LICENSE"))
 
 
 @pytest.mark.slow
