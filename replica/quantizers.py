@@ -44,6 +44,29 @@ def _check_width(width) -> float:
     return float(width)
 
 
+def _uniform_index_rule(levels):
+    """``(c₁, 1/h, slack)`` for :meth:`Quantizer.index`'s rounding path on a (nearly) uniform
+    grid ``c_k ≈ c₁ + (k − 1)h``, or ``None`` for other grids.
+
+    ``rint((x − c₁)/h)`` is the nearest index whenever ``(x − c₁)/h`` is at least
+    ``0.5 − slack`` away from every half-integer: ``0.5 − slack`` bounds the deviation of the
+    stored thresholds from the half-integers (the grid's deviation from the arithmetic one plus
+    floating-point rounding of the midpoints and of ``(x − c₁)/h``, with a factor 16 to spare).
+    """
+    K = levels.size
+    if K < 2:
+        return None
+    h = (levels[-1] - levels[0]) / (K - 1)
+    inv = 1.0 / h
+    if not (h > 0 and math.isfinite(inv) and math.isfinite(float(np.max(np.abs(levels))) * inv)):
+        return None
+    dev = float(np.max(np.abs(levels - (levels[0] + h * np.arange(K))))) * inv
+    margin = dev + 16.0 * np.finfo(float).eps * (float(np.max(np.abs(levels))) * inv + K)
+    if not margin < 0.1:
+        return None
+    return float(levels[0]), inv, 0.5 - margin
+
+
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Quantizer:
     """Nearest-level quantizer on a finite grid.
@@ -78,6 +101,7 @@ class Quantizer:
     levels: np.ndarray
     name: str = "custom"
     thresholds: np.ndarray = field(init=False, repr=False)
+    _uniform: tuple | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         try:
@@ -100,6 +124,7 @@ class Quantizer:
         th.setflags(write=False)
         object.__setattr__(self, "levels", lv)
         object.__setattr__(self, "thresholds", th)
+        object.__setattr__(self, "_uniform", _uniform_index_rule(lv))
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -195,11 +220,36 @@ class Quantizer:
 
     # ------------------------------------------------------------------ maps
     def index(self, x) -> np.ndarray:
-        """Index of the nearest level for each entry of ``x`` (ties to the upper level)."""
+        """Index of the nearest level for each entry of ``x`` (ties to the upper level).
+
+        On (nearly) uniform grids this is rounding plus clipping; entries too close to a
+        threshold for rounding to be certain (ties among them) go to the binary search
+        ``searchsorted(thresholds, x, side="right")`` used on other grids, so the result is
+        exactly the binary search's.
+        """
         x = np.asarray(x, dtype=float)
-        if np.isnan(x).any():
-            raise ValueError("x: expected numbers, got an array containing NaN")
-        return np.searchsorted(self.thresholds, x, side="right")
+        rule = self._uniform
+        if rule is None:
+            if np.isnan(x).any():
+                raise ValueError("x: expected numbers, got an array containing NaN")
+            return np.searchsorted(self.thresholds, x, side="right")
+        c1, inv, slack = rule
+        shape, x = x.shape, x.reshape(-1)
+        with np.errstate(over="ignore", invalid="ignore"):  # |x| ~ 1e308, ±inf: checked below
+            u = x - c1
+            u *= inv
+            k = np.rint(u)
+            u -= k
+            np.abs(u, out=u)
+        if not u.max(initial=0.0) <= slack:
+            # entries next to a threshold (ties), ±inf or NaN: the binary search decides
+            near = ~(u <= slack)
+            xn = x[near]
+            if np.isnan(xn).any():
+                raise ValueError("x: expected numbers, got an array containing NaN")
+            k[near] = np.searchsorted(self.thresholds, xn, side="right")
+        np.clip(k, 0, self.levels.size - 1, out=k)
+        return k.astype(np.intp).reshape(shape)
 
     def __call__(self, x) -> np.ndarray:
         """Nearest level, elementwise, for any array shape (saturating outside the grid)."""

@@ -148,7 +148,7 @@ def test_cycle_finder_finds_a_planted_cycle_and_accepts_a_dag():
 def test_graph_sees_module_and_function_level_imports():
     g = import_graph()
     assert "replica.engine" in g["replica.sweep"]  # module level
-    assert "replica.amp.instances" in g["replica.amp.amp"]  # inside amp._bench
+    assert "replica.sgd.simulate" in g["replica.bench"]  # inside bench._bench_sgd
     assert "replica.dynamics.fixed_points" in g["replica.dynamics"]  # package re-export
     assert "replica.phase" in g["replica"]  # the root's lazy table
 

@@ -246,3 +246,87 @@ def test_single_level_quantizer():
     q = Quantizer(levels=[0.25])
     m = q.gaussian_moments(1.0, 2.0)
     assert (float(m.first), float(m.second), float(m.cross)) == (0.25, 0.0625, 0.25)
+
+
+# ----------------------------------------------------------------------------- uniform fast path
+def _argmin_upper(levels, x):
+    """Nearest level by brute force, ties to the upper level (argmin over reversed levels)."""
+    d = np.abs(np.asarray(x, dtype=float)[..., None] - levels)
+    return levels[levels.size - 1 - np.argmin(d[..., ::-1], axis=-1)]
+
+
+def _binary_search(q, x):
+    """The general path: binary search on the stored thresholds (ties to the upper level)."""
+    return q.levels[np.searchsorted(q.thresholds, np.asarray(x, dtype=float), side="right")]
+
+
+@given(
+    bits=st.integers(1, 10),
+    e=st.integers(-6, 6),
+    convention=st.sampled_from(["endpoints", "midrise"]),
+    ks=st.lists(st.integers(-(2**13), 2**13), min_size=1, max_size=60),
+)
+def test_uniform_fast_path_equals_argmin_including_ties(bits, e, convention, ks):
+    # dyadic grids: step 2^e, so levels, thresholds and every |x − c| are exact in floating
+    # point and x on the lattice 2^(e−3) hits thresholds (ties) and levels often
+    K = 2**bits
+    width = (K - 1) / 2 * 2.0**e if convention == "endpoints" else K / 2 * 2.0**e
+    q = Quantizer.uniform(bits, width, convention)
+    assert q._uniform is not None
+    x = np.array(ks, dtype=float) * 2.0 ** (e - 3)
+    assert np.array_equal(q(x), _argmin_upper(q.levels, x))
+    assert np.array_equal(q(q.thresholds), q.levels[1:])  # every tie goes up
+
+
+@given(
+    bits=st.integers(1, 12),
+    width=st.floats(1e-6, 1e6),
+    convention=st.sampled_from(["endpoints", "midrise", "zero"]),
+    x=st.lists(
+        st.one_of(st.floats(-1e300, 1e300), st.sampled_from([-math.inf, math.inf])),
+        min_size=1,
+        max_size=50,
+    ),
+    scale=st.floats(1e-3, 10.0),
+)
+def test_uniform_fast_path_equals_binary_search(bits, width, convention, x, scale):
+    # any uniform grid, any float (inf, huge, tiny), and the floats next to every threshold:
+    # the rounding path gives exactly the binary-search answer (no tolerance: integer indices)
+    bits = max(bits, 2) if convention == "zero" else bits
+    q = Quantizer.uniform(bits, width, convention)
+    th = q.thresholds
+    near = np.concatenate([th, np.nextafter(th, -np.inf), np.nextafter(th, np.inf), q.levels])
+    xs = np.concatenate([np.array(x) * scale, near])
+    assert np.array_equal(q.index(xs), np.searchsorted(th, xs, side="right"))
+    assert np.array_equal(q(xs), _binary_search(q, xs))
+    # brute force resolves |x − c_k| only where x is within ~1e6 steps of the grid
+    # (near-threshold points only on small grids: the brute force is (points × levels))
+    xs = xs if q.n_levels <= 64 else np.array(x) * scale
+    finite = xs[np.abs(xs) < 1e6 * float(np.min(q.steps, initial=q.width))]
+    away = np.min(np.abs(finite[:, None] - th), axis=1, initial=np.inf) > 1e-9 * q.width
+    assert np.array_equal(q(finite[away]), _argmin_upper(q.levels, finite[away]))
+
+
+def test_fast_path_only_on_nearly_uniform_grids_and_shapes_kept():
+    assert Quantizer.uniform(3, 1.0)._uniform is not None
+    assert Quantizer.gaussian_quantile(3, 1.0)._uniform is None
+    assert Quantizer(levels=[2.0])._uniform is None
+    # a grid 5 % off uniform still takes the rounding path, and is still exact
+    lv = np.linspace(-1, 1, 9) + 0.05 * 0.25 * np.sin(np.arange(9))
+    q = Quantizer(levels=lv)
+    assert q._uniform is not None
+    x = np.random.default_rng(3).uniform(-2, 2, (7, 11))
+    assert q(x).shape == (7, 11)
+    assert np.array_equal(q(x), _binary_search(q, x))
+    assert np.array_equal(q(q.thresholds), lv[1:])
+    assert q(np.float64(0.3)).shape == () and q(0.3) == _binary_search(q, 0.3)
+    # far from 0 (rounding of x − c₁ dominates the slack) and next to every threshold
+    q = Quantizer(levels=1e6 + 1e-3 * np.arange(16))
+    assert q._uniform is not None
+    th = q.thresholds
+    x = np.concatenate([th, np.nextafter(th, 0), np.nextafter(th, np.inf), q.levels])
+    assert np.array_equal(q(x), _binary_search(q, x))
+    with pytest.raises(ValueError, match="NaN"):
+        Quantizer.uniform(2, 1.0)([0.0, math.nan])
+    with pytest.raises(ValueError, match="NaN"):
+        Quantizer.uniform(2, 1.0)(math.nan)

@@ -285,29 +285,3 @@ def simulate(
         density=dens,
         **rec,
     )
-
-
-def _bench_seeds(quick: bool):
-    """Benchmark: one vectorised call over S seeds vs S separate single-seed calls."""
-    from ..bench import Measurement, best_time
-    from ..quantizers import Quantizer
-
-    p = STEProblem(weight_quantizer=Quantizer.uniform(2, 1.0), eta=0.5, ridge=0.2)
-    d, t_max, S = (200, 1.0, 8) if quick else (500, 2.0, 16)
-
-    def batched():
-        return simulate(p, d, t_max, seeds=range(S), n_points=3)
-
-    def looped():
-        return [simulate(p, d, t_max, seeds=(s,), n_points=3) for s in range(S)]
-
-    np.testing.assert_allclose(batched().eg[-1], looped()[-1].eg[0], rtol=1e-10)
-    ratio = best_time(looped, repeat=2, min_time=0) / best_time(batched, repeat=2, min_time=0)
-    return [
-        Measurement(
-            name=f"STE simulate {S} seeds (loop / vectorised)",
-            ratio=ratio,
-            target=2.0,
-            detail=f"d={d}, {round(t_max * d)} steps",
-        )
-    ]

@@ -441,28 +441,3 @@ def exact_risk_dense(problem: SGDProblem, *, test: str = "full", throw: bool = T
         return rho * mu + gam * hw, np.outer(rho, rho) * C + gam * gam * V
 
     return _run(problem, test, throw, (w0, np.zeros((problem.dim,) * 2)), step, np.diag)
-
-
-def _bench_recursion(quick: bool):
-    """Benchmark: O(d) diagonal recursion vs the dense O(d²) covariance recursion (same risks)."""
-    from ..bench import Measurement, best_time
-    from ..noise import Additive
-
-    out = []
-    for d in (50, 200) if quick else (100, 400):
-        p = SGDProblem.power_law(
-            d, 2.0, step=0.05, steps=200, quantization={"data": Additive(eps=0.01)}
-        )
-        a, b = exact_risk(p).risk, exact_risk_dense(p).risk
-        assert np.allclose(a, b, rtol=1e-10)
-        t_diag = best_time(lambda p=p: exact_risk(p), repeat=3)
-        t_dense = best_time(lambda p=p: exact_risk_dense(p), repeat=3)
-        out.append(
-            Measurement(
-                name=f"sgd exact risk d={d} (dense / diagonal)",
-                ratio=t_dense / t_diag,
-                target=5.0,
-                detail=f"N=200, diag {t_diag * 1e3:.1f} ms, dense {t_dense * 1e3:.1f} ms",
-            )
-        )
-    return out
