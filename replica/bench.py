@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BENCHMARKS", "Measurement", "interleaved", "run"]
+__all__ = ["BENCHMARKS", "Measurement", "best_time", "interleaved", "run"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,6 +102,13 @@ def _per_call(fn: Callable[[], object], min_time: float) -> float:
         dt = time.perf_counter() - t0
         if dt >= min_time:
             return dt / n
+
+
+def best_time(fn: Callable[[], object], repeat: int = 5, min_time: float = 0.05) -> float:
+    """Best-of-``repeat`` wall time of ``fn()`` in seconds, each sample looped to ``min_time``
+    (one function alone; comparisons use :func:`interleaved`)."""
+    fn()
+    return min(_per_call(fn, min_time) for _ in range(repeat))
 
 
 def interleaved(fns: Sequence[Callable[[], object]], rounds: int = 5, min_time: float = 0.02):

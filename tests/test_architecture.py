@@ -212,7 +212,7 @@ SNAPSHOT = {
         "SEResult", "state_evolution",
     ),
     "replica.bench": (
-        "BENCHMARKS", "Measurement", "best_time", "run",
+        "BENCHMARKS", "Measurement", "best_time", "interleaved", "run",
     ),
     "replica.channel": (
         "ChannelAverages", "channel_averages", "clustered_rule", "grid_posterior", "legendre01",
