@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -320,3 +321,53 @@ def test_corrupt_file_error_is_one_line_naming_the_file(tmp_path):
     assert str(tmp_path / "x.nc") in str(err) and isinstance(err, ValueError)
     assert isinstance(err, replica.errors.ReplicaError)
     assert "\n" not in str(err)
+
+
+# ----------------------------------------------------------------------------- divergence
+def test_sgd_simulate_divergence_is_flagged_and_raises():
+    """Issue 14.2: spectrum i^-2, d = 50, step 1.98 overflowed to inf mean / NaN s.e. and still
+    said 'converged' (and did not raise with throw=True); exact_risk says 'diverged'."""
+    from replica.errors import ConvergenceError
+    from replica.sgd import SGDProblem, StepSizeWarning, exact_risk, simulate
+
+    p = SGDProblem(spectrum=np.arange(1, 51) ** -2.0, steps=2000, step=1.98)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StepSizeWarning)
+        assert exact_risk(p, throw=False).status == "diverged"
+        mc = simulate(p, repeats=4, seed=0, throw=False)
+        assert mc.status == "diverged" and not mc.converged
+        assert not np.isnan(mc.mean).any() and not np.isnan(mc.se).any()
+        with pytest.raises(ConvergenceError, match="diverged") as err:
+            simulate(p, repeats=4, seed=0)
+    assert err.value.result.status == "diverged"
+
+
+# ----------------------------------------------------------------------------- determinism
+def test_sgd_simulate_does_not_depend_on_chunk():
+    """Issue 14.8: the result changed with ``chunk`` by up to 0.018. Each run now has its own
+    random streams: bit-identical for every chunk size (same machine and thread count)."""
+    from replica.noise import Additive, IntRounding
+    from replica.sgd import SGDProblem, simulate
+
+    p = SGDProblem(spectrum=np.arange(1, 9) ** -1.5, steps=40, step=0.2, batch=2,
+                   quantization={"data": IntRounding(bits=4, scale=3.0),
+                                 "gradients": Additive(eps=0.1)})  # fmt: skip
+    ref = simulate(p, repeats=12, seed=3)
+    for chunk in (1, 5, np.int64(12), 100):
+        r = simulate(p, repeats=12, seed=3, chunk=chunk)
+        np.testing.assert_array_equal(r.mean, ref.mean)
+        np.testing.assert_array_equal(r.se, ref.se)
+    # the first runs of a larger ensemble are the same runs
+    more = simulate(p, repeats=24, seed=3, record=[40], chunk=7)
+    assert more.mean[-1] != ref.mean[-1]
+    other = simulate(p, repeats=12, seed=4)
+    assert not np.array_equal(other.mean, ref.mean)
+
+
+def test_sgd_simulate_checks_memory_before_allocating_the_steps():
+    """Issue 14 resources: steps=10**10 ran np.arange(steps) before the memory check."""
+    from replica.sgd import SGDProblem, simulate
+
+    p = SGDProblem(spectrum=np.ones(3), steps=10**10, step=0.1)
+    with pytest.raises(ValueError, match="steps: expected sizes whose arrays fit"):
+        simulate(p, repeats=4, seed=0)

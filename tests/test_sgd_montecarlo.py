@@ -117,6 +117,14 @@ def _problem(lam, quant, batch, averaging, step):
     )
 
 
+#: relative error of the noise model itself, where it is not exact. FloatRounding of the
+#: parameters: they stay near w* = 1 (one binade), where the rounding variance is set by the
+#: position on the grid, not by the model's eps (module docstring of replica.sgd.simulate).
+#: Measured: MC − exact = −0.55 % ± 0.15 % (12 seeds, 20000 runs each, two random-stream
+#: layouts, issue 14); allowed 1 %.
+MODEL_ERROR = {"real FP rounding m=1 (params), B=2": 0.01}
+
+
 @pytest.mark.parametrize("name", list(SETTINGS))
 def test_exact_matches_monte_carlo(name):
     lam, quant, batch, averaging, step = SETTINGS[name]
@@ -125,7 +133,7 @@ def test_exact_matches_monte_carlo(name):
     exact = exact_risk(p, test=test)
     mc = simulate(p, repeats=REPEATS, seed=7, record=[p.steps], test=test)
     diff = mc.mean[-1] - exact.final
-    assert abs(diff) < 3 * mc.se[-1], (
+    assert abs(diff) < 3 * mc.se[-1] + MODEL_ERROR.get(name, 0.0) * exact.final, (
         f"{name}: MC {mc.mean[-1]:.5g} ± {mc.se[-1]:.2g}, exact {exact.final:.5g}"
     )
     full = exact_risk(_problem(lam, {}, batch, averaging, step), test=test)
@@ -184,5 +192,7 @@ def test_simulate_too_large_for_memory_raises_clear_valueerror():
     # d = 10⁵ with batch 10⁵ is 10¹⁰ numbers per run (80 GB per batch matrix): refused up front
     # with a ValueError naming the sizes, instead of a MemoryError or the OS killing the process
     p = SGDProblem(spectrum=np.full(100_000, 1e-6), batch=100_000, step=0.1, steps=2)
-    with pytest.raises(ValueError, match=r"^repeats, chunk, record: expected sizes whose arrays"):
+    with pytest.raises(
+        ValueError, match=r"^repeats, chunk, record, steps: expected sizes whose arrays"
+    ):
         simulate(p, repeats=4, seed=0)
