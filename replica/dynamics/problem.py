@@ -103,13 +103,18 @@ def _check_transform(t, name):
 def _mapper(t, xp):
     """Array-namespace element-wise map for a transform (identity for ``None``).
 
-    Uniform grids use arithmetic rounding (ties to the upper level, like
-    :meth:`Quantizer.__call__`); other grids a binary search on the thresholds.
+    numpy: :meth:`Quantizer.__call__` itself. Other namespaces: uniform grids use arithmetic
+    rounding (ties to the upper level, like :meth:`Quantizer.__call__`); other grids a binary
+    search on the thresholds.
     """
     if t is None:
         return lambda x: x
     if not isinstance(t, Quantizer):
         return lambda x: xp.asarray(t(np.asarray(x)))
+    if xp is np or getattr(xp, "__name__", "") == "array_api_compat.numpy":
+        # Quantizer.__call__: rounding + clipping on uniform grids with the binary search only
+        # next to thresholds (exact ties), ~2x faster than the two-sided fix-up below
+        return t
     levels = xp.asarray(t.levels)
     K = t.n_levels
     if K == 1:
