@@ -168,6 +168,16 @@ def test_import_graph_is_acyclic():
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
 
 
+#: modules kept only so that old import paths work: nothing in the package may import them
+SHIMS = ("replica.dynamics.ste",)
+
+
+@pytest.mark.parametrize("shim", SHIMS)
+def test_compatibility_shims_are_not_imported_inside_the_package(shim):
+    users = sorted(name for name, deps in import_graph().items() if shim in deps)
+    assert not users, f"{shim} is a compatibility re-export; import the real modules in {users}"
+
+
 @pytest.mark.parametrize("module", sorted(INFRASTRUCTURE))
 def test_infrastructure_imports_no_physics(module):
     reached = _closure(import_graph(), module)
