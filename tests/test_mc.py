@@ -206,3 +206,40 @@ def test_import_is_light():
             "print(sorted(m for m in sys.modules if m.startswith('replica.mc.')))")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# ------------------------------------------------------------------------------- ensembles
+def test_experiment_checkpoint_resume_and_bookkeeping(tmp_path):
+    model = model_at(1, 0.5)
+    path = tmp_path / "mc.nc"
+    kw = dict(sizes=(6, 8), seeds=3, sweeps=60, replicas=2, batch=2, checkpoint=path)
+    ds = mc.experiment(model, **kw)
+    assert path.exists()
+    assert ds["status"].shape == (2, 3) and np.all(ds["status"].values >= -1)
+    assert ds["beta"].values[0] == 0.0 and ds["beta"].values[-1] == 5.0
+    # the instances are those of amp.experiment; the batch does not change any of them
+    one = mc.experiment(model, sizes=(8,), seeds=[2], sweeps=60, replicas=2, batch=1)
+    np.testing.assert_array_equal(one["energy"].values[0, 0], ds["energy"].sel(size=8).values[2])
+    # a rerun loads every instance instead of recomputing (identical values)
+    again = mc.experiment(model, **kw)
+    np.testing.assert_array_equal(again["energy"].values, ds["energy"].values)
+    # RS predictions at every beta > 0 of the ladder; z-scores defined where a fit exists
+    rs = ds["rs_energy"].values
+    assert np.isnan(rs[0]) and np.all(np.isfinite(rs[1:]))
+    assert ds.attrs["fit_dof"] == 0
+    # another configuration on the same file is refused
+    with pytest.raises(ValueError, match="checkpoint: expected a file of this Monte-Carlo"):
+        mc.experiment(model, **(kw | {"sweeps": 61}))
+
+
+@pytest.mark.parametrize("kw,match", [
+    ({"sizes": (1,)}, "sizes: expected an integer >= 2"),
+    ({"sizes": (8, 8)}, "sizes: expected distinct"),
+    ({"seeds": 0}, "seeds: expected an integer >= 1"),
+    ({"betas": [0.0, 1.0, 2.0]}, "betas: expected a ladder containing model.beta"),
+    ({"betas": [0.0, 5.0, 3.0]}, "betas: expected a strictly increasing"),
+    ({"sweeps": 0}, "sweeps: expected an integer >= 1"),
+])  # fmt: skip
+def test_experiment_bad_input(kw, match):
+    with pytest.raises(ValueError, match=match):
+        mc.experiment(model_at(1, 0.5), **({"sizes": (6,), "seeds": 1, "sweeps": 5} | kw))

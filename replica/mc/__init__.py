@@ -31,7 +31,7 @@ _LAZY = {
     "sample": "sampler",
     "MCResult": "sampler",
     "ladder": "sampler",
-    "experiment": "experiment",
+    "experiment": "ensemble",
 }
 
 

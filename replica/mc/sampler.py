@@ -224,6 +224,7 @@ class _Chains:
         half = 0.5 * lv**2
         bc = self.bc
         binary = K == 2 and not greedy
+        lvk, halfk = lv[:, None, None], half[:, None, None]
         if binary:
             dl, dh = lv[1] - lv[0], half[1] - half[0]
         for i in range(self.N):
@@ -233,15 +234,18 @@ class _Chains:
                 x = np.clip(bc * (h * dl - a[:, i, None] * dh), -700.0, 700.0)
                 new = np.where(U[:, :, i] * (1.0 + np.exp(-x)) < 1.0, lv[1], lv[0])
             else:
-                lg = h[..., None] * lv - a[:, i, None, None] * half  # −H_i(q_k) up to a constant
+                # −βH_i(q_k) up to a constant, levels first: reductions over k are then
+                # elementwise operations between K contiguous slabs (4x faster than over a
+                # short last axis)
+                lg = lvk * h - a[:, i, None] * halfk  # (K, I, C)
                 if greedy:
-                    new = lv[np.argmax(lg, axis=-1)]
+                    new = lv[np.argmax(lg, axis=0)]
                 else:
-                    lg *= bc[..., None]
-                    lg -= lg.max(axis=-1, keepdims=True)
+                    lg *= bc
+                    lg -= lg.max(axis=0)
                     np.exp(lg, out=lg)
-                    np.cumsum(lg, axis=-1, out=lg)
-                    k = np.count_nonzero(lg < U[:, :, i, None] * lg[..., -1:], axis=-1)
+                    np.cumsum(lg, axis=0, out=lg)
+                    k = np.count_nonzero(lg < U[:, :, i] * lg[-1], axis=0)
                     new = lv[k]
             d = new - w[:, :, i]
             F -= d[..., None] * G[:, None, i, :]
@@ -349,7 +353,8 @@ def _estimates(tl: _Tally, i, betas, N, K, rho, keep, bridge):
     n = tl.n
     r = np.flatnonzero(keep)
     e_r = tl.sE[i, r] / n / N  # (R', T)
-    var_r = (tl.sE2[i, r] / n - (tl.sE[i, r] / n) ** 2) / N  # Var(H)/N
+    # Var(H)/N, clipped at 0 against cancellation when H hardly varies (frozen chains)
+    var_r = np.maximum(tl.sE2[i, r] / n - (tl.sE[i, r] / n) ** 2, 0.0) / N
     e, var = e_r.mean(axis=0), var_r.mean(axis=0)
     Q = tl.sQ[i, r].mean(axis=0) / n
     sub = tl.sq[i][np.ix_(r, r)]  # (R', R', T)
