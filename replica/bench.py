@@ -33,11 +33,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .results import Compact
+
 __all__ = ["BENCHMARKS", "Measurement", "best_time", "interleaved", "run"]
 
 
 @dataclass(frozen=True, kw_only=True)
-class Measurement:
+class Measurement(Compact):
     """One ratio with its spread, its target and the accuracy check behind it.
 
     Attributes

@@ -152,6 +152,8 @@ class Quantizer:
         else:
             check(bits >= 2, "bits", "bits >= 2 for convention='zero' (2^b - 1 levels)", bits)
             lv = np.linspace(-width, width, K - 1)
+        # exactly antisymmetric (linspace is not): the middle threshold is 0, not -1.1e-16
+        lv = 0.5 * (lv - lv[::-1])
         return cls(levels=lv, name=f"uniform(bits={bits}, width={width:g}, {convention})")
 
     @classmethod
@@ -276,6 +278,9 @@ class Quantizer:
     def describe(self, mean: float = 0.0, var: float = 1.0) -> str:
         """Multi-line human summary: levels, thresholds and Gaussian moments."""
         m = self.gaussian_moments(mean, var)
+        first = float(m.first)
+        if mean == 0.0 and np.array_equal(self.levels, -self.levels[::-1]):
+            first = 0.0  # zero by symmetry (summation leaves ~1e-17)
         fmt = {"float_kind": lambda v: f"{v: .6g}"}
         return "\n".join(
             [
@@ -283,7 +288,7 @@ class Quantizer:
                 f"levels      {np.array2string(self.levels, formatter=fmt)}",
                 f"thresholds  {np.array2string(self.thresholds, formatter=fmt)}",
                 f"z ~ N({mean:g}, {var:g}):",
-                f"  E[psi(z)]     = {float(m.first):.12g}",
+                f"  E[psi(z)]     = {first:.12g}",
                 f"  E[psi(z)^2]   = {float(m.second):.12g}",
                 f"  E[z psi(z)]   = {float(m.cross):.12g}",
             ]

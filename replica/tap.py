@@ -61,7 +61,7 @@ from scipy import optimize
 from .channel import _posterior_stats, clustered_rule, transitions
 from .errors import check
 from .regression import QuantizedRegression, solve_rs
-from .results import CONVERGED, MAX_ITER, Result, finish
+from .results import CONVERGED, MAX_ITER, Compact, Result, finish
 
 __all__ = [
     "NO_BRANCH",
@@ -82,7 +82,7 @@ _HALF_WIDTH = 13.0  # the Gaussian density is integrated over ±13 standard devi
 
 
 @dataclass(frozen=True, kw_only=True)
-class TAPAverages:
+class TAPAverages(Compact):
     """Averages over the law of AMP's field ``s`` at ``(A, B, Δ)`` (see the module docstring).
 
     ``norm`` is ``∫ ds r'(s) p(r(s))`` (1 up to quadrature error: a diagnostic), ``V = E[v_A]``,

@@ -18,12 +18,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import check
+from ..results import Compact
 
 __all__ = ["Plateau", "plateau"]
 
 
 @dataclass(frozen=True, kw_only=True)
-class Plateau:
+class Plateau(Compact):
     """Plateau-then-drop summary of an error curve (see :func:`plateau`)."""
 
     found: bool

@@ -34,6 +34,7 @@ import numpy as np
 
 from ..errors import check
 from ..noise import Additive, FloatRounding, IntRounding, Multiplicative
+from ..results import Compact
 from .problem import SGDProblem
 from .risk import TESTS, _dense_variance
 
@@ -41,7 +42,7 @@ __all__ = ["Bounds", "SpectralDistortion", "bounds", "quantized_hessian", "spect
 
 
 @dataclass(frozen=True, kw_only=True)
-class Bounds:
+class Bounds(Compact):
     """The bound's terms, each a separate number (arrays when evaluated at several ``N``).
 
     Attributes
@@ -198,7 +199,7 @@ def quantized_hessian(spectrum, data=None) -> np.ndarray:
 
 
 @dataclass(frozen=True, kw_only=True)
-class SpectralDistortion:
+class SpectralDistortion(Compact):
     """Eigenvalues (decreasing) of the empirical quantized covariance and of its theory."""
 
     empirical: np.ndarray

@@ -35,6 +35,7 @@ import numpy as np
 
 from ..errors import check
 from ..noise import Additive, FloatRounding, IntRounding, Multiplicative
+from ..results import Compact
 
 __all__ = ["AVERAGING", "SITES", "SGDProblem", "StepSizeWarning", "geometric_decay"]
 
@@ -104,7 +105,7 @@ def geometric_decay(step: float, steps: int, block: int) -> np.ndarray:
 
 
 @dataclass(frozen=True, kw_only=True)
-class SGDProblem:
+class SGDProblem(Compact):
     """One-pass minibatch SGD on Gaussian linear regression with quantization.
 
     Parameters

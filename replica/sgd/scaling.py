@@ -30,12 +30,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import check
+from ..results import Compact
 
 __all__ = ["PowerLawFit", "compute_optimal", "effective_size", "fit_power_law"]
 
 
 @dataclass(frozen=True, kw_only=True)
-class PowerLawFit:
+class PowerLawFit(Compact):
     """``y ≈ prefactor · x^exponent`` fitted in log–log coordinates.
 
     Attributes

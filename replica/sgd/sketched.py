@@ -56,6 +56,7 @@ import numpy as np
 
 from ..errors import check
 from ..noise import Additive, FloatRounding, IntRounding, Multiplicative
+from ..results import Compact
 
 __all__ = [
     "SCHEDULES",
@@ -212,7 +213,7 @@ def approximation_error(S, spectrum, w_star=None, prior=None) -> float:
 
 
 @dataclass(frozen=True, kw_only=True)
-class SketchSpectrum:
+class SketchSpectrum(Compact):
     """The sketched problem in the eigenbasis of ``G = SHSᵀ`` (descending ``μ``).
 
     Attributes
@@ -391,7 +392,7 @@ def _freeze_quantization(q) -> Mapping:
 
 
 @dataclass(frozen=True, kw_only=True)
-class SketchedProblem:
+class SketchedProblem(Compact):
     """Quantized one-pass SGD on a Gaussian-sketched linear model (validated on construction).
 
     Parameters
@@ -524,7 +525,7 @@ def _cached_spectrum(exponent, dim, model_size, seed, k, source) -> SketchSpectr
 
 
 @dataclass(frozen=True, kw_only=True)
-class SketchedRisk:
+class SketchedRisk(Compact):
     """Exact expected risk ``E R_M(v_N)`` of sketched SGD and its decomposition (means over
     sketches; ``*_se`` are standard errors over the sketches, zero for one sketch).
 
@@ -696,7 +697,7 @@ def sketched_sweep(problem: SketchedProblem, sketches: int = 1, basis: str = "sk
 
 
 @dataclass(frozen=True, kw_only=True)
-class SketchedSimulation:
+class SketchedSimulation(Compact):
     """Monte-Carlo estimate of ``E R_M(v_N) − σ²`` for one sketch (prior, data and quantizer
     noise averaged over ``repeats`` independent runs)."""
 
