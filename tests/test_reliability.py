@@ -371,3 +371,22 @@ def test_sgd_simulate_checks_memory_before_allocating_the_steps():
     p = SGDProblem(spectrum=np.ones(3), steps=10**10, step=0.1)
     with pytest.raises(ValueError, match="steps: expected sizes whose arrays fit"):
         simulate(p, repeats=4, seed=0)
+
+
+@pytest.mark.parametrize("eta", [8.0, 1e160, 1e300])
+def test_ste_simulate_divergence_is_flagged_and_raises(eta):
+    """Issue 14.2/14.3: dynamics.simulate had no ``throw`` (a blow-up never raised), and at
+    η ≥ 1e160 the state overflowed to Q = inf with status 'converged' (the NaN error escaped the
+    blow-up test)."""
+    from replica.dynamics import STEProblem, simulate
+    from replica.errors import ConvergenceError
+
+    p = STEProblem(eta=eta, noise=0.0, init=0.0)  # η = 8 ≫ η_c = 2: every run blows up
+    sim = simulate(p, 7, 3.0, seeds=(3, 4), n_points=3, throw=False)
+    assert sim.status == "diverged" and sim.diverged.all()
+    for name in ("m", "Q", "m_psi", "q_psi", "eg"):
+        assert not np.isnan(getattr(sim, name)).any(), name
+    assert np.isposinf(sim.Q[:, -1]).all()
+    with pytest.raises(ConvergenceError, match="diverged") as err:
+        simulate(p, 7, 3.0, seeds=(3, 4), n_points=3)
+    assert err.value.result.diverged.all()

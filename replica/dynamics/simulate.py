@@ -21,16 +21,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import check, check_memory
-from ..results import CONVERGED, DIVERGED, Result
+from ..errors import check, check_memory, integer, real
+from ..results import CONVERGED, DIVERGED, Result, finish
 from .pde import _histogram_density
 from .problem import STEProblem, _mapper
 
 __all__ = ["Simulation", "simulate"]
-
-
-def _real(v) -> bool:
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,6 +106,7 @@ def simulate(
     chunk: int = 256,
     blowup: float = 1e6,
     xp=None,
+    throw: bool = True,
 ) -> Simulation:
     """Run finite-d online STE training for each seed (vectorised over seeds).
 
@@ -132,22 +129,23 @@ def simulate(
         A run is declared diverged (and stopped) when ``|y − ŷ| > blowup·√(ρ + σ² + Q(0) + 1)``.
     xp : array namespace, optional
         Where the state lives (default numpy).
+    throw : bool
+        Raise :class:`~replica.errors.ConvergenceError` (carrying the result) when a seed
+        diverged; pass ``False`` to read ``status`` and ``diverged`` instead.
 
     Returns
     -------
     Simulation
+        ``status`` is ``"diverged"`` when any seed blew up: ``|y − ŷ|`` beyond the threshold,
+        or a non-finite error or order parameter (an overflowing state, e.g. η ≥ 1e160).
 
     References
     ----------
     .. [1] Ichikawa, Kashiwamura & Sakata (2025), arXiv:2510.10693, online STE update (card).
     """
-    check(
-        isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 1,
-        "d",
-        "an integer >= 1",
-        d,
-    )
-    check(_real(t_max) and math.isfinite(t_max) and t_max > 0, "t_max", "> 0", t_max)
+    check(isinstance(problem, STEProblem), "problem", "an STEProblem", problem)
+    d = integer(d, "d", "an integer >= 1", lambda v: v >= 1)
+    t_max = real(t_max, "t_max", "a finite time > 0", lambda t: math.isfinite(t) and t > 0)
     seeds = np.atleast_1d(seeds)
     check(
         seeds.ndim == 1 and seeds.size >= 1 and np.issubdtype(seeds.dtype, np.integer),
@@ -157,9 +155,10 @@ def simulate(
     )
     check(bool(np.all(seeds >= 0)), "seeds", "integers >= 0", seeds)
     seeds = tuple(int(s) for s in seeds)
-    check(isinstance(chunk, int) and chunk >= 1, "chunk", "an integer >= 1", chunk)
-    check(isinstance(n_points, int) and n_points >= 2, "n_points", "an integer >= 2", n_points)
-    check(_real(blowup) and 0 < blowup < math.inf, "blowup", "a finite number > 0", blowup)
+    chunk = integer(chunk, "chunk", "an integer >= 1", lambda c: c >= 1)
+    n_points = integer(n_points, "n_points", "an integer >= 2", lambda n: n >= 2)
+    blowup = real(blowup, "blowup", "a finite number > 0", lambda b: 0 < b < math.inf)
+    check(isinstance(throw, bool), "throw", "a bool", throw)
     xp = np if xp is None else xp
     d = int(d)
     S = len(seeds)
@@ -218,6 +217,17 @@ def simulate(
             # a diverged seed's state is frozen at the stop; report the blow-up as infinite
             dead = np.copysign(math.inf, v) if k in ("m", "m_psi") else math.inf
             rec[k][:, i] = np.where(alive, v, dead)
+        # a state that overflowed is a blow-up too (never a "converged" inf or NaN)
+        bad = alive & ~(np.isfinite(rec["Q"][:, i]) & np.isfinite(rec["q_psi"][:, i]))
+        if bad.any():
+            alive[bad] = False
+            diverged_at[bad] = step / d
+            for k in rec:
+                rec[k][bad, i] = (
+                    math.inf
+                    if k in ("Q", "q_psi")
+                    else np.copysign(math.inf, np.nan_to_num(rec[k][bad, i], nan=1.0))
+                )
 
     def histogram(step):
         wn = np.asarray(w)
@@ -225,52 +235,55 @@ def simulate(
             dens[k] = np.mean([_histogram_density(row, edges) for row in wn], axis=0)
 
     rec_set, dens_set = set(rec_steps.tolist()), set(dens_steps.tolist())
-    t = 0
-    if rec_steps[0] == 0:
-        record(0)
-    if dens_steps.size and 0 in dens_steps:
-        histogram(0)
-    while t < n_steps:
-        n = min(chunk, n_steps - t)
-        x_h = np.empty((S, n, d))
-        for s, r in enumerate(rngs):
-            r.standard_normal(out=x_h[s])
-        noise_h = np.stack([r.standard_normal(n) for r in rngs]) if sig > 0 else None
-        x = xp.asarray(x_h)
-        # the teacher's labels and the quantized inputs for the whole chunk at once
-        y = xp.vecdot(x, wstar_x[:, None, :]) * inv_sqrt_d
-        if noise_h is not None:
-            y = y + sig * xp.asarray(noise_h)
-        px = psi_x(x)
-        for j in range(n):
-            ps = psi_w(w)
-            err = y[:, j] - xp.vecdot(ps, px[:, j]) * inv_sqrt_d
-            bad = np.asarray(xp.abs(err) > limit) & alive
-            if bad.any():
-                alive &= ~bad
-                diverged_at[bad] = (t + j) / d
-            coef = xp.where(xp.asarray(alive), lr * err, 0.0)[:, None]
-            if clipped:
-                g = xp.astype((w >= lo) & (w <= hi), w.dtype)
-                ridge_term = w if problem.ridge_on == "latent" else ps * g
-                w = w + coef * px[:, j] * g - decay * ridge_term
-            elif problem.ridge_on == "latent":
-                w = (1.0 - decay) * w + coef * px[:, j]
-            else:
-                w = w + coef * px[:, j] - decay * ps
-            step = t + j + 1
-            if step in rec_set:
-                record(step)
-            if step in dens_set:
-                histogram(step)
-        t += n
+    # an overflowing state is detected and flagged (diverged), not warned about step by step
+    with np.errstate(over="ignore", invalid="ignore"):
+        t = 0
+        if rec_steps[0] == 0:
+            record(0)
+        if dens_steps.size and 0 in dens_steps:
+            histogram(0)
+        while t < n_steps:
+            n = min(chunk, n_steps - t)
+            x_h = np.empty((S, n, d))
+            for s, r in enumerate(rngs):
+                r.standard_normal(out=x_h[s])
+            noise_h = np.stack([r.standard_normal(n) for r in rngs]) if sig > 0 else None
+            x = xp.asarray(x_h)
+            # the teacher's labels and the quantized inputs for the whole chunk at once
+            y = xp.vecdot(x, wstar_x[:, None, :]) * inv_sqrt_d
+            if noise_h is not None:
+                y = y + sig * xp.asarray(noise_h)
+            px = psi_x(x)
+            for j in range(n):
+                ps = psi_w(w)
+                err = y[:, j] - xp.vecdot(ps, px[:, j]) * inv_sqrt_d
+                # NaN or inf errors (an overflowed state) count as a blow-up
+                bad = ~np.asarray(xp.abs(err) <= limit) & alive
+                if bad.any():
+                    alive &= ~bad
+                    diverged_at[bad] = (t + j) / d
+                coef = xp.where(xp.asarray(alive), lr * err, 0.0)[:, None]
+                if clipped:
+                    g = xp.astype((w >= lo) & (w <= hi), w.dtype)
+                    ridge_term = w if problem.ridge_on == "latent" else ps * g
+                    w = w + coef * px[:, j] * g - decay * ridge_term
+                elif problem.ridge_on == "latent":
+                    w = (1.0 - decay) * w + coef * px[:, j]
+                else:
+                    w = w + coef * px[:, j] - decay * ps
+                step = t + j + 1
+                if step in rec_set:
+                    record(step)
+                if step in dens_set:
+                    histogram(step)
+            t += n
     eg = np.full(rec["m"].shape, math.inf)
     ok = np.isfinite(rec["q_psi"])
     eg[ok] = problem.generalization_error(rec["m_psi"][ok], rec["q_psi"][ok])
     final = eg[:, -1]
     ok = S > 1 and bool(np.all(np.isfinite(final)))
     res = float(np.std(final, ddof=1) / math.sqrt(S)) if ok else math.inf
-    return Simulation(
+    result = Simulation(
         status=DIVERGED if (~alive).any() else CONVERGED,
         n_iter=n_steps,
         residual=res if math.isfinite(res) else math.inf,
@@ -285,3 +298,4 @@ def simulate(
         density=dens,
         **rec,
     )
+    return finish(result, throw, "finite-d STE simulation (learning rate too large?)")
