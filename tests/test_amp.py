@@ -424,3 +424,27 @@ def test_state_evolution_at_exact_recovery():
                                 teacher=DiscreteTeacher.on_grid(q))  # fmt: skip
     se = state_evolution(model, max_iter=440, tol=1e-10)
     assert se.converged and se.mse == 0.0 and np.isfinite(se.trajectory.mse).all()
+
+
+@pytest.mark.parametrize("bits", [1, 2, 5])
+@pytest.mark.parametrize("A", [1e-3, 0.7, 40.0, 1e6])
+def test_numpy_denoiser_path_equals_array_api_path(bits, A):
+    # grid_posterior takes a numpy-only path (levels-first layout, logits floored at -600) for
+    # a scalar A; a 0-d array A takes the array-API path. The two round the logits differently
+    # (A·(r c − c²/2) vs (A c) r − A c²/2): an error δ ≤ 4 eps |logit| moves f by at most
+    # spread·δ (∂f/∂logit_k = p_k (c_k − f)) and v by spread²·δ; plus 1e-13 of the scale for
+    # the summation order (weights below e^-600 cannot change a double sum)
+    from replica import channel
+
+    lv = Quantizer.uniform(bits, 1.5).levels
+    rng = np.random.default_rng(bits)
+    r = np.concatenate([3.0 * rng.standard_normal(200 - lv.size), [-50.0, 0.0, 50.0, 1.0], lv])
+    r = r.reshape(2, -1)
+    for log_prior in (None, -0.3 * lv**2):
+        f, v = channel.grid_posterior(r, A, lv, log_prior)
+        f_ref, v_ref = channel.grid_posterior(r, np.asarray(A), lv, log_prior)
+        assert f.shape == v.shape == r.shape
+        spread = lv[-1] - lv[0] if lv.size > 1 else 1.0
+        delta = 4 * np.finfo(float).eps * A * (np.abs(r).max() * 1.5 + 1.5**2 / 2 + 0.3 * 1.5**2)
+        np.testing.assert_allclose(f, f_ref, rtol=0, atol=1e-13 * 1.5 + spread * delta)
+        np.testing.assert_allclose(v, v_ref, rtol=1e-12, atol=1e-13 * 1.5**2 + spread**2 * delta)
