@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -15,15 +16,28 @@ from ._version import __version__
 from .errors import ReplicaError
 
 GRIDS = ("uniform", "gaussian_quantile", "power", "power_of_two")
+# an option value that starts with "-" and is a number, a list or a range of numbers
+_NEGATIVE = re.compile(r"^-(\d|\.\d|inf\b)")
 
 
 def _quantizer_from_args(args):
     from .quantizers import Quantizer
 
     if args.levels is not None:
-        return Quantizer(levels=[float(v) for v in args.levels.split(",")])
-    if args.bits is None or args.width is None:
-        raise ValueError("--bits and --width: expected both (or --levels), got none")
+        try:
+            levels = [float(v) for v in args.levels.split(",")]
+        except ValueError:
+            raise ValueError(
+                f"--levels: expected comma-separated numbers (e.g. -1,0,1), got {args.levels!r}"
+            ) from None
+        return Quantizer(levels=levels)
+    missing = [o for o, v in (("--bits", args.bits), ("--width", args.width)) if v is None]
+    if missing:
+        given = [o for o, v in (("--bits", args.bits), ("--width", args.width)) if v is not None]
+        raise ValueError(
+            f"{' and '.join(missing)}: expected a value (a grid needs both --bits and --width, "
+            f"or --levels alone), got {'only ' + given[0] if given else 'neither'}"
+        )
     if args.grid == "uniform":
         return Quantizer.uniform(args.bits, args.width, args.convention)
     if args.grid == "power":
@@ -31,21 +45,47 @@ def _quantizer_from_args(args):
     return getattr(Quantizer, args.grid)(args.bits, args.width)
 
 
+def _beta(text: str) -> float:
+    """``--beta``: a number > 0 or ``inf``, named in the error."""
+    import math
+
+    try:
+        beta = float(text)
+    except ValueError:
+        beta = math.nan
+    if not beta > 0:
+        raise ValueError(f"--beta: expected a number > 0 or 'inf', got {text!r}")
+    return beta
+
+
+def _positive(option: str, value: float, what: str = "a number > 0") -> float:
+    import math
+
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{option}: expected {what}, got {value:g}")
+    return value
+
+
 def _cmd_quantizer(args) -> int:
+    import math
+
+    if not (math.isfinite(args.var) and args.var >= 0):
+        raise ValueError(f"--var: expected a variance >= 0, got {args.var:g}")
+    if not math.isfinite(args.mean):
+        raise ValueError(f"--mean: expected a finite number, got {args.mean:g}")
     q = _quantizer_from_args(args)
     print(q.describe(args.mean, args.var))
     return 0
 
 
 def _cmd_rs(args) -> int:
-    import math
 
     from .regression import QuantizedRegression, solve_rs
 
     model = QuantizedRegression(
         quantizer=_quantizer_from_args(args),
         alpha=args.alpha,
-        beta=math.inf if args.beta == "inf" else float(args.beta),
+        beta=_beta(args.beta),
         noise=args.noise,
         ridge=args.ridge,
     )
@@ -75,26 +115,68 @@ def _cmd_rs(args) -> int:
 def _cmd_advise(args) -> int:
     import math
 
+    import numpy as np
+
     from .dynamics import STEProblem, max_stable_lr
     from .optimize import optimal_width
     from .quantizers import Quantizer
-    from .regression import QuantizedRegression
+    from .regression import QuantizedRegression, solve_rs
 
+    # validate everything before printing anything
+    _positive("--input-width", args.input_width)
+    _positive("--max-width", args.max_width)
     model = QuantizedRegression(
         quantizer=Quantizer.uniform(args.bits, 1.0),
         alpha=args.alpha,
-        beta=math.inf if args.beta == "inf" else float(args.beta),
+        beta=_beta(args.beta),
         noise=args.noise,
         ridge=args.ridge,
     )
-    opt = optimal_width(model, throw=False)
+    q_in = Quantizer.uniform(args.bits, args.input_width)
+    # a minimum on the search bound is not an answer: widen the search (x4, three times)
+    lo, hi = 0.05, args.max_width
+    opt = optimal_width(model, bounds=(lo, hi), throw=False)
+    for _ in range(3):
+        if opt.status != "at_bound":
+            break
+        if opt.width >= hi * (1 - 1e-6):
+            hi *= 4.0
+        elif lo > 1e-4:
+            lo /= 10.0
+        else:
+            break
+        opt = optimal_width(model, bounds=(lo, hi), throw=False)
     print(f"{args.bits}-bit weights, uniform grid, alpha={model.alpha:g}, beta={model.beta:g}, "
           f"noise={model.noise:g}, ridge={model.ridge:g}")  # fmt: skip
-    print(f"  optimal width      {opt.width:.6g}   (status {opt.status})")
+    print(f"  optimal width      {opt.width:.6g}   (status {opt.status}; searched "
+          f"[{lo:g}, {hi:g}])")  # fmt: skip
+    if opt.status == "at_bound":
+        print(f"  the error still decreases at the search bound {opt.width:g}: the optimum lies "
+              "beyond it (search further with --max-width)")  # fmt: skip
     print(f"  gen. error there   {opt.gen_error:.6g}")
     stable = "stable (AT < 1)" if opt.at < 1 else "UNSTABLE (AT >= 1: replica symmetry breaking)"
     print(f"  RS stability       AT = {opt.at:.4g}: {stable}")
-    q_in = Quantizer.uniform(args.bits, args.input_width)
+    if not opt.at < 1:
+        # the width above minimises the RS error; say what a stable choice would be
+        widths = np.geomspace(lo, hi, 25)
+        ats = []
+        for w in widths:
+            sol = solve_rs(model.replace(quantizer=Quantizer.uniform(args.bits, w)), throw=False)
+            ats.append(sol.at if sol.converged else math.inf)
+        ok = [w for w, a in zip(widths, ats) if a < 1]
+        if ok:
+            best = optimal_width(model, bounds=(min(ok), max(ok)), throw=False)
+            edge = "; on the AT line's side" if best.status == "at_bound" else ""
+            print(f"  smallest error among RS-stable widths: width {best.width:.6g}, "
+                  f"gen. error {best.gen_error:.6g}, AT = {best.at:.4g}\n"
+                  f"    (searched [{min(ok):.4g}, {max(ok):.4g}], where AT < 1{edge})")  # fmt: skip
+        else:
+            why = (" (at beta = inf, AT = inf for the RS ground state of discrete weights)"
+                   if math.isinf(model.beta) else "")  # fmt: skip
+            print(f"  RS is unstable at every width in [{lo:g}, {hi:g}]{why}.\n"
+                  "    The width above minimises the RS prediction, only an approximation "
+                  "there:\n    replica.solve_1rsb gives the 1RSB correction; a finite --beta "
+                  "may have RS-stable widths")  # fmt: skip
     eta_c = max_stable_lr(STEProblem(input_quantizer=q_in, eta=1.0, ridge=args.ridge))
     eta_0 = max_stable_lr(STEProblem(eta=1.0, ridge=args.ridge))
     print(
@@ -130,6 +212,23 @@ def _axis_values(name: str, spec: str):
     return values
 
 
+def _checkpoint_state(out):
+    """What a phase run finds at ``--out`` before it starts: ``"finished"`` (the results
+    file), the number of checkpointed lines (``<out>.parts/line-*.nc``) or None."""
+    if out is None:
+        return None
+    path = Path(out)
+    if path.exists():
+        return "finished"
+    parts = path.with_name(path.name + ".parts")
+    n = len(list(parts.glob("line-*.nc"))) if parts.is_dir() else 0
+    return n or None
+
+
+def _along(axes) -> str | None:
+    return next((k for k in ("width", "alpha", "beta", "noise", "ridge") if k in axes), None)
+
+
 def _cmd_phase(args) -> int:
     import math
 
@@ -157,9 +256,20 @@ def _cmd_phase(args) -> int:
         from dask.distributed import Client
 
         executor = Client(args.scheduler)
+    resumed = _checkpoint_state(args.out)
     ds = phase_diagram(model, executor=executor, path=args.out, progress=not args.quiet,
                        max_workers=args.workers, **axes)  # fmt: skip
-    along = next((k for k in ("width", "alpha", "beta", "noise", "ridge") if k in axes), None)
+    along = _along(axes)
+    if resumed is not None:
+        lines = int(np.prod([len(v) for k, v in axes.items() if k != along]))
+        n_along = len(axes[along]) if along else 1
+        if resumed == "finished":
+            print(f"resumed {lines * n_along}/{lines * n_along} points from {args.out} "
+                  "(finished: nothing recomputed)")  # fmt: skip
+        else:
+            done = min(resumed, lines)
+            print(f"resumed {done * n_along}/{lines * n_along} points from "
+                  f"{args.out}.parts (checkpointed lines; the rest computed now)")  # fmt: skip
     print(f"phase diagram over {', '.join(f'{k} ({len(v)})' for k, v in axes.items())}"
           + (f" -> {args.out}" if args.out else ""))  # fmt: skip
     counts = {str(p): int((ds["phase"] == p).sum()) for p in sorted(set(ds["phase"].values.flat))}
@@ -170,7 +280,10 @@ def _cmd_phase(args) -> int:
         for idx in np.ndindex(*line.shape):
             sel = {d: line[d].values[i] for d, i in zip(dims, idx)}
             label = ", ".join(f"{d}={v:g}" if isinstance(v, float) else f"{d}={v}"
-                              for d, v in sel.items()) or "all"  # fmt: skip
+                              for d, v in sel.items())  # fmt: skip
+            if not label:  # one line: name its fixed bits (and grid family)
+                label = f"bits={values['bits'][0]}" + (
+                    f", grid={families[0]}" if families != ["uniform"] else "")
             value = float(line.values[idx])
             if math.isfinite(value):
                 where = f"RS -> RSB at {along} = {value:.6g}"
@@ -252,7 +365,10 @@ def _bench_names():
 
 def _add_grid_args(p) -> None:
     p.add_argument("--bits", type=int, help="bits b (2^b levels)")
-    p.add_argument("--width", type=float, help="largest level (grid spans [-width, width])")
+    p.add_argument("--width", type=float,
+                   help="grid scale w: the largest level for endpoints, zero, gaussian_quantile, "
+                   "power and power_of_two; for midrise the cells tile [-w, w], so the largest "
+                   "level is w(K-1)/K with K = 2^bits levels")  # fmt: skip
     p.add_argument("--grid", choices=GRIDS, default="uniform", help="grid family (default uniform)")
     p.add_argument(
         "--convention",
@@ -321,6 +437,9 @@ def build_parser() -> argparse.ArgumentParser:
     ad.add_argument(
         "--input-width", type=float, default=2.0, help="input range for STE (default 2)"
     )
+    ad.add_argument("--max-width", type=float, default=6.0,
+                    help="upper end of the width search (default 6; widened x4 up to three "
+                    "times while the optimum sits on it)")  # fmt: skip
     ad.set_defaults(func=_cmd_advise)
 
     ph = sub.add_parser(
@@ -394,8 +513,27 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _join_negative_values(argv: list[str]) -> list[str]:
+    """``--levels -1,0,1`` as ``--levels=-1,0,1``: argparse takes a value starting with ``-``
+    that is not a plain number (here a comma list) for an option and refuses it."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        tok = argv[i]
+        nxt = argv[i + 1] if i + 1 < len(argv) else None
+        if (tok.startswith("--") and "=" not in tok and nxt is not None
+                and _NEGATIVE.match(nxt)):  # fmt: skip
+            out.append(f"{tok}={nxt}")
+            i += 2
+            continue
+        out.append(tok)
+        i += 1
+    return out
+
+
 def main(argv=None) -> int:
     parser = build_parser()
+    argv = _join_negative_values(list(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

@@ -266,10 +266,13 @@ class Quantizer:
         """
         mean = np.asarray(mean, dtype=float)
         var = np.asarray(var, dtype=float)
+        def shown(a):  # -1.0, not array(-1.)
+            return repr(a.item()) if a.ndim == 0 else np.array2string(a, threshold=8)
+
         if np.isnan(mean).any() or not np.all(np.isfinite(mean)):
-            raise ValueError(f"mean: expected finite numbers, got {mean!r}")
+            raise ValueError(f"mean: expected finite numbers, got {shown(mean)}")
         if np.isnan(var).any() or not np.all((var >= 0) & np.isfinite(var)):
-            raise ValueError(f"var: expected finite numbers >= 0, got {var!r}")
+            raise ValueError(f"var: expected finite numbers >= 0, got {shown(var)}")
         first = gauss.staircase_mean(self.levels, self.thresholds, mean, var)
         second = gauss.staircase_mean(self.levels**2, self.thresholds, mean, var)
         cross = mean * first + gauss.staircase_stein(self.levels, self.thresholds, mean, var)

@@ -122,5 +122,7 @@ def test_phase_command_checkpoints_and_matches_api(tmp_path, capsys):
     assert printed == pytest.approx(w_at, abs=1e-5)  # 6 significant digits printed
     mtime = out.stat().st_mtime_ns
     assert main(argv) == 0
-    assert capsys.readouterr().out == first and out.stat().st_mtime_ns == mtime
+    again = capsys.readouterr().out
+    assert again == f"resumed 12/12 points from {out} (finished: nothing recomputed)\n" + first
+    assert out.stat().st_mtime_ns == mtime
     assert load_netcdf(out)["phase"].shape == (2, 6)
