@@ -467,7 +467,7 @@ def _run_batch(Xs, ys, lv, betas, ridge, w0s, sweeps, burn, replicas, rngs, n_bi
     if cold:
         # the cold start: ridge-regularised least squares rounded to the grid, then quenched
         # by zero-temperature sweeps (a low-energy state, far from the hot starts)
-        quench = _Chains(G, b, c0, lv, np.ones(1), ridge, np.empty((I, 1, N)))
+        quench = _Chains(G, b, c0, lv, np.ones(1), ridge, np.zeros((I, 1, N)))
         ls = np.linalg.solve(G + (ridge + 1e-3) * np.eye(N), b[..., None])[..., 0]
         quench.w = lv[np.clip(np.searchsorted((lv[1:] + lv[:-1]) / 2, ls), 0, K - 1)][:, None]
         quench.refresh()
