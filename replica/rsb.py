@@ -383,11 +383,15 @@ class _Evaluator:
     quadrature size (smallest residual, ``q₁ > q₀`` preferred)."""
 
     def __init__(self, model, budget):
-        self.model, self.budget, self.n, self.best = model, budget, 0, None
+        self.model, self.budget, self.n, self.best, self.last = model, budget, 0, None, None
 
     def __call__(self, u, x, size) -> _Point:
         if not _physical(self.model, u, x):
             raise _Unphysical(u)
+        last = self.last  # MINPACK evaluates its start twice: answer the repeat from memory
+        if last is not None and last.x == x and last.size == tuple(size):
+            if np.array_equal(last.u, u):
+                return last
         if self.n >= self.budget:
             raise _Budget
         self.n += 1
@@ -396,6 +400,7 @@ class _Evaluator:
         p = _Point(np.array(u, float), float(x), np.array(ent[:4]), hats, ent, tuple(size))
         if self.best is None or _key(p) < _key(self.best):
             self.best = p
+        self.last = p
         return p
 
 
@@ -421,7 +426,7 @@ def _fixed_point(ev, x, u0, tol, size) -> _Point:
 
     u = np.asarray(u0, float)
     try:
-        for _ in range(30):
+        for _ in range(30):  # damped steps into the basin of hybr
             new = T(u)
             if np.max(np.abs(new - u)) < 1e-2:
                 break
@@ -435,28 +440,75 @@ def _fixed_point(ev, x, u0, tol, size) -> _Point:
     return last
 
 
+def _logit(x):
+    return math.log(x / (1.0 - x)) if x < 1.0 else 8.0
+
+
+def _joint_residual(ev, y, size):
+    """``(T_x(u) − u, ∂_x(−βf₁))`` at ``y = (u, t)``, ``x = 1/(1 + e^{−t})``, and the point."""
+    xv = 1.0 / (1.0 + math.exp(-y[4])) if y[4] > -30 else 0.0
+    if xv == 0.0:  # x < 1e-13: far below any scale of the model
+        raise _Unphysical(y)
+    q = ev(y[:4], xv, size)
+    return np.append(q.new - q.u, _x_derivative(ev.model, q.u, q.hats, q.ent, xv)), q
+
+
 def _joint(ev, p: _Point, tol, size) -> _Point:
-    """Polish ``(u, x)`` together by ``hybr`` on the four fixed-point equations and
-    ``∂(−βf₁)/∂x = 0``, with ``x = 1/(1 + e^{−t})`` so that steps stay in ``(0, 1)``. Returns
-    the evaluated point of smallest residual."""
+    """Solve ``(u, x)`` together by ``hybr`` on the four fixed-point equations and
+    ``∂(−βf₁)/∂x = 0``, with ``x = 1/(1 + e^{−t})`` so that steps stay in ``(0, 1)``
+    (``tol``: MINPACK's relative step tolerance). Returns the evaluated point of smallest
+    residual that is not collapsed (``p`` when there is none)."""
     best, best_r = None, math.inf
 
     def F(y):
         nonlocal best, best_r
-        xv = 1.0 / (1.0 + math.exp(-y[4])) if y[4] > -30 else 0.0
-        if xv == 0.0:  # x < 1e-13: β x β far below any scale of the model
-            raise _Unphysical(y)
-        q = ev(y[:4], xv, size)
-        out = np.append(q.new - q.u, _x_derivative(ev.model, q.u, q.hats, q.ent, xv))
+        out, q = _joint_residual(ev, y, size)
         r = float(np.max(np.abs(out)))
         if r < best_r and not _collapsed(q):
             best, best_r = q, r
         return out
 
-    t0 = math.log(p.x / (1.0 - p.x)) if p.x < 1.0 else 8.0
     try:
-        optimize.root(F, np.append(p.u, t0), method="hybr", tol=tol * 1e-2)
+        optimize.root(F, np.append(p.u, _logit(p.x)), method="hybr", tol=tol)
     except (_Unphysical, OverflowError):
+        pass
+    return p if best is None else best
+
+
+def _jacobian(ev, p: _Point, size):
+    """Forward-difference Jacobian of :func:`_joint_residual` in ``(u, t)`` at ``p``."""
+    y = np.append(p.u, _logit(p.x))
+    f0, _ = _joint_residual(ev, y, size)
+    jac = np.empty((5, 5))
+    for i in range(5):
+        h = 1e-7 * max(1.0, abs(y[i]))
+        yy = y.copy()
+        yy[i] += h
+        jac[:, i] = (_joint_residual(ev, yy, size)[0] - f0) / h
+    return jac
+
+
+def _newton(ev, p: _Point, jac, tol, size, steps=8) -> _Point:
+    """Quasi-Newton steps in ``(u, t)`` at quadrature ``size``, from the Jacobian ``jac`` of a
+    rougher quadrature (close: the averages and their derivatives differ by the quadrature
+    error) updated by Broyden's rank-one secant rule. Returns the best point evaluated."""
+    y = np.append(p.u, _logit(p.x))
+    jac = np.array(jac, float)
+    best, best_r, prev = None, math.inf, None
+    try:
+        for _ in range(steps):
+            out, q = _joint_residual(ev, y, size)
+            r = float(np.max(np.abs(out)))
+            if r < best_r:
+                best, best_r = q, r
+            if r < 0.1 * tol or r > 10 * best_r:
+                break
+            if prev is not None:
+                dy, df = y - prev[0], out - prev[1]
+                jac += np.outer(df - jac @ dy, dy) / (dy @ dy)
+            prev = (y, out)
+            y = y - np.linalg.solve(jac, out)
+    except (_Unphysical, OverflowError, np.linalg.LinAlgError):
         pass
     return p if best is None else best
 
@@ -469,20 +521,31 @@ def _search_x(ev, u_start, x_start, tol, size, coarse, max_iter):
     """Solve the fixed point and ``∂(−βf₁)/∂x = 0`` together.
 
     A 1RSB (``q₁ > q₀``) fixed point is first found at a trial ``x`` (``x_start``, then
-    0.8, 0.6, 0.4, 0.2) with the coarse quadrature, and ``(u, x)`` are polished together
-    (:func:`_joint`) at full size. Where that fails (collapse to RS, ``x`` leaving ``(0, 1)``, or
+    0.8, 0.6, 0.4, 0.2) with the coarse quadrature, ``(u, x)`` are solved together
+    (:func:`_joint`) at the coarse size and polished by Newton steps at full size with the
+    coarse Jacobian (:func:`_newton`), or by :func:`_joint` at full size. Where that fails (collapse to RS, ``x`` leaving ``(0, 1)``, or
     no convergence) the root of ``∂_x(−βf₁)`` along the branch of coarse fixed points is
     bracketed on an ``x`` grid and refined by regula falsi, all warm-started, then polished.
     Returns the best point found (a collapsed one when no ``q₁ > q₀`` branch was found)."""
     trials = []
+    rough = (max(size[0] // 3, 8), max(size[1] // 3, 4))  # only to land in the basin
     for xv in dict.fromkeys((x_start, 0.8, 0.6, 0.4, 0.2)):
-        p = _fixed_point(ev, xv, u_start, 1e-6, coarse)
+        p = _fixed_point(ev, xv, u_start, 1e-4, rough)
         trials.append(p)
-        if not _collapsed(p) and p.gap > 0 and p.res < 1e-4:
+        if not _collapsed(p) and p.gap > 100 * p.res and p.res < 1e-4:  # a resolved gap
             break
     else:
         return trials[0]
-    q = _joint(ev, p, tol, size)
+    # (u, x) at the rough size, then Newton at full size with a rough Jacobian
+    q = _joint(ev, p, 1e-6, rough)
+    if not _collapsed(q) and q.gap > 0 and q.res < 1e-4:
+        try:
+            r = _newton(ev, q, _jacobian(ev, q, rough), tol, size)
+        except _Unphysical:
+            r = q
+        if _good(ev.model, r, tol):
+            return r
+    q = _joint(ev, p, tol * 1e-2, size)
     if _good(ev.model, q, tol) or ev.n >= ev.budget:
         return q
     # fallback: bracket the root of g(x) = ∂_x(−βf₁) along the branch, warm-started
@@ -526,7 +589,7 @@ def _search_x(ev, u_start, x_start, tol, size, coarse, max_iter):
             xa, ga = xb, ga
             ga *= 0.5
         xb, gb = xm, gm
-    q = _joint(ev, best, tol, size)
+    q = _joint(ev, best, tol * 1e-2, size)
     if _good(ev.model, q, tol):
         return q
     return _fixed_point(ev, best.x, best.u, tol, size)
@@ -632,19 +695,26 @@ def solve_1rsb(
     ev = _Evaluator(model, max_eval)
     coarse = (max(n[0] * 2 // 3, 8), max(n[1] * 2 // 3, 4))
     frozen = None
-    if start != "rs" and rs.converged and rs.entropy < 0:
+    crisis = rs.converged and rs.entropy < 0
+    if start == "frozen" and crisis:
         frozen = solve_frozen_1rsb(model, throw=False, rs=rs)
-        frozen = frozen if frozen.converged else None
-    starts = []
-    if start in ("auto", "rs") or frozen is None:
-        starts.append(("rs", _rs_start(model, rs, gap), 0.8))
-    if frozen is not None and start in ("auto", "frozen"):
+    use_frozen = frozen is not None and frozen.converged
+    u_rs = _rs_start(model, rs, gap)
+    starts = [] if use_frozen else [("rs", u_rs, 0.8)]
+    if use_frozen:
         starts.append(("frozen", _frozen_start(frozen), frozen.x))
-    if not any(_physical(model, u, 1.0 if x is None else x) for _, u, _ in starts):
+    elif start == "auto" and crisis:
+        starts.append(("frozen", None, None))  # solved only if the RS start does not converge
+    if not _physical(model, starts[0][1], 1.0 if x is None else x):
         return finish(_from_rs(model, rs, DEGENERATE), throw, what)
     best, origin = None, starts[0][0]
     share = max(1, max_eval // len(starts))  # each start gets its part of the budget
     for name, u0, x0 in starts:
+        if u0 is None:
+            frozen = solve_frozen_1rsb(model, throw=False, rs=rs)
+            if not frozen.converged:
+                break
+            u0, x0 = _frozen_start(frozen), frozen.x
         if not _physical(model, u0, 1.0 if x is None else x):
             continue
         ev.budget, ev.best = ev.n + share, None
