@@ -52,6 +52,81 @@ def _sizes(quick: bool) -> dict:
             "rsb_traj": (2.7, 1500), "rsb_inst": 5, "rsb_iter": 1000}  # fmt: skip
 
 
+# RSB points (AT > 1) where damped AMP is compared with the TAP branch (replica.solve_tap):
+# (name, b, ω, α, β, σ²); instance (point, N, s) is drawn with seed (SEED, 17, k, N, s)
+TAP_POINTS = (
+    ("P1", 2, 2.7, 2.0, 5.0, 0.1),
+    ("P2", 2, 3.5, 2.0, 5.0, 0.1),
+    ("P3", 1, 1.5, 2.0, 5.0, 0.1),
+    ("P4", 3, 5.0, 1.5, 15.0, 0.05),
+    ("P5", 1, 1.2, 3.0, 3.0, 0.2),
+    ("P6", 2, 2.5, 2.5, 8.0, 0.05),
+)
+TAP_COLUMNS = ("point", "bits", "width", "alpha", "beta", "noise", "n", "seed", "status",
+               "n_iter", "damping", "mse", "m", "q", "V", "A", "train_error", "rho_emp",
+               "noise_emp", "seconds")  # fmt: skip
+
+
+def _tap_plan(quick: bool):
+    """``(points, {N: instances}, max_iter)`` of the TAP ensemble."""
+    if quick:
+        return TAP_POINTS[:1], {150: 2, 300: 2}, 3000
+    return TAP_POINTS, {500: 16, 1000: 16, 2000: 8, 4000: 8}, 12000
+
+
+def tap_model(point) -> QuantizedRegression:
+    """The model of one entry of :data:`TAP_POINTS`."""
+    _, b, w, a, be, s2 = point
+    return QuantizedRegression(quantizer=Quantizer.uniform(b, w), alpha=a, beta=be, noise=s2)
+
+
+def tap_ensemble(path: Path, quick: bool, budget_s: float | None = None) -> bool:
+    """AMP with ``damping="auto"`` on the instances of :func:`_tap_plan`, one row per instance
+    appended to the scratch table ``path`` (resumable: finished rows are skipped). Returns True
+    when every instance is done (False when ``budget_s`` seconds ran out first).
+
+    Per instance: status, iterations, the damping that converged, ``mse``, ``m``, ``q``,
+    ``V = mean(v)``, AMP's own precision ``A``, the training error ``‖y − Xŵ‖²/M`` and the
+    empirical ``‖w⁰‖²/N``, ``‖ξ‖²/M`` (control variates)."""
+    import csv
+    import time
+
+    path = Path(path)
+    done = set()
+    if path.exists():
+        with path.open() as fh:
+            for row in csv.DictReader(fh):
+                done.add((row["point"], int(row["n"]), int(row["seed"])))
+    points, plan, max_iter = _tap_plan(quick)
+    start = time.perf_counter()
+    new_file = not path.exists()
+    with path.open("a", newline="") as fh:
+        out = csv.writer(fh)
+        if new_file:
+            out.writerow(TAP_COLUMNS)
+        for n, count in plan.items():  # small sizes first: a partial run is still usable
+            for k, point in enumerate(points):
+                model = tap_model(point)
+                for s in range(count):
+                    if (point[0], n, s) in done:
+                        continue
+                    if budget_s is not None and time.perf_counter() - start > budget_s:
+                        return False
+                    t0 = time.perf_counter()
+                    inst = generate(model, n, seed=(SEED, 17, k, n, s))
+                    res = run(inst.X, inst.y, model.quantizer, model.beta, damping="auto",
+                              max_iter=max_iter, tol=1e-7, teacher=inst.w0, throw=False)  # fmt: skip
+                    resid = inst.y - inst.X @ res.estimate
+                    xi = inst.y - inst.X @ inst.w0
+                    row = (*point, n, s, res.status, res.n_iter, res.damping, res.mse, res.m,
+                           res.q, float(np.mean(res.variance)), float(res.A),
+                           float(resid @ resid) / resid.size, float(inst.w0 @ inst.w0) / n,
+                           float(xi @ xi) / xi.size, time.perf_counter() - t0)  # fmt: skip
+                    out.writerow([repr(float(x)) if isinstance(x, float) else x for x in row])
+                    fh.flush()
+    return True
+
+
 def _model(bits, width):
     return QuantizedRegression(
         quantizer=Quantizer.uniform(bits, float(width)), alpha=ALPHA, beta=BETA, noise=NOISE
