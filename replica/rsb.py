@@ -11,9 +11,21 @@ single-site term ``φ₁ = E_{w⁰,z₀} (1/x) ln E_{z₁}[Z(h)^x]``, ``h = m̂w
 
 Its energetic stationarity equations are closed form (:func:`rsb_energetic`, hand-written and
 tested against the sympy derivation); the entropic ones are nested Gaussian averages
-(:func:`rsb_entropic`) computed with Gauss–Hermite rules from :mod:`replica.gauss` and the grid
-posterior of :mod:`replica.channel`. :func:`solve_1rsb` solves the fixed point in
-``(m, q₀, q₁, Q)`` for each Parisi parameter ``x`` and finds ``x`` from ``∂(−βf₁)/∂x = 0``.
+(:func:`rsb_entropic`), Gauss–Legendre rules in sinh-mapped variables clustered at the level
+switches. :func:`solve_1rsb` solves the fixed point in ``(m, q₀, q₁, Q)`` together with
+``∂(−βf₁)/∂x = 0`` (or at a fixed ``x``), from the RS solution (the continuous 1RSB that
+branches off RS where AT > 1) or from the frozen guess (the discontinuous 1RSB of the entropy
+crisis, where the RS entropy is negative although AT < 1), and reports the two 1RSB replicons.
+
+:func:`solve_frozen_1rsb` is the frozen 1RSB in closed form (states are single
+configurations, ``q₁ = Q``; derived in :func:`replica.symbolic.rsb.frozen_derivation`): the RS
+solution at the freezing point ``β_f`` where the RS entropy vanishes, ``x = β_f/β``. It is a
+boundary point (``q₁ = Q``) of the 1RSB functional, not one of its stationary points: the
+stationary point that :func:`solve_1rsb` finds from it keeps a small intra-state
+susceptibility (``χ₁ ≈ 0.003–0.008`` at b = 1, ω = 3, α = 0.6, σ² = 0.1), a small positive
+entropy (3e-4 near β_f, 7e-6 at β = 50) and a free energy above the frozen one by 6e-7 (near
+β_f) to 4e-5 (β = 50); its ``x = 1`` point, the static transition, is at β ≈ 2.645, just
+below β_f = 2.648.
 
 References
 ----------
