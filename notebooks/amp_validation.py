@@ -19,9 +19,6 @@
 import math
 import os
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from replica import Quantizer, amp

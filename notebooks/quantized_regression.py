@@ -13,9 +13,6 @@
 import math
 import os
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -79,8 +76,12 @@ for b in bits_list:
 ax.set_xscale("log")
 ax.set_xlabel("width ω")
 ax.set_ylabel("ε_g")
+for b, w_at in zip(bits_list, ds["at_boundary_width"].values):
+    if np.isfinite(w_at):  # RS -> RSB where AT crosses 1
+        ax.axvline(w_at, color=f"C{bits_list.index(b)}", ls=":", lw=1)
+ax.set_title("RS error vs width (dotted: AT line, RSB beyond)", fontsize=9)
 ax.legend()
-plt.close(fig)
+fig.tight_layout()
 
 # %% [markdown]
 # ## The interpolation threshold

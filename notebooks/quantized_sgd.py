@@ -10,6 +10,7 @@
 # %%
 import os
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from replica.noise import Additive, FloatRounding, IntRounding, Multiplicative
@@ -40,6 +41,7 @@ def problem(quant, n=N):
 # `R` independent quantized SGD runs at once and returns mean ± standard error.
 
 # %%
+fig, ax = plt.subplots(figsize=(5, 3.2))
 for name, quant in {
     "full precision": {},
     "additive data ε=0.01": {"data": Additive(eps=0.01)},
@@ -47,8 +49,16 @@ for name, quant in {
 }.items():
     p = problem(quant, n=N // 3)
     ex = exact_risk(p)
-    mc = simulate(p, repeats=R, seed=1, record=[p.steps])
+    record = np.unique(np.geomspace(1, p.steps, 8).astype(int))
+    mc = simulate(p, repeats=R, seed=1, record=record)
     print(f"{name:28s} exact {ex.final:.4f}   MC {mc.mean[-1]:.4f} ± {mc.se[-1]:.4f}")
+    line = ax.loglog(ex.steps, ex.risk, "-", label=f"{name} (exact)")[0]
+    ax.errorbar(mc.steps, mc.mean, yerr=mc.se, fmt="o", ms=3, color=line.get_color())
+ax.set_xlabel("SGD steps N")
+ax.set_ylabel("excess risk")
+ax.set_title(f"d = {d}: exact recursion (lines) vs Monte Carlo, {R} runs (points)", fontsize=9)
+ax.legend(fontsize=7)
+fig.tight_layout()
 
 # %% [markdown]
 # Real stochastic rounding quantizers enter the theory through their effective ε
@@ -71,6 +81,7 @@ print(f"real rounding: exact {exact_risk(p).final:.4f}   MC {mc.mean[-1]:.4f} ±
 # stays above the exact risk.
 
 # %%
+fig, ax = plt.subplots(figsize=(5, 3.2))
 for name, quant in {
     "full": {},
     "additive": {"data": Additive(eps=0.01)},
@@ -78,11 +89,18 @@ for name, quant in {
 }.items():
     p = problem(quant)
     ex = exact_risk(p)
-    b = bounds(p, test="full")
+    b = bounds(p, test="full", steps=np.unique(np.geomspace(10, p.steps, 12).astype(int)))
     print(
         f"{name:15s} exact {ex.final:.4f}  bound {b.total[-1]:.4f}  (ratio {b.total[-1] / ex.final:.2f}, "
         f"k*={b.k_star[-1]}, σ_G²={b.sigma_g2:.3f}, α_B={b.alpha_b:.2f})"
     )
+    line = ax.loglog(ex.steps, ex.risk, "-", label=f"{name}: exact")[0]
+    ax.loglog(b.steps, b.total, ":", color=line.get_color(), label=f"{name}: bound")
+ax.set_xlabel("SGD steps N")
+ax.set_ylabel("excess risk")
+ax.set_title("exact risk (solid) stays below the bound (dotted)", fontsize=9)
+ax.legend(fontsize=7, ncol=2)
+fig.tight_layout()
 
 # %% [markdown]
 # ## Batch size

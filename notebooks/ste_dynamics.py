@@ -10,6 +10,8 @@
 # %%
 import os
 
+import matplotlib.pyplot as plt
+
 from replica import Quantizer
 from replica.dynamics import (
     STEProblem,
@@ -43,11 +45,22 @@ print("symbolic eta_c =", sym.critical_learning_rate())
 
 # %%
 p = STEProblem(weight_quantizer=Quantizer.uniform(2, 1.0), eta=0.5, ridge=0.5)
-tr = ode(p, T, n_points=6)
-grid = pde(p, T, method="grid", n_points=6, n_cells=1000 if QUICK else 4000)
+tr = ode(p, T, n_points=41)
+grid = pde(p, T, method="grid", n_points=21, n_cells=1000 if QUICK else 4000)
 sim = simulate(p, D, T, seeds=SEEDS, n_points=6)
-for t, a, b, c, s in zip(tr.tau, tr.eg, grid.eg, sim.eg_mean, sim.eg_sem):
-    print(f"tau={t:5.1f}  closure={a:.4f}  PDE={b:.4f}  STE={c:.4f} ± {s:.4f}")
+for t, c, s in zip(sim.tau, sim.eg_mean, sim.eg_sem):
+    print(f"tau={t:5.1f}  STE={c:.4f} ± {s:.4f}")
+
+fig, ax = plt.subplots(figsize=(5, 3))
+ax.plot(tr.tau, tr.eg, "-", label="ODE (isotropic closure)")
+ax.plot(grid.tau, grid.eg, "--", label="PDE (exact law)")
+ax.errorbar(sim.tau, sim.eg_mean, yerr=sim.eg_sem, fmt="o", ms=4,
+            label=f"finite-d STE, d = {D}, {len(SEEDS)} seeds")  # fmt: skip
+ax.set_xlabel("time τ")
+ax.set_ylabel("generalisation error ε_g")
+ax.set_title("2-bit weights, η = 0.5, λ = 0.5", fontsize=9)
+ax.legend(fontsize=8)
+fig.tight_layout()
 
 # %% [markdown]
 # ## Fixed points: Gibbs law of the PDE vs the closure's roots
@@ -64,4 +77,15 @@ for fp in fixed_points(p) + fixed_points(p, kind="isotropic"):
 # %%
 p3 = STEProblem(weight_quantizer=Quantizer.uniform(3, 1.0), eta=0.04, ridge=1.0)
 curve = ode(p3, 60.0 if QUICK else 200.0, n_points=301)
-print(plateau(curve))
+pl = plateau(curve)
+print(pl)
+
+fig, ax = plt.subplots(figsize=(5, 3))
+ax.plot(curve.tau, curve.eg, "k-", label="ODE, 3-bit weights, η = 0.04, λ = 1")
+if pl.found:  # the detected plateau
+    ax.axvspan(pl.start, pl.end, color="C1", alpha=0.2, label=f"plateau, length {pl.length:.3g}")
+ax.set_xlabel("time τ")
+ax.set_ylabel("ε_g")
+ax.set_yscale("log")
+ax.legend(fontsize=8)
+fig.tight_layout()

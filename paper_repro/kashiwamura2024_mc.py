@@ -35,11 +35,12 @@ from pathlib import Path
 
 import numpy as np
 
-from paper_repro._figures import save_figure
 from replica import mc
 from replica.io import load_csv, metadata, save_csv
 from replica.quantizers import Quantizer
 from replica.regression import QuantizedRegression, solve_rs
+
+from ._figures import save_figure
 
 TITLE = "Kashiwamura, Sakata & Imaizumi (2024): Monte-Carlo equilibrium vs RS / 1RSB / frozen"
 

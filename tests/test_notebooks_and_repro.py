@@ -24,7 +24,8 @@ def test_notebook_executes(path, monkeypatch, tmp_path):
     jupytext = pytest.importorskip("jupytext")
     nbclient = pytest.importorskip("nbclient")
     monkeypatch.setenv("REPLICA_NOTEBOOK_QUICK", "1")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
+    # the kernel's own inline backend, as in Jupyter: figures become image outputs
+    monkeypatch.delenv("MPLBACKEND", raising=False)
     nb = jupytext.read(path)
     client = nbclient.NotebookClient(
         nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
@@ -38,6 +39,15 @@ def test_notebook_executes(path, monkeypatch, tmp_path):
         if out.get("output_type") == "error"
     ]
     assert not errors
+    # every notebook tells its story with figures shown inline
+    images = [
+        out
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if "image/png" in out.get("data", {})
+    ]
+    assert images, f"{path.name}: no figure shown inline"
 
 
 def test_repro_discovery_contract():
@@ -47,5 +57,8 @@ def test_repro_discovery_contract():
 
 def test_notebooks_quick_flag_documented():
     for path in NOTEBOOKS:
-        assert "REPLICA_NOTEBOOK_QUICK" in path.read_text(), path.name
+        text = path.read_text()
+        assert "REPLICA_NOTEBOOK_QUICK" in text, path.name
+        # figures show inline: no non-interactive backend, no closing figures before display
+        assert 'matplotlib.use("Agg")' not in text and "plt.close(" not in text, path.name
     assert os.environ.get("REPLICA_NOTEBOOK_QUICK") in (None, "0", "1")
