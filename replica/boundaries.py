@@ -130,9 +130,8 @@ def _at_function(model, vary, init):
             return state["memo"][x].at - 1.0
         state["n"] += 1
         state["x"] = x
-        sol = solve_rs(with_parameter(model, vary, x), init=state["init"], throw=False)
-        if not sol.converged and state["init"] is not None:
-            sol = solve_rs(with_parameter(model, vary, x), throw=False)
+        # the equilibrium branch, with the last solution as one more start (continuation)
+        sol = solve_rs(with_parameter(model, vary, x), continuation=state["init"], throw=False)
         finish(sol, True, f"at_boundary: solve_rs at {vary}={x!r}")
         state["init"] = sol
         state["last"] = (x, sol)

@@ -337,6 +337,9 @@ def _posterior_stats(r, A, levels, ridge_precision, moments=False):
     K = levels.size
     lin = A * levels  # logit_k = A r q_k − (A + βλ) q_k²/2
     const = -0.5 * (A + ridge_precision) * levels * levels
+    # relative to the largest: where βλ ≫ A the common part would swamp A r q_k in rounding
+    c0 = float(const.max())
+    const = const - c0
     # logit_j − logit_best ≤ −(A + βλ)/2 · (|q_j − q_best| − gap)²: beyond ``reach`` negligible
     B = K
     if K > 16:  # banding only pays on fine grids
@@ -368,7 +371,7 @@ def _posterior_stats(r, A, levels, ridge_precision, moments=False):
     pdev2 = p * dev * dev
     v = pdev2.sum(axis=0)
     log_z_rel = np.log(z)
-    lnz = mx + log_z_rel
+    lnz = (mx + c0) + log_z_rel
     if 2 * B + 1 >= K:
         prel = p * rel
     else:

@@ -103,13 +103,27 @@ def _cmd_rs(args) -> int:
     for name in ("gen_error", "train_error", "mse", "m", "q", "Q", "chi", "D", "free_energy",
                  "entropy", "at"):  # fmt: skip
         print(f"{name:<11s} {getattr(sol, name):.10g}")
-    verdict = (
-        "RS stable (AT < 1)"
-        if sol.rs_stable
-        else "RS unstable (AT >= 1): replica symmetry breaking"
-    )
-    print(f"stability   {verdict}")
+    found = [b for b in sol.branches if b.status == "converged"]
+    if len(found) > 1:
+        print(f"branches    {len(found)} RS fixed points; the lowest free energy is returned:")
+        for b in found:
+            print(f"              {b.start:<13s} f={b.free_energy:.10g}  mse={b.mse:.6g}  "
+                  f"at={b.at:.4g}  entropy={b.entropy:.4g}")  # fmt: skip
+    print(f"stability   {stability_verdict(sol)}")
     return 0 if sol.converged else 1
+
+
+def stability_verdict(sol) -> str:
+    """One line: whether RS is stable and, if not, why (AT, entropy or both)."""
+    if sol.rs_stable:
+        return "RS stable (AT < 1, entropy >= 0)"
+    return {
+        "AT": "RS unstable (AT >= 1): replica symmetry breaking",
+        "entropy": "RS unstable (entropy < 0 with AT < 1): entropy crisis, a freezing "
+        "(discontinuous) RSB transition that AT cannot see",
+        "AT and entropy": "RS unstable (AT >= 1 and entropy < 0): replica symmetry breaking "
+        "and entropy crisis",
+    }[sol.instability]
 
 
 def _cmd_advise(args) -> int:
@@ -154,8 +168,9 @@ def _cmd_advise(args) -> int:
         print(f"  the error still decreases at the search bound {opt.width:g}: the optimum lies "
               "beyond it (search further with --max-width)")  # fmt: skip
     print(f"  gen. error there   {opt.gen_error:.6g}")
-    stable = "stable (AT < 1)" if opt.at < 1 else "UNSTABLE (AT >= 1: replica symmetry breaking)"
-    print(f"  RS stability       AT = {opt.at:.4g}: {stable}")
+    sol = opt.solution
+    print(f"  RS stability       AT = {opt.at:.4g}, entropy = {sol.entropy:.4g}: "
+          f"{stability_verdict(sol)}")  # fmt: skip
     if not opt.at < 1:
         # the width above minimises the RS error; say what a stable choice would be
         widths = np.geomspace(lo, hi, 25)
@@ -417,8 +432,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--init",
         choices=("auto", "uninformative", "informative"),
         default="auto",
-        help="branch to start from; auto (default) starts uninformative and, if that fails, "
-        "retries from a large susceptibility, then brackets the root",
+        help="auto (default): the equilibrium branch (every start tried, lowest free energy "
+        "returned, the others listed); uninformative / informative: one start only",
     )
     rs.set_defaults(func=_cmd_rs)
 
@@ -463,8 +478,12 @@ def build_parser() -> argparse.ArgumentParser:
     ph.add_argument("--executor", choices=("serial", "processes"), default=None,
                     help="'serial': this process; 'processes': a local process pool (default: "
                     "serial for small diagrams, the pool when it pays off)")  # fmt: skip
-    ph.add_argument("--workers", type=int, default=None,
-                    help="processes of the local pool (default: the CPUs available)")
+    ph.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes of the local pool (default: the CPUs available)",
+    )
     ph.add_argument("--scheduler", help="dask.distributed scheduler address (optional extra)")
     ph.add_argument("--quiet", action="store_true", help="no progress bar")
     ph.set_defaults(func=_cmd_phase)

@@ -56,11 +56,11 @@ class _Objective:
         if key in self.cache:
             return self.cache[key]
         self.n += 1
-        sol = solve_rs(model, throw=False, init=self.init, tol=_SOLVE_TOL)
-        if not sol.converged:  # cold start, then the solver's default tolerance
-            sol = solve_rs(model, throw=False, tol=_SOLVE_TOL)
+        # the equilibrium branch (every start, lowest free energy) with the last solution as
+        # one more start; then the solver's default tolerance
+        sol = solve_rs(model, throw=False, continuation=self.init, tol=_SOLVE_TOL)
         if not sol.converged:
-            sol = solve_rs(model, throw=False, init=self.init)
+            sol = solve_rs(model, throw=False, continuation=self.init)
         finish(sol, True, f"optimize: solve_rs({model.quantizer.name})")
         self.init = sol
         if len(self.cache) > 64:
@@ -415,8 +415,8 @@ def _first_at_width(model, at_range, n=60):
     prev, prev_at = None, None
     init = None
     for x in xs:
-        s = solve_rs(model.replace(quantizer=with_width(model.quantizer, float(x))), init=init,
-                     throw=False)  # fmt: skip
+        s = solve_rs(model.replace(quantizer=with_width(model.quantizer, float(x))),
+                     continuation=init, throw=False)  # fmt: skip
         if not s.converged:
             prev = None
             continue

@@ -22,7 +22,6 @@ Typical Case Analysis", arXiv:2401.17269 (ISIT 2024): RS free energy, saddle poi
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field, replace
 
@@ -39,6 +38,7 @@ from .teachers import GaussianTeacher, TeacherPrior, second_moment
 __all__ = [
     "NO_RS_SOLUTION",
     "QuantizedRegression",
+    "RSBranch",
     "RSSolution",
     "rs_map",
     "solve_rs",
@@ -57,6 +57,11 @@ _LOG_HI_CHI_INF = 40.0
 _TINY = math.exp(_LOG_LO)
 # map evaluations without halving the residual after which the solver stops (status max_iter)
 _STALL = 60
+# the same for the enumeration's further starts (they search for other branches)
+_STALL_OTHER = 15
+# undamped Picard steps before the damped / Newton phases, and Newton's step cap in ln Δ, ln χ
+_PICARD = 20
+_NEWTON_CAP = 8.0
 
 
 def _number(x, name, expected, ok):
@@ -131,6 +136,26 @@ class QuantizedRegression:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RSBranch:
+    """One RS fixed point (or failed attempt) found by :func:`solve_rs`'s enumeration: the start
+    it was reached from, its status, free energy, AT quantity, entropy, weight MSE, and its
+    ``(delta, chi)`` (pass ``init=(mse, chi)`` to :func:`solve_rs` to get the full solution)."""
+
+    start: str
+    status: str
+    free_energy: float
+    at: float
+    entropy: float
+    mse: float
+    delta: float
+    chi: float
+
+    def __repr__(self) -> str:
+        return (f"RSBranch({self.start}: {self.status}, f={self.free_energy:.10g}, "
+                f"at={self.at:.4g}, s={self.entropy:.4g}, mse={self.mse:.4g})")  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
 class RSSolution(Result):
     """Replica-symmetric saddle point of :class:`QuantizedRegression`.
 
@@ -149,7 +174,9 @@ class RSSolution(Result):
     (negative: RS is wrong in the ground state of a discrete grid). ``q_hat`` overflows to
     ``inf`` beyond β ~ 1e154 (it is ∝ β²), as at β = ∞. ``at``: the AT quantity
     ``(1/α)E[(∂_r f)²]`` (RS locally stable iff ``at < 1``; ``inf`` at β = ∞ for a discrete grid).
-    ``branch`` names the initialisation the solution was reached from.
+    ``branch`` names the initialisation the solution was reached from; ``branches`` lists every
+    RS fixed point :func:`solve_rs` found (:class:`RSBranch`); ``equilibrium`` says whether this
+    one has the lowest free energy among them.
     """
 
     m: float
@@ -170,11 +197,28 @@ class RSSolution(Result):
     entropy: float
     at: float
     branch: str
+    branches: tuple = ()
 
     @property
     def rs_stable(self) -> bool:
-        """AT condition ``at < 1`` (local stability of RS against replicon fluctuations)."""
-        return self.at < 1.0
+        """RS is the right thermodynamics: AT condition ``at < 1`` (local stability against
+        replicon fluctuations) **and** entropy ``≥ 0`` (a Gibbs measure on a discrete grid has
+        non-negative entropy; ``s < 0`` with ``at < 1`` is the entropy crisis of a
+        random-first-order, freezing transition that the local AT test cannot see)."""
+        return self.at < 1.0 and self.entropy >= 0.0
+
+    @property
+    def instability(self) -> str:
+        """Why RS is not stable: ``"AT"``, ``"entropy"``, ``"AT and entropy"``, or ``""``."""
+        why = [w for w, bad in (("AT", not self.at < 1.0), ("entropy", self.entropy < 0.0)) if bad]
+        return " and ".join(why)
+
+    @property
+    def equilibrium(self) -> bool:
+        """This is the lowest-free-energy converged branch among ``branches`` (True when it
+        was solved from an explicit ``init``, which has no alternatives)."""
+        return all(self.free_energy <= b.free_energy + 1e-12 * (1.0 + abs(b.free_energy))
+                   for b in self.branches if b.status == CONVERGED)  # fmt: skip
 
 
 def rs_map(
@@ -216,7 +260,7 @@ class _NoSolution(Exception):
 def _initial(model: QuantizedRegression, init) -> tuple[str, float, float]:
     rho = model.rho
     if init is None or init == "uninformative":
-        mse, chi = rho + float(np.mean(model.quantizer.levels**2)), 1.0
+        mse, chi = _prior_start(model)
         name = "uninformative"
     elif init == "informative":
         mse, chi = 1e-4 * rho, 1e-2
@@ -236,6 +280,23 @@ def _initial(model: QuantizedRegression, init) -> tuple[str, float, float]:
     return name, max((mse + model.noise) / model.alpha, 1e-300), max(chi, 1e-300)
 
 
+def _prior_start(model: QuantizedRegression) -> tuple[float, float]:
+    """``(mse, χ)`` of the grid prior ``∝ exp(−βλq²/2)``: state evolution's initialisation
+    (``ŵ`` its mean, ``χ = β·``its variance), so that Picard iteration from here is state
+    evolution and reaches the algorithmic branch. At β = ∞ the uniform prior and ``χ = 1``."""
+    levels = model.quantizer.levels
+    finite = math.isfinite(model.beta)
+    lp = -0.5 * model.beta * model.ridge * levels**2 if finite else np.zeros(levels.size)
+    p = np.exp(lp - lp.max())
+    p /= p.sum()
+    mean = float(p @ levels)
+    var = float(p @ (levels - mean) ** 2)
+    pi, mu, _ = model.teacher.mixture()
+    mse = model.rho - 2.0 * mean * float(np.sum(pi * mu)) + mean * mean
+    chi = model.beta * var if finite else 1.0
+    return max(mse, 0.0), (chi if chi > 0 else 1.0)
+
+
 def solve_rs(
     model: QuantizedRegression,
     throw: bool = True,
@@ -243,8 +304,9 @@ def solve_rs(
     tol: float = 1e-11,
     max_iter: int = 500,
     damping: float = 0.5,
+    continuation=None,
 ) -> RSSolution:
-    """Solve the RS saddle point of ``model``.
+    """Solve the RS saddle point of ``model``: the equilibrium branch, with the others listed.
 
     Parameters
     ----------
@@ -252,16 +314,17 @@ def solve_rs(
     throw : bool
         Raise :class:`~replica.ConvergenceError` (carrying the result) if not converged.
     init : None, "uninformative", "informative", RSSolution or (mse, chi)
-        Starting point; selects the branch when several solutions exist (large β). The default
-        starts from the prior (``ŵ = 0``) and, if that fails, retries from a large
-        susceptibility ``χ ~ β`` (``branch="large-chi"``).
+        ``None`` (default): the equilibrium branch, found by the rule below. Anything else: a
+        single attempt from that start (the branch it reaches, no enumeration).
     tol : float
         Convergence criterion on ``max(|ln Δ' − ln Δ|, |ln χ' − ln χ|)`` (relative precision of
         Δ and χ).
     max_iter : int
-        Budget of map evaluations.
+        Budget of map evaluations per attempt.
     damping : float
-        Weight of the old iterate in the preliminary damped iteration.
+        Weight of the old iterate in the damped phase of an attempt.
+    continuation : RSSolution or (mse, chi), optional
+        A nearby solution (sweeps pass the previous point): one more start of the enumeration.
 
     Returns
     -------
@@ -269,35 +332,95 @@ def solve_rs(
         ``status`` is ``"converged"``, ``"max_iter"``, ``"stalled"`` (no progress in 60 map
         evaluations: the map's quadrature noise exceeds ``tol``, e.g. on grids whose levels span
         many orders of magnitude) or ``"no_rs_solution"`` (β = ∞ and ``D ≥ α``: below the
-        interpolation threshold there is no RS solution).
+        interpolation threshold there is no RS solution). ``branches`` lists every attempt
+        (:class:`RSBranch`: start, status, free energy, AT, entropy, mse); ``branch`` names the
+        start the returned solution was reached from.
 
     Notes
     -----
+    **The branch rule.** The RS equations can have several solutions (metastability, a
+    statistical-to-computational gap). With ``init=None`` every attempt runs from its own start:
+    the grid prior (``"uninformative"``: state evolution's initialisation, so this attempt is
+    the algorithmic branch), an informative start (``mse = 1e-4 ρ``, near the teacher), the
+    ``continuation`` when given, and a large susceptibility (``χ ~ β``, ``"large-chi"``) where
+    it differs from the prior's. When none converges (finite β), the bracketing rescue below
+    runs. Converged attempts within 1e-7 in ``(ln Δ, ln χ)`` are one branch. The result is the
+    converged branch of **lowest free energy f** (ties within 1e-12 keep the earlier start):
+    the global minimum of the RS free energy, which at a Bayes-optimal point is the minimum of
+    the replica potential. Unstable fixed points (saddles of the potential) lie above the
+    minima they separate, so they are never selected over them.
+
+    Each attempt: a few undamped Picard steps (state evolution in log variables, fast where it
+    contracts and where χ collapses towards perfect recovery), a damped phase if still far,
+    then Newton with the channel's Jacobian (steps capped at ±8 in the log variables).
+
     At finite β a solution always exists: for fixed χ the Δ-map is bounded, and the reduced
     function ``ln χ'(Δ*(χ), χ) − ln χ`` goes from +∞ (χ → 0, where ``χ' → βV > 0``) to −∞
-    (``χ' ≤ β·spread²/4``). When both default starts fail, ``solve_rs`` brackets that root by
+    (``χ' ≤ β·spread²/4``). When every start fails, ``solve_rs`` brackets that root by
     Brent's method (with an inner Brent solve for ``Δ*``; ~10² map evaluations) and polishes it
     by Newton: ``branch="bracketed"``.
     """
-    result = _solve_rs(model, init, tol, max_iter, damping)
-    if init is None and result.status not in (CONVERGED, NO_RS_SOLUTION):
-        # the default start failed (e.g. large β below α_c, where χ ~ β): retry from a start
-        # with a large susceptibility and keep the attempt that got furthest
-        big_chi = min(model.beta, 1e6) if math.isfinite(model.beta) else 1e3
-        alt = _solve_rs(model, (model.rho, big_chi), tol, max_iter, damping)
-        if alt.converged or alt.residual < result.residual:
-            result = dataclasses.replace(alt, branch="large-chi", n_iter=alt.n_iter + result.n_iter)
-    if init is None and not result.converged and math.isfinite(model.beta):
-        # both starts failed (Newton can stall where ln χ' − ln χ has a positive local
+    what = f"solve_rs({model.quantizer.name}, alpha={model.alpha:g}, beta={model.beta:g})"
+    if init is not None:
+        result = _solve_rs(model, init, tol, max_iter, damping)
+        return finish(replace(result, branches=(_branch_record(result),)), throw, what)
+    starts = [("uninformative", "uninformative"), ("informative", "informative")]
+    if continuation is not None:
+        starts.append(("continuation", continuation))
+    if math.isfinite(model.beta):
+        big = (model.rho, min(model.beta, 1e6))
+        if abs(math.log(big[1]) - math.log(_prior_start(model)[1])) > 1.0:
+            starts.append(("large-chi", big))
+    else:
+        starts.append(("large-chi", (model.rho, 1e3)))
+    attempts = []
+    for i, (name, start) in enumerate(starts):
+        # the other starts only look for further branches: a shorter patience when they stall
+        sol = _solve_rs(
+            model, start, tol, max_iter, damping, stall=None if i == 0 else _STALL_OTHER
+        )
+        attempts.append(replace(sol, branch=name))
+    if not any(a.converged for a in attempts) and math.isfinite(model.beta):
+        # every start failed (Newton can stall where ln χ' − ln χ has a positive local
         # minimum): bracket the root of the reduced 1-D problem in χ instead, then polish
         start, n_used = _bracketed_start(model, max_iter)
         if start is not None:
-            alt = _solve_rs(model, start, tol, max_iter, damping)
-            if alt.converged or alt.residual < result.residual:
-                n_iter = alt.n_iter + n_used + result.n_iter
-                result = dataclasses.replace(alt, branch="bracketed", n_iter=n_iter)
-    what = f"solve_rs({model.quantizer.name}, alpha={model.alpha:g}, beta={model.beta:g})"
-    return finish(result, throw, what)
+            sol = _solve_rs(model, start, tol, max_iter, damping)
+            attempts.append(replace(sol, branch="bracketed", n_iter=sol.n_iter + n_used))
+    n_total = sum(a.n_iter for a in attempts)
+    distinct = []
+    for a in attempts:
+        if not any(_same_branch(a, b) for b in distinct):
+            distinct.append(a)
+    converged = [a for a in distinct if a.converged]
+    if converged:
+        best = converged[0]
+        for a in converged[1:]:
+            if a.free_energy < best.free_energy - 1e-12 * (1.0 + abs(best.free_energy)):
+                best = a
+    else:
+        # no converged attempt: the prior start's outcome, unless another got further (a
+        # "no_rs_solution" at β = ∞ is a definite answer and is preferred)
+        best = min(attempts, key=lambda a: (a.status != NO_RS_SOLUTION, a.residual))
+    records = tuple(_branch_record(a) for a in distinct)
+    return finish(replace(best, n_iter=n_total, branches=records), throw, what)
+
+
+def _same_branch(a: RSSolution, b: RSSolution) -> bool:
+    """Two attempts found the same fixed point (both converged, within 1e-7 in ln Δ, ln χ), or
+    failed the same way at the same place."""
+    if a.converged != b.converged:
+        return False
+    if not a.converged and a.status != b.status:
+        return False
+    dd = abs(math.log(max(a.delta, _TINY)) - math.log(max(b.delta, _TINY)))
+    dc = abs(math.log(max(a.chi, _TINY)) - math.log(max(b.chi, _TINY)))
+    return dd <= 1e-7 and dc <= 1e-7
+
+
+def _branch_record(sol: RSSolution) -> RSBranch:
+    return RSBranch(start=sol.branch, status=sol.status, free_energy=sol.free_energy, at=sol.at,
+                    entropy=sol.entropy, mse=sol.mse, delta=sol.delta, chi=sol.chi)  # fmt: skip
 
 
 def _bracketed_start(model, max_iter):
@@ -360,7 +483,7 @@ def _bracket(fun, x0, step=1.0):
         x0, f0, step = x, fx, 2.0 * step
 
 
-def _solve_rs(model, init, tol, max_iter, damping) -> RSSolution:
+def _solve_rs(model, init, tol, max_iter, damping, stall=None) -> RSSolution:
     """One attempt of :func:`solve_rs` from one starting point (never raises on
     non-convergence)."""
     check(0 <= damping < 1, "damping", "a number in [0, 1)", damping)
@@ -391,6 +514,29 @@ def _solve_rs(model, init, tol, max_iter, damping) -> RSSolution:
     y = np.array([math.log(delta), math.log(chi)])
     try:
         res, jac = residual(y)
+        # a few undamped Picard steps (the state-evolution iteration in log variables): fast
+        # where the map contracts strongly (high signal-to-noise, where the solution sits at
+        # ln χ ~ −40 and Newton's local model is poor); kept only while they halve the residual
+        prev_ratio = None
+        for _ in range(_PICARD):
+            # Newton finishes from a residual of 1e-2 in two or three steps (quadratic)
+            if not (1e-2 <= np.max(np.abs(res)) and n_eval < max_iter):
+                break
+            r_try, j_try = residual(y + res)
+            ratio = np.max(np.abs(r_try)) / np.max(np.abs(res))
+            # a monotone sequence of Δ whose steps grow is progress too: state evolution
+            # escaping a plateau towards the informative fixed point, where χ then collapses by
+            # tens of e-folds in one step. Stop on a growing oscillation or a linear creep
+            # (contraction ratio ≥ 0.5 and not increasing: Newton's job)
+            monotone = r_try[0] * res[0] > 0.0 and bool(np.all(np.isfinite(r_try)))
+            accelerating = monotone and (
+                ratio >= 1.0 or (prev_ratio is not None and ratio > 1.25 * prev_ratio)
+            )
+            if ratio < 1.0 or accelerating:
+                y, res, jac = y + res, r_try, j_try
+            if not (ratio < 0.5 or accelerating or (prev_ratio is None and ratio < 1.0)):
+                break
+            prev_ratio = ratio
         # damped iteration: cheap, globally robust, brings the iterate into Newton's basin
         # (at β = ∞ the χ-map is singular where D → α: iterate longer before trusting Newton)
         damped_until = 0.3 if math.isinf(model.beta) else 1.0
@@ -401,12 +547,14 @@ def _solve_rs(model, init, tol, max_iter, damping) -> RSSolution:
         # has none (β = ∞, the large-A staircase path) quasi-Newton: a forward-difference
         # Jacobian once (2 evaluations), then Broyden rank-one updates. A step that does not
         # reduce the residual is replaced by a damped step (and the Jacobian rebuilt)
-        J = None
+        # trust region on the Newton step in the log variables: ±1 at first, doubled after
+        # each accepted step up to ±8 (the perfect-recovery solutions sit at ln χ ~ −40)
+        J, trust = None, 1.0
         best, best_at = np.max(np.abs(res)), n_eval
         while np.max(np.abs(res)) >= tol and n_eval + 3 <= max_iter:
             if np.max(np.abs(res)) < 0.5 * best:
                 best, best_at = np.max(np.abs(res)), n_eval
-            elif n_eval - best_at > _STALL:
+            elif n_eval - best_at > (_STALL if stall is None else stall):
                 stalled = True
                 break  # no progress: the map is not smooth at this tolerance (reported)
             if jac is not None:
@@ -418,7 +566,7 @@ def _solve_rs(model, init, tol, max_iter, damping) -> RSSolution:
                     e = np.zeros(2)
                     e[j] = h
                     J[:, j] = (residual(y + e)[0] - res) / h
-            step = _newton_step(J, res)
+            step = _newton_step(J, res, trust)
             if step is None:  # singular Jacobian
                 step = (1.0 - damping) * res
             res_trial, jac_trial = residual(y + step)
@@ -426,7 +574,9 @@ def _solve_rs(model, init, tol, max_iter, damping) -> RSSolution:
                 if jac_trial is None:
                     J = J + np.outer(res_trial - res - J @ step, step) / (step @ step)
                 y, res, jac = y + step, res_trial, jac_trial
+                trust = min(2.0 * trust, _NEWTON_CAP)
             else:
+                trust = max(0.25 * trust, 0.25)
                 y = y + (1.0 - damping) * res
                 (res, jac), J = residual(y), None
     except _NoSolution as stop:
@@ -445,8 +595,8 @@ def _solve_rs(model, init, tol, max_iter, damping) -> RSSolution:
     return result
 
 
-def _newton_step(J, res):
-    """``−J⁻¹ res`` for the 2×2 system (Cramer's rule), clipped to ±1 in each log-variable;
+def _newton_step(J, res, cap=_NEWTON_CAP):
+    """``−J⁻¹ res`` for the 2×2 system (Cramer's rule), clipped to ±cap in each log-variable;
     ``None`` if ``J`` is singular."""
     (a, b), (c, d) = J.tolist()
     det = a * d - b * c
@@ -454,7 +604,7 @@ def _newton_step(J, res):
         return None
     r0, r1 = res.tolist()
     step = np.array([(b * r1 - d * r0) / det, (c * r0 - a * r1) / det])
-    return np.clip(step, -1.0, 1.0)
+    return np.clip(step, -cap, cap)
 
 
 def _log_jacobian(model, delta, chi, avg: ChannelAverages):
@@ -493,12 +643,12 @@ def _assemble(model, delta, chi, avg: ChannelAverages, **meta) -> RSSolution:
     E = avg.mse + s2  # E(y − x·⟨w⟩)² = ρ − 2m + q + σ², integrated without cancellation
     Q, V = avg.Q, avg.V  # V = 0 on the β = ∞ staircase
     thermal = V / (1.0 + chi)
-    train_mean = E / (1.0 + chi) ** 2
+    train_mean = E / (1.0 + chi) / (1.0 + chi)  # no overflow of (1 + χ)² at χ ~ 1e300
     energy = 0.5 * a * (thermal + train_mean) + 0.5 * lam * Q
     entropy = avg.entropy + 0.5 * a * _log_term(chi)
     if math.isfinite(b):
         Q_hat = a * b / (1.0 + chi)
-        q_hat = a * b * (b * E / (1.0 + chi) ** 2)  # overflows to inf beyond β ~ 1e154
+        q_hat = Q_hat * (b / (1.0 + chi)) * E  # ∝ β²: overflows to inf beyond β ~ 1e154
         free_energy = energy - entropy / b
     else:
         Q_hat = q_hat = math.inf

@@ -54,11 +54,11 @@ PARAMETERS = ("bits", "width", "alpha", "beta", "noise", "ridge", "grid")
 #: continuation axes, in the order of preference for the default ``along``
 CONTINUATION = ("width", "alpha", "beta", "noise", "ridge")
 #: phase labels of a point
-PHASES = ("RS", "RSB", "no RS solution", "unconverged")
+PHASES = ("RS", "RSB", "no RS solution", "unconverged", "entropy crisis")
 #: per-point numeric outputs (from :class:`~replica.regression.RSSolution`)
 FIELDS = ("gen_error", "train_error", "mse", "m", "q", "Q", "chi", "delta", "D", "at",
-          "free_energy", "residual")  # fmt: skip
-_FORMAT = 1  # version of the checkpoint layout
+          "free_energy", "entropy", "residual")  # fmt: skip
+_FORMAT = 2  # version of the checkpoint layout
 
 
 # ----------------------------------------------------------------------------- grid families
@@ -238,24 +238,16 @@ def _phase(sol) -> str:
         return PHASES[2]
     if not sol.converged:
         return PHASES[3]
-    return PHASES[0] if sol.at < 1.0 else PHASES[1]
+    if not sol.at < 1.0:
+        return PHASES[1]  # AT ≥ 1 (with or without negative entropy)
+    # AT < 1 but a negative entropy on a discrete grid: RS is wrong there too (freezing)
+    return PHASES[0] if sol.entropy >= 0.0 else PHASES[4]
 
 
 def _solve(model: QuantizedRegression, prev):
-    """RS saddle point with continuation from ``prev``; when that fails, fresh starts from the
-    prior, from an informative point and from a large-χ point (large β below the interpolation
-    threshold, where χ = βE[v] is of order β)."""
-    sol = solve_rs(model, throw=False, init=prev)
-    if sol.converged or sol.status == "no_rs_solution":
-        return sol
-    big_chi = min(model.beta, 1e6) if math.isfinite(model.beta) else 1e3
-    for init in (None, "informative", (model.rho, big_chi)):
-        if init is None and prev is None:
-            continue
-        alt = solve_rs(model, throw=False, init=init)
-        if alt.converged or alt.status == "no_rs_solution":
-            return alt
-    return sol
+    """The equilibrium RS branch (:func:`replica.solve_rs`'s rule: every start, the lowest free
+    energy), with the previous point of the line as one more start (continuation)."""
+    return solve_rs(model, throw=False, continuation=prev)
 
 
 def _solve_line(task_json: str) -> str:

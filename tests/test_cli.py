@@ -77,19 +77,22 @@ def test_rs_command(capsys):
     assert main(["rs", "--bits", "1", "--width", "1", "--alpha", "0.3", "--beta", "inf"]) == 1
     assert "no RS solution" in capsys.readouterr().out
     assert main(["rs", "--bits", "2", "--width", "1", "--alpha", "-1"]) == 2
-    # the default start is the solver's automatic one (with its fallbacks): this point stalls
-    # from the prior start alone and converges only through the bracketing rescue
+    # a point where the start χ = 1 stalled (b=1, ω=3, α=0.6, β=100): the default converges
     argv = ["rs", "--bits", "1", "--width", "3", "--alpha", "0.6", "--beta", "100"]
-    assert main(argv) == 0 and "(branch: bracketed)" in capsys.readouterr().out
-    assert main([*argv, "--init", "uninformative"]) == 1
-    assert "stalled" in capsys.readouterr().out
+    assert main(argv) == 0 and "status      converged" in capsys.readouterr().out
+    # entropy crisis (issue 13): AT 0.58 < 1 but entropy −0.179: RS is not stable, and says why
+    argv = ["rs", "--bits", "1", "--width", "3", "--alpha", "0.6", "--beta", "5"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "entropy     -0.1794" in out and "at          0.578" in out
+    assert "RS unstable (entropy < 0 with AT < 1): entropy crisis" in out
 
 
 def test_advise_command(capsys):
     # η_c = 2(γ_x + λ)/γ_x² with γ_x = 0.9524 for 3 bits on [-2, 2] (card's table) → 2.100
     assert main(["advise", "--bits", "3"]) == 0
     out = capsys.readouterr().out
-    assert "optimal width      2.63" in out and "stable (AT < 1)" in out
+    assert "optimal width      2.63" in out and "RS stable (AT < 1, entropy >= 0)" in out
     assert "max stable learning rate  2.1" in out
 
 

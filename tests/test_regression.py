@@ -10,7 +10,14 @@ import pytest
 
 from replica import ConvergenceError, Quantizer
 from replica.channel import channel_averages
-from replica.regression import NO_RS_SOLUTION, QuantizedRegression, rs_map, solve_rs, solve_rs_all
+from replica.regression import (
+    NO_RS_SOLUTION,
+    QuantizedRegression,
+    _bracketed_start,
+    rs_map,
+    solve_rs,
+    solve_rs_all,
+)
 from replica.teachers import DiscreteTeacher, GaussianMixtureTeacher, GaussianTeacher
 
 
@@ -203,13 +210,14 @@ def test_channel_accuracy_sweep(bits):
             assert a.m == pytest.approx(a.D, abs=1e-12)
 
 
-def test_default_start_falls_back_to_large_chi():
-    # large β below α_c: χ ~ 0.6β at the solution, beyond the basin of the prior start; the
-    # default retries from χ ~ β and converges (the explicit prior start stalls honestly)
+def test_prior_start_reaches_the_large_chi_solution():
+    # large β below α_c: χ ~ 0.6β at the solution. The prior start (state evolution's, χ = β·var)
+    # reaches it directly; the former start χ = 1 stalled there (it now serves as a user start)
     m = model(1, 1.0, alpha=0.3, beta=1e5)
     s = solve_rs(m)
-    assert s.converged and s.branch == "large-chi" and s.chi > 100
-    assert solve_rs(m, init="uninformative", throw=False).status != "converged"
+    assert s.converged and s.chi > 100
+    assert s.branches[0].start == "uninformative" and s.branches[0].status == "converged"
+    assert solve_rs(m, init=(m.rho + 1.0, 1.0), throw=False).status != "converged"
 
 
 @pytest.mark.parametrize(
@@ -272,8 +280,11 @@ def test_newton_converges_in_few_evaluations():
     # with the channel's Jacobian (clustered rule; staircase + windows at large A) Newton needs
     # a handful of map evaluations; Broyden from a finite-difference Jacobian needed 9–11 at
     # these points (at β = ∞ a longer damped phase comes first: not counted here)
+    # (from the start mse = ρ + mean q², χ = 1; the enumeration's starts differ)
     for b, w, beta in [(1, 0.5, 5.0), (1, 2.0, 5.0), (2, 2.0, 1e6)]:
-        s = solve_rs(model(b, w, beta=beta), tol=1e-10)
+        m = model(b, w, beta=beta)
+        start = (m.rho + float(np.mean(m.quantizer.levels**2)), 1.0)
+        s = solve_rs(m, tol=1e-10, init=start)
         assert s.converged and s.n_iter <= 8, (b, w, beta, s.n_iter)
 
 
@@ -283,9 +294,12 @@ def test_bracketing_rescue_where_newton_stalls():
     # bracketing the reduced 1-D problem. Independent check: plain damped Picard (weight 0.1
     # on the new iterate, ~830 iterations) converges to the same point; both to 1e-11 in
     # log-variables, so mse and χ agree to 1e-9 relative
+    # (the prior start of the enumeration now reaches it too; the rescue is tested directly)
     m = model(1, 3.0, alpha=0.6, beta=100.0)
-    s = solve_rs(m)
-    assert s.converged and s.branch == "bracketed"
+    start, n_used = _bracketed_start(m, 500)
+    s = solve_rs(m, init=start)
+    assert s.converged and n_used < 300
+    assert solve_rs(m).chi == pytest.approx(s.chi, rel=1e-9)
     y = np.array([math.log((m.rho + m.noise) / m.alpha), 0.0])
     for _ in range(3000):
         d, c, _ = rs_map(m, math.exp(y[0]), math.exp(y[1]))
@@ -306,8 +320,9 @@ def test_bracketing_reaches_perfect_recovery_at_the_floor():
     q = Quantizer.uniform(2, 11.6831, "zero")
     m = QuantizedRegression(quantizer=q, alpha=1.0231, beta=11.98, noise=2.6208e-3,
                             ridge=2.57e-5, teacher=DiscreteTeacher.on_grid(q))  # fmt: skip
-    s = solve_rs(m)
-    assert s.converged and s.branch == "bracketed"
+    start, _ = _bracketed_start(m, 500)
+    s = solve_rs(m, init=start)
+    assert s.converged and s.mse == solve_rs(m).mse
     assert s.mse == 0.0 and s.delta == pytest.approx(m.noise / m.alpha, rel=1e-12)
     assert s.chi < 1e-290
 
@@ -392,7 +407,7 @@ def test_large_beta_sweep_tends_to_ground_state(bits, width, kw):
     assert math.isfinite(inf.entropy) and inf.entropy < 0
     prev = None
     for beta in 10.0 ** np.arange(0, 301, 10):
-        s = solve_rs(m.replace(beta=float(beta)), init=prev)
+        s = solve_rs(m.replace(beta=float(beta)), continuation=prev)
         prev = s
         vals = (s.free_energy, s.energy, s.entropy, s.mse, s.chi, s.at)
         assert all(math.isfinite(v) for v in vals), (beta, vals)
@@ -421,3 +436,50 @@ def test_huge_parameters_converge_with_finite_thermodynamics(kw):
     assert s.converged
     assert all(math.isfinite(v) for v in (s.free_energy, s.energy, s.entropy, s.mse, s.chi))
     assert s.entropy <= math.log(4) + 1e-12
+
+
+# ----------------------------------------------------------------------------- equilibrium branch
+def _bayes_binary(alpha, noise):
+    q = Quantizer.uniform(1, 1.0)
+    return QuantizedRegression(quantizer=q, alpha=alpha, beta=1.0 / noise, noise=noise,
+                               teacher=DiscreteTeacher.on_grid(q))  # fmt: skip
+
+
+@pytest.mark.parametrize("noise", np.geomspace(1e-3, 1.0, 6).tolist())
+def test_bayes_optimal_binary_grid_equilibrium_branch(noise):
+    # issue 13: α ∈ [0.3, 3] × σ² ∈ [1e-3, 1]. solve_rs returns the converged branch of lowest
+    # free energy; at the Bayes-optimal point that is a Nishimori solution (m = q, Q = ρ, to the
+    # solver's 1e-11 relative accuracy: 1e-8); where a single fixed point exists it is state
+    # evolution's, to 1e-8 absolute / 1e-6 relative in mse (SE stops at 1e-13 relative change,
+    # solve_rs at 1e-11 in the log variables); where several exist and SE's is not the
+    # equilibrium, SE reports the gap
+    from replica.amp import state_evolution
+
+    for alpha in np.linspace(0.3, 3.0, 6):
+        m = _bayes_binary(float(alpha), noise)
+        s = solve_rs(m)
+        assert s.converged and s.equilibrium
+        found = [b for b in s.branches if b.status == "converged"]
+        assert all(s.free_energy <= b.free_energy + 1e-12 for b in found)
+        assert s.m == pytest.approx(s.q, abs=1e-8) and s.Q == pytest.approx(1.0, abs=1e-8)
+        se = state_evolution(m)
+        if len(found) == 1:
+            assert se.mse == pytest.approx(s.mse, abs=1e-8, rel=1e-6), (alpha, noise)
+            assert not se.gap
+        else:
+            assert se.gap == (abs(se.mse - s.mse) > 1e-6 * s.mse + 1e-8), (alpha, noise)
+            assert se.equilibrium_mse == s.mse
+
+
+@pytest.mark.parametrize("alpha, noise", [(0.5, 0.01), (0.6, 0.003), (0.37, 0.005)])
+def test_bayes_optimal_binary_issue_points_are_perfect_recovery(alpha, noise):
+    # issue 13: solve_rs returned a non-Nishimori (mse 0.35–0.7, AT > 1) or the uninformative
+    # (mse ≈ 0.6) solution; the equilibrium is perfect recovery (mse < 1e-11, state evolution
+    # agrees where it reaches it; at α = 0.37, σ² = 0.005 it does not: the hard phase)
+    from replica.amp import state_evolution
+
+    s = solve_rs(_bayes_binary(alpha, noise))
+    assert s.converged and s.mse < 1e-11 and s.at < 1.0 and s.entropy >= 0.0
+    se = state_evolution(_bayes_binary(alpha, noise))
+    assert se.gap == (alpha == 0.37)
+    assert se.equilibrium_mse == s.mse

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import check
-from ..regression import QuantizedRegression, rs_map
+from ..regression import QuantizedRegression, rs_map, solve_rs
 from ..results import CONVERGED, DIVERGED, MAX_ITER, Result, finish
 from ..stability import at_from_averages
 from .denoiser import prior_moments
@@ -54,6 +54,13 @@ class SEResult(Result):
         Generalization error with the conventions of the model (``include_noise``, ``estimator``).
     at : float
         AT quantity ``(1/α) E[(∂_r f)²]`` at the last iterate.
+    equilibrium_mse, equilibrium_free_energy : float
+        Weight MSE and free energy of the equilibrium RS branch (:func:`replica.solve_rs`, the
+        lowest free energy; ``None`` when not computed or not converged).
+    gap : bool
+        The fixed point state evolution reached (the algorithmic branch) is not the
+        equilibrium one: a statistical-to-computational gap (a metastable algorithmic branch,
+        as in the hard phase of the Bayes-optimal binary model).
     """
 
     trajectory: Trajectory
@@ -68,6 +75,9 @@ class SEResult(Result):
     D: float
     gen_error: float
     at: float
+    equilibrium_mse: float | None = None
+    equilibrium_free_energy: float | None = None
+    gap: bool = False
 
 
 def _rel(new: float, old: float) -> float:
@@ -77,7 +87,11 @@ def _rel(new: float, old: float) -> float:
 
 
 def state_evolution(
-    model: QuantizedRegression, max_iter: int = 2000, tol: float = 1e-13, throw: bool = True
+    model: QuantizedRegression,
+    max_iter: int = 2000,
+    tol: float = 1e-13,
+    throw: bool = True,
+    equilibrium: bool = True,
 ) -> SEResult:
     """Iterate the state evolution of undamped AMP for ``model`` until it stops moving.
 
@@ -91,6 +105,10 @@ def state_evolution(
         Converged when the relative change of ``Δ`` and ``χ`` in one step is below ``tol``.
     throw : bool
         Raise :class:`~replica.ConvergenceError` (carrying the result) when not converged.
+    equilibrium : bool
+        Also solve for the equilibrium RS branch (:func:`replica.solve_rs`, continued from the
+        state-evolution fixed point) and report whether it differs (``gap``). State evolution
+        itself always follows the algorithmic branch, the one reached from the prior.
 
     Returns
     -------
@@ -139,11 +157,21 @@ def state_evolution(
     mse = float(traj.mse[-1])
     gen = mse + (model.noise if model.include_noise else 0.0)
     gen += V if model.estimator == "sample" else 0.0
+    eq_mse = eq_f = None
+    gap = False
+    if equilibrium and status == CONVERGED:
+        eq = solve_rs(model, throw=False, continuation=(mse, max(b * V, 1e-300)))
+        if eq.converged:
+            eq_mse, eq_f = eq.mse, eq.free_energy
+            # the same fixed point to the accuracy of the two solvers (1e-13 vs 1e-11 in the
+            # log variables): mse agrees to ~1e-9 relative; distinct branches differ by far more
+            gap = abs(eq_mse - mse) > 1e-6 * max(abs(eq_mse), abs(mse)) + 1e-8
     result = SEResult(
         status=status, n_iter=it, residual=float(residuals[-1]), trajectory=traj, mse=mse,
         m=float(traj.m[-1]), q=float(traj.q[-1]), Q=float(traj.q[-1]) + V, V=V, chi=b * V,
         delta=(mse + model.noise) / a, A=float(traj.A[-1]), D=avg.D,
-        gen_error=gen, at=at_from_averages(avg, a),
+        gen_error=gen, at=at_from_averages(avg, a), equilibrium_mse=eq_mse,
+        equilibrium_free_energy=eq_f, gap=gap,
     )  # fmt: skip
     return finish(
         result, throw, f"state_evolution({model.quantizer.name}, alpha={a:g}, beta={b:g})"
