@@ -103,7 +103,8 @@ class TAPAverages(Compact):
 
 def _map(s, A, B, levels, rp):
     """``(r(s), r'(s), f_A(s), v_A(s))`` at nodes ``s``."""
-    f, v, _, _, _ = _posterior_stats(np.atleast_1d(np.asarray(s, dtype=float)), A, levels, rp)
+    stats = _posterior_stats(np.atleast_1d(np.asarray(s, dtype=float)), A, levels, rp)
+    f, v = stats[0], stats[1]  # mean and variance lead the channel's tuple
     k = A / B
     return k * s + (1.0 - k) * f, k * (1.0 + (B - A) * v), f, v
 
