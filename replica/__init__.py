@@ -33,6 +33,7 @@ _SUBPACKAGES = (
 # functions imported on first access (they pull in scipy.optimize, dask hooks, …)
 _LAZY = {
     "at_boundary": "phase",
+    "entropy_boundary": "phase",
     "interpolation_threshold": "phase",
     "phase_diagram": "phase",
     "optimal_width": "optimize",
@@ -66,6 +67,7 @@ __all__ = [
     "__version__",
     "at_boundary",
     "compare_grids",
+    "entropy_boundary",
     "gauss",
     "interpolation_threshold",
     "optimal_levels",

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from scipy import optimize
@@ -34,11 +36,14 @@ from .results import CONVERGED, Result, finish
 
 __all__ = [
     "AT_JUMP",
+    "ENTROPY_JUMP",
     "RS_UNSOLVED",
     "VARY",
     "ATBoundary",
+    "EntropyBoundary",
     "InterpolationThreshold",
     "at_boundary",
+    "entropy_boundary",
     "interpolation_threshold",
     "with_parameter",
     "with_width",
@@ -50,6 +55,9 @@ RS_UNSOLVED = "rs_unsolved"
 #: status of :func:`at_boundary` when AT − 1 changes sign across a jump between RS branches
 #: (Brent's root has ``|AT − 1| > 1e-6``): no AT = 1 point in the bracket
 AT_JUMP = "at_jump"
+#: status of :func:`entropy_boundary` when the RS entropy changes sign across a jump between
+#: RS branches (a first-order transition of the equilibrium branch): no zero in the bracket
+ENTROPY_JUMP = "entropy_jump"
 _AT_TOL = 1e-6
 #: parameters along which :func:`at_boundary` can locate the AT line
 VARY = ("width", "alpha", "beta", "noise", "ridge")
@@ -118,8 +126,9 @@ class ATBoundary(Result):
     solution: RSSolution
 
 
-def _at_function(model, vary, init):
-    """AT(x) − 1 with warm starts from the last converged solution (continuation)."""
+def _at_function(model, vary, init, level=lambda sol: sol.at - 1.0, name="at_boundary"):
+    """``level(solution at x)`` (default AT(x) − 1) with warm starts from the last converged
+    solution (continuation)."""
     state = {"init": init, "n": 0, "memo": {}}
 
     def fn(x):
@@ -127,16 +136,16 @@ def _at_function(model, vary, init):
         # the same AT (a warm start from elsewhere can land on another branch: no sign change)
         if x in state["memo"]:
             state["last"] = (x, state["memo"][x])
-            return state["memo"][x].at - 1.0
+            return level(state["memo"][x])
         state["n"] += 1
         state["x"] = x
         # the equilibrium branch, with the last solution as one more start (continuation)
         sol = solve_rs(with_parameter(model, vary, x), continuation=state["init"], throw=False)
-        finish(sol, True, f"at_boundary: solve_rs at {vary}={x!r}")
+        finish(sol, True, f"{name}: solve_rs at {vary}={x!r}")
         state["init"] = sol
         state["last"] = (x, sol)
         state["memo"][x] = sol
-        return sol.at - 1.0
+        return level(sol)
 
     return fn, state
 
@@ -215,17 +224,46 @@ def at_boundary(
     >>> round(at_boundary(m, "width", bracket=(1.5, 3.0)).value, 4)
     2.3213
     """
+    out = _locate(model, vary, bracket, xtol, init, throw, _AT_LINE)
+    result = ATBoundary(parameter=vary, value=out["value"], bracket=out["bracket"],
+                        at_lo=out["lo"] + 1.0, at_hi=out["hi"] + 1.0, solution=out["solution"],
+                        status=out["status"], n_iter=out["n"], residual=out["residual"])  # fmt: skip
+    return finish(result, throw, f"at_boundary(vary={vary!r})")
+
+
+class _Line(NamedTuple):
+    """What a boundary locates: the level function of an RS solution whose zero is the line,
+    its name in messages, the label of a jump, and the tolerance on |level| at a true root."""
+
+    level: Callable
+    label: str
+    jump: str
+    tol: float
+    name: str
+    crossing: str
+
+
+_AT_LINE = _Line(lambda sol: sol.at - 1.0, "AT - 1", AT_JUMP, _AT_TOL, "at_boundary",
+                 "an AT = 1 crossing")  # fmt: skip
+_ENTROPY_LINE = _Line(lambda sol: sol.entropy, "the RS entropy", ENTROPY_JUMP, 1e-8,
+                      "entropy_boundary", "a zero of the RS entropy")  # fmt: skip
+
+
+def _locate(model, vary, bracket, xtol, init, throw, line: _Line) -> dict:
+    """Brent's method on ``line.level`` along ``vary`` (shared by :func:`at_boundary` and
+    :func:`entropy_boundary`): the bracket (given, or the first sign change of a scan), the
+    root, and its status."""
     check(vary in VARY, "vary", f"one of {VARY}", vary)
     check(xtol > 0, "xtol", "a number > 0", xtol)
-    fn, state = _at_function(model, vary, init)
+    fn, state = _at_function(model, vary, init, line.level, line.name)
     if bracket is None:
         lo, hi = _DEFAULT_RANGE[vary]
         found, f_lo, f_hi, unsolved = _scan(fn, lo, hi)
-        got = (f"AT - 1 of one sign (last {f_hi:+.3g}); RS unsolved at {unsolved} of 49 points"
-               if not math.isnan(f_hi) else
+        got = (f"{line.label} of one sign (last {f_hi:+.3g}); RS unsolved at {unsolved} of 49 "
+               "points" if not math.isnan(f_hi) else
                "no point of the scan with a converged RS solution")  # fmt: skip
-        check(found is not None, "bracket", f"an AT = 1 crossing in the default {vary} range "
-              f"[{lo:g}, {hi:g}] (pass a bracket)", got)  # fmt: skip
+        check(found is not None, "bracket", f"{line.crossing} in the default {vary} "
+              f"range [{lo:g}, {hi:g}] (pass a bracket)", got)  # fmt: skip
         lo, hi = found
     else:
         check(len(bracket) == 2 and 0 < bracket[0] < bracket[1] and math.isfinite(bracket[1]),
@@ -237,40 +275,121 @@ def at_boundary(
             f_lo = fn(lo)
             f_hi = fn(hi)
             check(np.sign(f_lo) != np.sign(f_hi), "bracket",
-                  "an interval on which AT - 1 changes sign", (lo, hi, f"AT = {f_lo + 1:.6g}, "
-                                                               f"{f_hi + 1:.6g}"))  # fmt: skip
+                  f"an interval on which {line.label} changes sign",
+                  (lo, hi, f"{line.label} = {f_lo:.6g}, {f_hi:.6g}"))  # fmt: skip
         root, info = optimize.brentq(fn, lo, hi, xtol=xtol, rtol=4 * np.finfo(float).eps,
                                      full_output=True, disp=False)  # fmt: skip
     except ConvergenceError as err:
         if throw:
             raise
         # the RS saddle point could not be solved at an evaluation point: flagged, reported at
-        # that point (AT of an end of the bracket not yet evaluated: inf)
-        sol = err.result
-        return ATBoundary(parameter=vary, value=float(state["x"]), bracket=(lo, hi),
-                          at_lo=float(f_lo + 1.0), at_hi=float(f_hi + 1.0), solution=sol,
-                          status=RS_UNSOLVED, n_iter=int(state["n"]), residual=math.inf)  # fmt: skip
+        # that point (the level of an end of the bracket not yet evaluated: inf)
+        return {"value": float(state["x"]), "bracket": (lo, hi), "lo": float(f_lo),
+                "hi": float(f_hi), "solution": err.result, "status": RS_UNSOLVED,
+                "n": int(state["n"]), "residual": math.inf}  # fmt: skip
     last_x, sol = state["last"]
     if last_x != root:  # brentq returns its best iterate, not always the last evaluation
         fn(root)
         sol = state["last"][1]
-    # Brent also "converges" onto a jump of AT between two RS branches (a sign change without
-    # AT = 1): only a root where AT is within _AT_TOL of 1 counts as the AT line
+    # Brent also "converges" onto a jump between two RS branches (a sign change without a
+    # zero, e.g. a first-order transition of the equilibrium branch): only a root where the
+    # level is within line.tol of 0 counts as the line
     status = CONVERGED if info.converged else "max_iter"
-    if status == CONVERGED and not abs(sol.at - 1.0) <= _AT_TOL:
-        status = AT_JUMP
-    result = ATBoundary(
-        parameter=vary,
-        value=float(root),
-        bracket=(lo, hi),
-        at_lo=float(f_lo + 1.0),
-        at_hi=float(f_hi + 1.0),
-        solution=sol,
-        status=status,
-        n_iter=int(state["n"]),
-        residual=abs(sol.at - 1.0),
-    )
-    return finish(result, throw, f"at_boundary(vary={vary!r})")
+    residual = abs(line.level(sol))
+    if status == CONVERGED and not residual <= line.tol:
+        status = line.jump
+    return {"value": float(root), "bracket": (lo, hi), "lo": float(f_lo), "hi": float(f_hi),
+            "solution": sol, "status": status, "n": int(state["n"]), "residual": residual}  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class EntropyBoundary(Result):
+    """Location of the zero-entropy line of the RS solution along one parameter.
+
+    Attributes
+    ----------
+    parameter : str
+        The varied parameter (one of :data:`VARY`).
+    value : float
+        Its value on the line (to ``xtol``).
+    bracket : tuple of float
+        The bracket ``(lo, hi)`` with a sign change of the RS entropy that was refined.
+    entropy_lo, entropy_hi : float
+        The RS entropy at the two ends of the bracket.
+    solution : RSSolution
+        The RS saddle point at ``value``.
+    residual : float
+        ``|s(value)|``.
+    """
+
+    parameter: str
+    value: float
+    bracket: tuple
+    entropy_lo: float
+    entropy_hi: float
+    solution: RSSolution
+
+
+def entropy_boundary(
+    model: QuantizedRegression,
+    vary: str = "width",
+    bracket: tuple[float, float] | None = None,
+    xtol: float = 1e-8,
+    init: RSSolution | None = None,
+    throw: bool = True,
+) -> EntropyBoundary:
+    """Locate the zero-entropy line of the RS solution along one parameter by Brent's method.
+
+    On a discrete grid the entropy of the Gibbs measure cannot be negative; where the RS
+    entropy is, RS is wrong even with AT < 1 (the entropy crisis of a random-first-order,
+    freezing transition: frozen 1RSB, :mod:`replica.rsb`). Same signature, search and statuses
+    as :func:`at_boundary`, on the level ``s`` instead of ``AT − 1``.
+
+    Parameters
+    ----------
+    model : QuantizedRegression
+        Fixes every parameter except ``vary``.
+    vary : {"width", "alpha", "beta", "noise", "ridge"}
+    bracket : (lo, hi), optional
+        An interval on which the RS entropy changes sign. Default: the first sign change on a
+        49-point geometric scan of the default range of :func:`at_boundary`.
+    xtol : float
+        Absolute tolerance on the boundary value (default ``1e-8``).
+    init : RSSolution, optional
+        Warm start for the first solve (continuation from a nearby point).
+    throw : bool
+        Raise :class:`~replica.ConvergenceError` if Brent's method does not converge.
+
+    Returns
+    -------
+    EntropyBoundary
+        ``status`` ``"converged"`` (``|s| ≤ 1e-8`` at the root), ``"max_iter"``,
+        ``"entropy_jump"`` (the entropy changes sign across a jump of the equilibrium RS
+        branch: a first-order transition, not a zero) or, with ``throw=False``,
+        ``"rs_unsolved"``.
+
+    Raises
+    ------
+    ValueError
+        If the entropy does not change sign on the bracket (or on the default scan).
+    ConvergenceError
+        With ``throw=True``, if the RS saddle point cannot be solved at a point of the bracket.
+
+    Examples
+    --------
+    >>> from replica import Quantizer
+    >>> from replica.regression import QuantizedRegression
+    >>> m = QuantizedRegression(quantizer=Quantizer.uniform(1, 3.0), alpha=0.6, beta=5, noise=0.1)
+    >>> r = entropy_boundary(m, "alpha", bracket=(0.6, 3.0))
+    >>> r.converged and abs(r.solution.entropy) < 1e-8
+    True
+    """
+    out = _locate(model, vary, bracket, xtol, init, throw, _ENTROPY_LINE)
+    result = EntropyBoundary(parameter=vary, value=out["value"], bracket=out["bracket"],
+                             entropy_lo=out["lo"], entropy_hi=out["hi"],
+                             solution=out["solution"], status=out["status"], n_iter=out["n"],
+                             residual=out["residual"])  # fmt: skip
+    return finish(result, throw, f"entropy_boundary(vary={vary!r})")
 
 
 @dataclass(frozen=True, kw_only=True)

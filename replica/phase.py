@@ -7,6 +7,8 @@ coordinates. The boundaries themselves, located to ``1e-8`` and never read off a
 
 * :func:`at_boundary` — the RS/RSB boundary ``AT = 1`` by Brent's method along one parameter
   (width ω, α, β, σ² or λ);
+* :func:`entropy_boundary` — the zero-entropy line of the RS solution (the entropy crisis,
+  where RS fails with AT < 1), by the same method;
 * :func:`interpolation_threshold` — at β = ∞ and λ = 0 the RS solution exists only for
   ``α > α_c`` with ``D(α_c) = α_c`` (the shifted double-descent peak, ``α_c < 1`` for any
   finite grid).
@@ -25,11 +27,14 @@ from __future__ import annotations
 
 from .boundaries import (
     AT_JUMP,
+    ENTROPY_JUMP,
     RS_UNSOLVED,
     VARY,
     ATBoundary,
+    EntropyBoundary,
     InterpolationThreshold,
     at_boundary,
+    entropy_boundary,
     interpolation_threshold,
     with_parameter,
     with_width,
@@ -39,11 +44,14 @@ from .sweep import run_sweep
 
 __all__ = [
     "AT_JUMP",
+    "ENTROPY_JUMP",
     "RS_UNSOLVED",
     "VARY",
     "ATBoundary",
+    "EntropyBoundary",
     "InterpolationThreshold",
     "at_boundary",
+    "entropy_boundary",
     "interpolation_threshold",
     "phase_diagram",
     "with_parameter",

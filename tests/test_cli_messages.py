@@ -65,7 +65,7 @@ def test_advise_widens_a_search_that_stops_on_its_bound(capsys):
 def test_advise_explains_an_unstable_optimum(capsys):
     main(["advise", "--bits", "3", "--beta", "inf"])
     out = capsys.readouterr().out
-    assert "UNSTABLE" in out and "RS is unstable at every width" in out
+    assert "RS unstable (AT >= 1" in out and "RS is unstable at every width" in out
     assert "solve_1rsb" in out and "finite --beta" in out
     main(["advise", "--bits", "2", "--beta", "50"])
     out = capsys.readouterr().out

@@ -10,7 +10,9 @@ import pytest
 
 from replica import Quantizer
 from replica.phase import (
+    RS_UNSOLVED,
     at_boundary,
+    entropy_boundary,
     interpolation_threshold,
     phase_diagram,
     with_parameter,
@@ -219,3 +221,63 @@ def test_at_boundary_reports_a_jump_between_rs_branches():
     with pytest.raises(ValueError, match="AT - 1 of one sign"):
         at_boundary(m, "alpha", throw=False)
     assert solve_rs(m.replace(alpha=647.5)).at < 1.0
+
+
+# ----------------------------------------------------------------------------- zero-entropy line
+def _crisis_model(bits, width, **kw):
+    # the entropy-crisis region of issue 13 (α = 0.6, β = 5, σ² = 0.1)
+    return model(bits, width, **{"alpha": 0.6, **kw})
+
+
+def _fine_entropy_sign_change(m, vary, xs):
+    prev = None
+    for x in xs:
+        s = solve_rs(with_parameter(m, vary, float(x)), continuation=prev and prev[2])
+        if prev is not None and prev[1] * s.entropy < 0:
+            return prev[0], float(x)
+        prev = (float(x), s.entropy, s)
+    raise AssertionError("no sign change on the grid")
+
+
+@pytest.mark.parametrize(
+    "bits, width, vary, xs, at_below_one",
+    [
+        (1, 1.0, "width", np.arange(2.100, 2.120, 1e-3), True),
+        (1, 3.0, "beta", np.arange(2.640, 2.660, 1e-3), True),
+        (2, 3.0, "alpha", np.arange(1.515, 1.530, 1e-3), False),
+    ],
+)
+def test_entropy_boundary_agrees_with_sign_change_on_fine_grid(bits, width, vary, xs,
+                                                                at_below_one):  # fmt: skip
+    # as for the AT line: the root lies in the fine-grid cell where the RS entropy changes
+    # sign, and it is located to 1e-8 in the parameter (s has opposite signs 2e-8 either side;
+    # s moves by ~1e-8 there, far above the ~1e-13 precision of the saddle point)
+    m = _crisis_model(bits, width)
+    lo, hi = _fine_entropy_sign_change(m, vary, xs)
+    b = entropy_boundary(m, vary, bracket=(float(xs[0]), float(xs[-1])))
+    assert b.converged and lo <= b.value <= hi
+    left = solve_rs(with_parameter(m, vary, b.value - 2e-8), init=b.solution).entropy
+    right = solve_rs(with_parameter(m, vary, b.value + 2e-8), init=b.solution).entropy
+    assert left * right < 0
+    assert b.residual < 1e-8 and b.residual == abs(b.solution.entropy)
+    # (b = 1) AT < 1 on the line: the crisis is invisible to the AT test
+    assert (b.solution.at < 1.0) == at_below_one
+
+
+def test_entropy_boundary_default_scan_statuses_and_errors():
+    b = entropy_boundary(_crisis_model(1, 1.0), "width")  # default scan of [1e-2, 20]
+    bb = entropy_boundary(_crisis_model(1, 1.0), "width", bracket=(2.1, 2.12))
+    assert b.value == pytest.approx(bb.value, abs=2e-8)  # same root as the bracketed one
+    assert b.bracket[0] < b.value < b.bracket[1] and b.entropy_lo * b.entropy_hi < 0
+    with pytest.raises(ValueError, match="vary"):
+        entropy_boundary(_crisis_model(1, 1.0), "bits")
+    with pytest.raises(ValueError, match="bracket: expected an interval on which the RS"):
+        entropy_boundary(_crisis_model(1, 1.0), "width", bracket=(0.5, 1.0))  # s > 0 there
+    with pytest.raises(ValueError, match="bracket"):
+        entropy_boundary(_crisis_model(1, 1.0), "width", bracket=(2.0, 1.0))
+    with pytest.raises(ValueError, match="a zero of the RS entropy in the default noise"):
+        entropy_boundary(_crisis_model(1, 3.0), "noise")
+    # β = ∞ below the interpolation threshold: the RS point cannot be solved, flagged
+    m = model(2, 1.5, beta=math.inf)
+    r = entropy_boundary(m, "alpha", bracket=(0.01, 0.3), throw=False)
+    assert r.status == RS_UNSOLVED and r.value == 0.01 and r.residual == math.inf
