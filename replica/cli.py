@@ -305,6 +305,10 @@ def _cmd_phase(args) -> int:
             else:  # no crossing: say which phase the whole line is in
                 phases = sorted(set(ds["phase"].sel(sel).values.flat))
                 where = f"no AT crossing in range ({'/'.join(map(str, phases))} throughout)"
+            eline = ds.get(f"entropy_boundary_{along}")
+            if eline is not None and math.isfinite(float(eline.values[idx])):
+                where += (f"; entropy crisis (RS entropy = 0) at {along} = "
+                          f"{float(eline.values[idx]):.6g}")  # fmt: skip
             print(f"  {label}: {where}")
     return 0 if counts.get("unconverged", 0) == 0 else 1
 

@@ -34,7 +34,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from . import io
-from .boundaries import VARY, at_boundary, interpolation_threshold, with_width
+from .boundaries import VARY, at_boundary, entropy_boundary, interpolation_threshold, with_width
 from .engine import run_tasks
 from .errors import ConvergenceError, check
 from .quantizers import Quantizer
@@ -280,27 +280,54 @@ def _solve_line(task_json: str) -> str:
         fields["alpha_c"].append(ac)
         sols.append(sol)
         models.append(model)
+    out = {"fields": fields}
+    for key, level, locate in _LINES:
+        out[key], out[key.replace("boundary", "crossings")] = _first_crossing(
+            task, along, sols, models, level, locate
+        )
+    return json.dumps(out)
+
+
+def _at_level(sol):
+    return sol.at - 1.0
+
+
+def _entropy_level(sol):
+    return sol.entropy
+
+
+# the boundary lines of a sweep: (result key, level whose zero is the line, locator)
+_LINES = (("boundary", _at_level, at_boundary),
+          ("entropy_boundary", _entropy_level, entropy_boundary))  # fmt: skip
+
+
+def _first_crossing(task, along, sols, models, level, locate):
+    """``(value, crossings)``: the first zero of ``level`` along the line, refined by ``locate``
+    in the cell where it changes sign between converged points (NaN if none or if the locator
+    reports a jump), and the number of sign changes."""
     boundary, crossings = math.nan, 0
-    if task["boundaries"] and along in VARY:
-        for i in range(len(sols) - 1):
-            a, b = sols[i], sols[i + 1]
-            if not (a.converged and b.converged and math.isfinite(a.at) and math.isfinite(b.at)):
-                continue
-            if (a.at - 1.0) * (b.at - 1.0) >= 0.0:
-                continue
-            crossings += 1
-            if crossings > 1:
-                continue
-            x0, x1 = task["values"][i], task["values"][i + 1]
-            # at_boundary's width is the largest level, c·ω for a family with parameter ω
-            c = models[i].quantizer.width / x0 if along == "width" else 1.0
-            try:
-                res = at_boundary(models[i], along, bracket=(c * min(x0, x1), c * max(x0, x1)),
-                                  init=a, throw=False)  # fmt: skip
-                boundary = res.value / c if res.converged else math.nan
-            except (ConvergenceError, ValueError):
-                boundary = math.nan
-    return json.dumps({"fields": fields, "boundary": boundary, "crossings": crossings})
+    if not (task["boundaries"] and along in VARY):
+        return boundary, crossings
+    for i in range(len(sols) - 1):
+        a, b = sols[i], sols[i + 1]
+        if not (a.converged and b.converged):
+            continue
+        la, lb = level(a), level(b)
+        if not (math.isfinite(la) and math.isfinite(lb)) or la * lb >= 0.0:
+            continue
+        crossings += 1
+        if crossings > 1:
+            continue
+        x0, x1 = task["values"][i], task["values"][i + 1]
+        # the locator's width is the largest level, c·ω for a family with parameter ω
+        c = models[i].quantizer.width / x0 if along == "width" else 1.0
+        try:
+            res = locate(models[i], along, bracket=(c * min(x0, x1), c * max(x0, x1)), init=a,
+                         throw=False)  # fmt: skip
+            boundary = res.value / c if res.converged else math.nan
+        except (ConvergenceError, ValueError):
+            boundary = math.nan
+    return boundary, crossings
 
 
 def _solve_lines(tasks: list[str]) -> list[str]:
@@ -356,6 +383,17 @@ def _assemble(spec, lines, done, meta):
         ds[f"at_boundary_{along}"].attrs["description"] = (
             f"first AT = 1 crossing along {along} (Brent, xtol 1e-8); NaN where AT - 1 does not "
             f"change sign in the swept range (at_crossings_{along} = 0)"
+        )
+        ebnd = np.full(shape_o, np.nan)
+        ecnt = np.zeros(shape_o, dtype=np.int32)
+        for idx, pos, _ in lines:
+            ebnd[pos] = done[idx].get("entropy_boundary", math.nan)
+            ecnt[pos] = done[idx].get("entropy_crossings", 0)
+        ds = ds.assign_coords({f"entropy_boundary_{along}": (others, ebnd),
+                               f"entropy_crossings_{along}": (others, ecnt)})  # fmt: skip
+        ds[f"entropy_boundary_{along}"].attrs["description"] = (
+            f"first zero of the RS entropy along {along} (Brent, xtol 1e-8): the entropy crisis "
+            f"line; NaN where the entropy does not change sign (entropy_crossings_{along} = 0)"
         )
     ac_dims = [n for n in dims if n in ("bits", "width", "noise", "grid")]
     ac_full = gather("alpha_c", float)  # (*others, along)
@@ -433,7 +471,8 @@ def run_sweep(
         ``delta``, ``D``, ``at``, ``free_energy``, ``residual``, ``n_iter``, ``status`` and
         ``phase`` (one of :data:`PHASES`). Coordinates: the swept parameters, the unswept ones
         (scalars), ``at_boundary_<along>`` / ``at_crossings_<along>`` (the AT line, first
-        crossing per line) and, when the grid contains β = ∞ with λ = 0, ``alpha_c``. The
+        crossing per line), ``entropy_boundary_<along>`` / ``entropy_crossings_<along>`` (the
+        zero-entropy line, the same way) and, when the grid contains β = ∞ with λ = 0, ``alpha_c``. The
         metadata record is ``ds.attrs["meta"]``.
 
     Raises

@@ -281,3 +281,18 @@ def test_entropy_boundary_default_scan_statuses_and_errors():
     m = model(2, 1.5, beta=math.inf)
     r = entropy_boundary(m, "alpha", bracket=(0.01, 0.3), throw=False)
     assert r.status == RS_UNSOLVED and r.value == 0.01 and r.residual == math.inf
+
+
+def test_phase_diagram_draws_the_entropy_line():
+    # data: the zero-entropy line per line of the sweep, the same root entropy_boundary finds
+    # (both Brent to 1e-8); labels: "entropy crisis" where AT < 1 but s < 0
+    m = _crisis_model(1, 1.0)
+    ds = phase_diagram(m, bits=[1], width=np.linspace(0.5, 3.0, 11), executor="serial",
+                       progress=False)  # fmt: skip
+    line = float(ds["entropy_boundary_width"].sel(bits=1))
+    assert line == pytest.approx(entropy_boundary(m, "width").value, abs=2e-8)
+    assert int(ds["entropy_crossings_width"].sel(bits=1)) == 1
+    phases = ds["phase"].sel(bits=1).values.tolist()
+    ent = ds["entropy"].sel(bits=1).values
+    assert phases == ["RS" if s >= 0 else "entropy crisis" for s in ent]
+    assert "entropy crisis" in phases
