@@ -10,6 +10,9 @@ Public API (see README.md for a tour):
 Subpackages (imported on first access, so ``import replica`` stays light and never imports sympy
 or a GPU library): ``replica.symbolic``, ``replica.dynamics``, ``replica.sgd``, ``replica.amp``,
 ``replica.mc`` (Monte Carlo and exact enumeration of the Gibbs measure).
+
+Notebooks: one per theory, in ``notebooks/`` (jupytext percent format); the HTML reference lists
+them on [notebooks.html](notebooks.html) (``python -m replica._apidoc`` builds it).
 """
 
 from __future__ import annotations

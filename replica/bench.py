@@ -71,6 +71,7 @@ class Measurement(Compact):
 
     @property
     def fast_enough(self) -> bool:
+        """Whether the ratio reaches its target in the direction ``higher_is_better``."""
         if not math.isfinite(self.ratio):
             return False
         return self.ratio >= self.target if self.higher_is_better else self.ratio <= self.target
@@ -86,6 +87,7 @@ class Measurement(Compact):
         return dataclasses.replace(self, target=t)
 
     def line(self) -> str:
+        """One line of the report: flag, name, ratio with its spread, target and accuracy."""
         op = ">=" if self.higher_is_better else "<="
         flag = "ok  " if self.met else ("INACC" if not self.accurate else "MISS")
         lo, hi = self.spread

@@ -51,6 +51,7 @@ class _Unbiased:
     """Shared interface: ``sample`` draws the error, ``quantize`` returns ``u + error``."""
 
     def sample(self, u, rng: np.random.Generator) -> np.ndarray:  # pragma: no cover - abstract
+        """The error ``e`` of one quantization of ``u``, with ``E[e | u] = 0``."""
         raise NotImplementedError
 
     def quantize(self, u, rng: np.random.Generator) -> np.ndarray:
@@ -76,6 +77,7 @@ class Additive(_Unbiased):
 
     @property
     def kind(self) -> str:
+        """``"additive"`` or ``"multiplicative"``: which noise model of the theory this is."""
         return "additive"
 
     def conditional_variance(self, u) -> np.ndarray:
@@ -112,6 +114,7 @@ class Multiplicative(_Unbiased):
 
     @property
     def kind(self) -> str:
+        """``"additive"`` or ``"multiplicative"``: which noise model of the theory this is."""
         return "multiplicative"
 
     def conditional_variance(self, u) -> np.ndarray:
@@ -167,14 +170,17 @@ class IntRounding(_Unbiased):
 
     @property
     def kind(self) -> str:
+        """``"additive"`` or ``"multiplicative"``: which noise model of the theory this is."""
         return "additive"
 
     @property
     def step(self) -> float:
+        """Spacing of the integer grid, ``scale · 2^(1 − bits)``."""
         return float(self.scale) * 2.0 ** (1 - self.bits)
 
     @property
     def effective_eps(self) -> float:
+        """ε of the equivalent noise model (the same average second moment of the error)."""
         return self.step**2 / 6.0
 
     def noise_model(self) -> Additive:
@@ -182,11 +188,13 @@ class IntRounding(_Unbiased):
         return Additive(eps=self.effective_eps)
 
     def conditional_variance(self, u) -> np.ndarray:
+        """Diagonal of ``E[e eᵀ | u]`` (stochastic rounding: ``step² p(1 − p)``, p the fractional position)."""
         u = _as_array(u)
         p = u / self.step - np.floor(u / self.step)
         return self.step**2 * p * (1.0 - p)
 
     def quantize(self, u, rng: np.random.Generator) -> np.ndarray:
+        """Stochastically rounded ``u`` (unbiased: ``E[Q(u) | u] = u``)."""
         return _stochastic_round(_as_array(u), self.step, rng)
 
     def sample(self, u, rng: np.random.Generator) -> np.ndarray:
@@ -220,10 +228,12 @@ class FloatRounding(_Unbiased):
 
     @property
     def kind(self) -> str:
+        """``"additive"`` or ``"multiplicative"``: which noise model of the theory this is."""
         return "multiplicative"
 
     @property
     def effective_eps(self) -> float:
+        """ε of the equivalent noise model (the same average second moment of the error)."""
         return 2.0 ** (-2 * self.mantissa_bits) / 6.0 * _LOG_UNIFORM_INV_SQ
 
     def noise_model(self) -> Multiplicative:
@@ -235,12 +245,14 @@ class FloatRounding(_Unbiased):
         return np.ldexp(1.0, e - 1 - self.mantissa_bits)
 
     def conditional_variance(self, u) -> np.ndarray:
+        """Diagonal of ``E[e eᵀ | u]`` (stochastic rounding: ``step² p(1 − p)``, p the fractional position)."""
         u = _as_array(u)
         step = self._step(u)
         p = u / step - np.floor(u / step)
         return np.where(u == 0, 0.0, step**2 * p * (1.0 - p))
 
     def quantize(self, u, rng: np.random.Generator) -> np.ndarray:
+        """Stochastically rounded ``u`` (unbiased: ``E[Q(u) | u] = u``)."""
         u = _as_array(u)
         return _stochastic_round(u, self._step(u), rng)
 

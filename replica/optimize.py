@@ -104,6 +104,7 @@ class OptimalWidth(Result):
 
     @property
     def rs_stable(self) -> bool:
+        """Whether the RS solution at the optimum is AT-stable (``at < 1``)."""
         return self.at < 1.0
 
 
@@ -243,6 +244,7 @@ class OptimalLevels(Result):
 
     @property
     def rs_stable(self) -> bool:
+        """Whether the RS solution at the optimum is AT-stable (``at < 1``)."""
         return self.at < 1.0
 
 

@@ -197,6 +197,7 @@ class Quantizer:
     # ------------------------------------------------------------------ properties
     @property
     def n_levels(self) -> int:
+        """Number of levels K."""
         return int(self.levels.size)
 
     @property

@@ -169,6 +169,7 @@ class Result(Compact):
 
     @property
     def converged(self) -> bool:
+        """Whether ``status == "converged"``."""
         return self.status == CONVERGED
 
     def to_dict(self) -> dict[str, Any]:

@@ -24,9 +24,13 @@ __all__ = ["DiscreteTeacher", "GaussianMixtureTeacher", "GaussianTeacher", "Teac
 class TeacherPrior(Protocol):
     """Protocol of a teacher prior: a sampler and a Gaussian-mixture form."""
 
-    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray: ...
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Draw ``n`` i.i.d. teacher weights."""
+        ...
 
-    def mixture(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+    def mixture(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The prior as a Gaussian mixture ``(weights, means, variances)`` (what the theory uses)."""
+        ...
 
 
 def second_moment(teacher: TeacherPrior) -> float:
@@ -52,9 +56,11 @@ class GaussianTeacher:
         object.__setattr__(self, "rho", _finite_pos(self.rho, "rho"))
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Draw ``n`` i.i.d. teacher weights."""
         return math.sqrt(self.rho) * rng.standard_normal(n)
 
     def mixture(self):
+        """The prior as a Gaussian mixture ``(weights, means, variances)`` (what the theory uses)."""
         return np.array([1.0]), np.array([0.0]), np.array([self.rho])
 
 
@@ -84,10 +90,12 @@ class GaussianMixtureTeacher:
             object.__setattr__(self, name, arr)
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Draw ``n`` i.i.d. teacher weights."""
         j = rng.choice(self.weights.size, size=n, p=self.weights)
         return self.means[j] + np.sqrt(self.variances[j]) * rng.standard_normal(n)
 
     def mixture(self):
+        """The prior as a Gaussian mixture ``(weights, means, variances)`` (what the theory uses)."""
         return self.weights, self.means, self.variances
 
     def __eq__(self, other):

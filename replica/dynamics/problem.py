@@ -243,6 +243,7 @@ class STEProblem:
     # ------------------------------------------------------------------ derived quantities
     @property
     def weight_quantized(self) -> bool:
+        """Whether the weights are quantized (a ``weight_quantizer`` is set)."""
         return self.weight_quantizer is not None
 
     @property

@@ -180,7 +180,7 @@ def quantized_hessian(spectrum, data=None) -> np.ndarray:
     """Theoretical ``diag H^(q) = E[Q_d(x)Q_d(x)ᵀ]`` for ``x ~ N(0, diag(spectrum))``.
 
     Additive: ``λ + ε`` (a spectral floor); multiplicative: ``(1 + ε)λ`` (shape preserved).
-    Real rounding quantizers use their :meth:`noise_model`.
+    Real rounding quantizers use their :meth:`~replica.noise.IntRounding.noise_model`.
 
     Examples
     --------

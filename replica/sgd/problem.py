@@ -135,7 +135,7 @@ class SGDProblem(Compact):
         ``{site: model}`` with site in ``SITES`` and model an :class:`~replica.noise.Additive`,
         :class:`~replica.noise.Multiplicative`, :class:`~replica.noise.IntRounding` or
         :class:`~replica.noise.FloatRounding` (real rounders enter the exact theory through their
-        :meth:`noise_model`); absent sites (or ``None``) are full precision.
+        :meth:`~replica.noise.IntRounding.noise_model`); absent sites (or ``None``) are full precision.
     w0 : float or array_like, shape (d,)
         Initial iterate (default 0).
 
@@ -291,6 +291,7 @@ class SGDProblem(Compact):
     # ------------------------------------------------------------------ derived quantities
     @property
     def dim(self) -> int:
+        """Dimension d (length of the spectrum)."""
         return int(self.spectrum.size)
 
     @property

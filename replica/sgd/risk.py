@@ -44,7 +44,7 @@ a closed recursion (O(d) per step)::
 Averaged iterates use ``Cov(w_t, w_s) = Π_{u=s+1}^{t}(I − γ_u H^(q)) Cov(w_s)`` (O(dN) in total).
 :func:`exact_risk_dense` evolves the full ``d × d`` covariance with the same moments (reference
 and benchmark). Every combination of sites and noise models closes exactly; nothing is
-approximated except that real rounding quantizers enter through their :meth:`noise_model`.
+approximated except that real rounding quantizers enter through their :meth:`~replica.noise.IntRounding.noise_model`.
 
 References
 ----------

@@ -67,6 +67,7 @@ class PowerLawFit(Compact):
 
     @property
     def prefactor(self) -> float:
+        """The fitted prefactor ``exp(log_prefactor)``."""
         return math.exp(self.log_prefactor)
 
     def __call__(self, x) -> np.ndarray:

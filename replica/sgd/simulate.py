@@ -84,7 +84,7 @@ def simulate(
         (data, label noise, each site's quantizer).
     quantizer : {"given", "model"}
         ``"given"`` applies each site's object as given (noise-model samplers or real rounding);
-        ``"model"`` replaces real rounding quantizers by their :meth:`noise_model`.
+        ``"model"`` replaces real rounding quantizers by their :meth:`~replica.noise.IntRounding.noise_model`.
     test : {"full", "quantized"}
         Risk convention (see :func:`~replica.sgd.exact_risk`).
     record : array_like of int, optional

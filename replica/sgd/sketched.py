@@ -551,6 +551,7 @@ class SketchedRisk(Compact):
 
     @property
     def excess(self) -> float:
+        """Excess risk ``total − noise``."""
         return self.total - self.noise
 
 

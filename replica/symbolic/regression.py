@@ -178,6 +178,7 @@ class RSDerivation:
     entropic_solution: dict
 
     def rows(self) -> dict:
+        """LaTeX label → expression (for tables of the derivation)."""
         rows = {r"-\beta f_{\mathrm{RS}}": self.free_entropy}
         rows.update({rf"\partial_{{{sp.latex(k)}}}": g for k, g in self.gradient.items()})
         rows.update(self.energetic_solution)
@@ -258,6 +259,7 @@ class ScalarChannel:
     dfdr_minus_Av: sp.Expr
 
     def rows(self) -> dict:
+        """LaTeX label → expression (for tables of the derivation)."""
         return {
             r"\hat{m} - \hat{Q}": self.m_hat_minus_Q_hat,
             Delta: self.delta,
@@ -364,6 +366,7 @@ class ATDerivation:
     gain_minus_card: sp.Expr
 
     def rows(self) -> dict:
+        """LaTeX label → expression (for tables of the derivation)."""
         return {
             r"\lambda_E": self.lambda_energetic,
             r"\lambda_S": self.lambda_entropic,
@@ -522,6 +525,7 @@ class RidgeDerivation:
     at: sp.Expr
 
     def rows(self) -> dict:
+        """LaTeX label → expression (for tables of the derivation)."""
         return {
             r"\phi_{\mathrm{ridge}}": self.entropic,
             "0": self.chi_equation,

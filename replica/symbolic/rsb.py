@@ -168,6 +168,7 @@ class RSBDerivation:
     gaussian_identity: sp.Expr
 
     def rows(self) -> dict:
+        """LaTeX label → expression (for tables of the derivation)."""
         rows = {r"-\beta f_{\mathrm{1RSB}}": self.free_entropy}
         rows.update({rf"\partial_{{{sp.latex(k)}}}": g for k, g in self.gradient.items()})
         rows.update(self.energetic_solution_ab)
@@ -326,6 +327,7 @@ class FrozenDerivation:
     rs_entropy_identity: sp.Expr
 
     def rows(self) -> dict:
+        """LaTeX label → expression (for tables of the derivation)."""
         return {r"-\beta f_{\mathrm{frozen}}": self.free_entropy}
 
 

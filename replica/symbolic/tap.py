@@ -99,6 +99,7 @@ class TAPDerivation:
     bifurcation_slope: sp.Expr
 
     def rows(self) -> dict:
+        """LaTeX label → expression (for tables of the derivation)."""
         return {
             "r(s)": self.r_of_s,
             "r'(s)": self.r_prime,
