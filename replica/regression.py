@@ -32,7 +32,7 @@ from . import stability
 from .channel import ChannelAverages, channel_averages
 from .errors import check
 from .quantizers import Quantizer
-from .results import CONVERGED, MAX_ITER, Result, finish
+from .results import CONVERGED, MAX_ITER, Compact, Result, finish
 from .teachers import GaussianTeacher, TeacherPrior, second_moment
 
 __all__ = [
@@ -136,7 +136,7 @@ class QuantizedRegression:
 
 
 @dataclass(frozen=True, kw_only=True)
-class RSBranch:
+class RSBranch(Compact):
     """One RS fixed point (or failed attempt) found by :func:`solve_rs`'s enumeration: the start
     it was reached from, its status, free energy, AT quantity, entropy, weight MSE, and its
     ``(delta, chi)`` (pass ``init=(mse, chi)`` to :func:`solve_rs` to get the full solution)."""
