@@ -28,6 +28,7 @@ Tables (``figures/data/kashiwamura2024_mc/``): ``size_means.csv``, ``extrapolati
 
 from __future__ import annotations
 
+import functools
 import importlib
 import math
 import shutil
@@ -109,6 +110,7 @@ def _optional(module: str, name: str):
 FAILURES: list[str] = []
 
 
+@functools.cache
 def _theory(bits, width, alpha, with_1rsb=True) -> dict:
     """RS, 1RSB (energy from the Gibbs-sample training error, entropy s = φ + βe), frozen 1RSB
     and TAP values at one point; NaN where a solver is absent or did not converge."""
@@ -154,7 +156,7 @@ def _theory(bits, width, alpha, with_1rsb=True) -> dict:
 def _ensembles(data_dir: Path, quick: bool, s: dict) -> None:
     ckpt = data_dir / "_checkpoints"
     means = {k: [] for k in ("point", "bits", "width", "alpha", "n", "quantity", "mean", "sem",
-                             "n_equilibrated")}  # fmt: skip
+                             "n_used")}  # fmt: skip
     ext = {k: [] for k in ("point", "bits", "width", "alpha", "quantity", "inf", "inf_se", "chi2",
                            "dof", "n_min", "n_max", "rs", "z_rs", "rsb", "z_rsb", "rsb_qbar",
                            "z_rsb_qbar", "frozen", "z_frozen", "rs_at", "rsb_x", "rsb_q0",
@@ -162,13 +164,19 @@ def _ensembles(data_dir: Path, quick: bool, s: dict) -> None:
     pq = {k: [] for k in ("point", "n", "q", "density")}
     diag = {k: [] for k in ("point", "n", "equilibrated", "short_run", "not_equilibrated",
                             "swap_min", "tau_max", "hot_cold_z_max")}  # fmt: skip
-    for name, (bits, width, alpha) in POINTS.items():
+    # the crisis point is summarised twice from the same runs: over equilibrated instances and
+    # over all (many large-N crisis instances are flagged, and leaving them out selects the easy
+    # ones)
+    every = ("equilibrated", "short_run", "not_equilibrated")
+    runs = [(name, name, ("equilibrated",)) for name in POINTS] + [("crisis_all", "crisis", every)]
+    for name, base, use in runs:
+        bits, width, alpha = POINTS[base]
         model = _model(bits, width, alpha)
-        sizes_, seeds_, sweeps_, ladder_ = s["points"][name]
+        sizes_, seeds_, sweeps_, ladder_ = s["points"][base]
         ds = mc.experiment(model, sizes=sizes_, seeds=seeds_, betas=mc.ladder(BETA, ladder_),
                            sweeps=sweeps_, replicas=s["replicas"], base_seed=SEED, batch=16,
-                           checkpoint=ckpt / f"{name}.nc")  # fmt: skip
-        th = _theory(bits, width, alpha, with_1rsb=name in ("rsb", "crisis") or not quick)
+                           checkpoint=ckpt / f"{base}.nc", use=use)  # fmt: skip
+        th = _theory(bits, width, alpha, with_1rsb=base in ("rsb", "crisis") or not quick)
         sizes = ds["size"].values
         for k in QUANTITIES:
             for j, n in np.ndenumerate(sizes):
@@ -176,7 +184,7 @@ def _ensembles(data_dir: Path, quick: bool, s: dict) -> None:
                                ("alpha", alpha), ("n", int(n)), ("quantity", k),
                                ("mean", float(ds[f"{k}_mean"].values[j][-1])),
                                ("sem", float(ds[f"{k}_sem"].values[j][-1])),
-                               ("n_equilibrated", int(ds["n_equilibrated"].values[j]))):  # fmt: skip
+                               ("n_used", int(ds["n_used"].values[j]))):  # fmt: skip
                     means[col].append(v)
             inf, se = float(ds[f"{k}_inf"].values[-1]), float(ds[f"{k}_inf_se"].values[-1])
 
@@ -198,6 +206,8 @@ def _ensembles(data_dir: Path, quick: bool, s: dict) -> None:
                            ("rsb_q1", th.get("rsb_q1", math.nan)),
                            ("n_instances", int(ds.attrs["n_instances"]))):  # fmt: skip
                 ext[col].append(v)
+        if name != base:
+            continue
         big = int(sizes.max())
         ok = ds["status"].sel(size=big).values == 1
         dens = ds["pq"].sel(size=big).values[ok].mean(axis=0) if ok.any() else ds["q"] * math.nan
@@ -369,14 +379,17 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
     ax.set_title("RSB phase b=2, ω=2.7, α=2 (AT = 1.35)", fontsize=9)
     ax.legend(fontsize=6)
     ax = axes[1, 1]
-    for point, c in (("crisis", "C4"), ("rs_b1", "C0")):
+    for point, c in (("crisis", "C4"), ("crisis_all", "C5"), ("rs_b1", "C0")):
         n, m, e = series(point, "entropy")
         f = fit(point, "entropy")
         ax.errorbar(1 / n, m, e, fmt="o", color=c, ms=4, capsize=2,
                     label=f"{point} MC: {f['inf']:.3f}±{f['inf_se']:.3f}")  # fmt: skip
-        ax.axhline(f["rs"], color=c, ls="--", lw=1, label=f"{point} RS {f['rs']:.3f}")
+        if point != "crisis_all":
+            ax.axhline(f["rs"], color=c, ls="--", lw=1, label=f"{point} RS {f['rs']:.3f}")
+        if point == "crisis" and np.isfinite(f["rsb"]):
+            ax.axhline(f["rsb"], color=c, ls="-.", lw=1, label=f"1RSB {f['rsb']:.4f}")
         if point == "crisis" and np.isfinite(f["frozen"]):
-            ax.axhline(f["frozen"], color=c, ls=":", lw=1.2, label="frozen 1RSB")
+            ax.axhline(f["frozen"], color=c, ls=":", lw=1.2, label="frozen 1RSB (0)")
     ax.axhline(0.0, color="k", lw=0.5)
     ax.set_xlabel("1/N")
     ax.set_ylabel("entropy per weight (β = 5)")

@@ -221,8 +221,11 @@ def test_experiment_checkpoint_resume_and_bookkeeping(tmp_path):
     one = mc.experiment(model, sizes=(8,), seeds=[2], sweeps=60, replicas=2, batch=1)
     np.testing.assert_array_equal(one["energy"].values[0, 0], ds["energy"].sel(size=8).values[2])
     # a rerun loads every instance instead of recomputing (identical values)
-    again = mc.experiment(model, **kw)
+    every = ("equilibrated", "short_run", "not_equilibrated")
+    again = mc.experiment(model, **kw, use=every)  # the summary options are not in the key
     np.testing.assert_array_equal(again["energy"].values, ds["energy"].values)
+    assert again["n_used"].values.tolist() == [3, 3]
+    assert np.all(ds["n_used"].values == ds["n_equilibrated"].values)
     # RS predictions at every beta > 0 of the ladder; z-scores defined where a fit exists
     rs = ds["rs_energy"].values
     assert np.isnan(rs[0]) and np.all(np.isfinite(rs[1:]))
@@ -239,6 +242,7 @@ def test_experiment_checkpoint_resume_and_bookkeeping(tmp_path):
     ({"betas": [0.0, 1.0, 2.0]}, "betas: expected a ladder containing model.beta"),
     ({"betas": [0.0, 5.0, 3.0]}, "betas: expected a strictly increasing"),
     ({"sweeps": 0}, "sweeps: expected an integer >= 1"),
+    ({"use": ("converged",)}, "use: expected a non-empty sequence of statuses"),
 ])  # fmt: skip
 def test_experiment_bad_input(kw, match):
     with pytest.raises(ValueError, match=match):

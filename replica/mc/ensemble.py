@@ -42,6 +42,7 @@ _NOT_IN_KEY = {
     "checkpoint": "where instances are stored",
     "batch": "each instance has its own generators: batching does not change it",
     "control_variates": "summary only, recomputed from the instances",
+    "use": "summary only, recomputed from the instances",
     "progress": "display only",
 }
 
@@ -90,6 +91,7 @@ def experiment(
     base_seed: int = 0,
     batch: int = 8,
     control_variates: bool = True,
+    use: Sequence[str] = (EQUILIBRATED,),
     progress: bool = False,
 ):
     """Parallel-tempering Monte Carlo on independent instances over sizes and seeds.
@@ -117,6 +119,11 @@ def experiment(
         Instances of one size sampled together (vectorised; the results do not depend on it).
     control_variates : bool
         Use ``‖w⁰‖²/N − ρ`` and ``‖ξ‖²/M − σ²`` as control variates in the per-size means.
+    use : sequence of str
+        Statuses of the instances that enter the means (default only ``"equilibrated"``).
+        Leaving out the others can bias the means toward easy instances where many are not
+        equilibrated; ``("equilibrated", "short_run", "not_equilibrated")`` uses all of them
+        (rerun with a checkpoint to get both summaries from one set of runs).
     progress : bool
         tqdm progress bar over batches.
 
@@ -128,7 +135,8 @@ def experiment(
         ``status`` (1 equilibrated, 0 short run, −1 not equilibrated), ``swap_min``,
         ``hot_cold_z`` (max |z|), ``rho_emp``, ``noise_emp`` and ``pq`` (the overlap histogram at
         ``model.beta``, dim ``q_bin`` with coordinate ``q`` at the bin centres). Per size and β,
-        over equilibrated instances: ``<x>_mean`` and ``<x>_sem``, ``n_equilibrated``. Per β:
+        over the instances whose status is in ``use``: ``<x>_mean`` and ``<x>_sem``,
+        ``n_used``; ``n_equilibrated``. Per β:
         ``<x>_inf``, ``<x>_inf_se`` (fit ``x∞ + c/N``), ``<x>_fit_chi2``, the RS prediction
         ``rs_<x>`` and ``z_<x> = (x∞ − rs_<x>)/se``; ``rs_at``. ``attrs``: ``fit_dof``,
         ``n_instances``, ``resume_key`` and a metadata record.
@@ -154,6 +162,9 @@ def experiment(
     n_bins = _check_int(n_bins, "n_bins", 1)
     base_seed = _check_int(base_seed, "base_seed", 0)
     batch = _check_int(batch, "batch", 1)
+    check(not isinstance(use, str) and len(use) >= 1 and set(use) <= set(_STATUS_CODE), "use",
+          f"a non-empty sequence of statuses from {tuple(_STATUS_CODE)}", use)  # fmt: skip
+    codes = sorted(_STATUS_CODE[u] for u in use)
     key = io.resume_key(
         experiment,
         {"model": model, "betas": ladder_, "sweeps": sweeps, "burn_in": burn,
@@ -213,10 +224,10 @@ def experiment(
     if bar is not None:
         bar.close()
     edges = results[0].pq_edges if jobs else None
-    return _summarise(ds, model, ladder_, key, meta, control_variates, edges, n_bins)
+    return _summarise(ds, model, ladder_, key, meta, control_variates, edges, n_bins, codes)
 
 
-def _summarise(ds, model, betas, key, meta, control_variates, edges, n_bins):
+def _summarise(ds, model, betas, key, meta, control_variates, edges, n_bins, codes):
     from ..amp.experiment import extrapolate, size_means
 
     out = ds.copy()
@@ -224,7 +235,7 @@ def _summarise(ds, model, betas, key, meta, control_variates, edges, n_bins):
         qmax = float(np.max(np.asarray(model.quantizer.levels) ** 2))
         edges = np.linspace(-qmax, qmax, n_bins + 1)
     out = out.assign_coords(q=("q_bin", 0.5 * (edges[1:] + edges[:-1])))
-    ok = (ds["status"].values == 1).ravel()
+    ok = np.isin(ds["status"].values, codes).ravel()
     sizes = np.broadcast_to(ds["size"].values[:, None], ds["status"].shape).ravel()
     controls = None
     if control_variates:
@@ -256,7 +267,9 @@ def _summarise(ds, model, betas, key, meta, control_variates, edges, n_bins):
         out[f"z_{k}"] = ("beta", (out[f"{k}_inf"].values - theory) / out[f"{k}_inf_se"].values)
     out["rs_at"] = ("beta", np.array([r["at"] for r in rs]))
     out["n_equilibrated"] = ("size", (ds["status"].values == 1).sum(axis=1).astype(np.int32))
+    out["n_used"] = ("size", np.isin(ds["status"].values, codes).sum(axis=1).astype(np.int32))
     out.attrs.update(resume_key=key, fit_dof=int(S - 2), n_instances=int(ds["seed"].size),
+                     used_statuses=json.dumps([k for k, c in _STATUS_CODE.items() if c in codes]),
                      replica_meta=json.dumps(meta))  # fmt: skip
     return out
 
