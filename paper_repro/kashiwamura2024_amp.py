@@ -127,6 +127,59 @@ def tap_ensemble(path: Path, quick: bool, budget_s: float | None = None) -> bool
     return True
 
 
+TAP_QUANTITIES = ("mse", "train_error", "q", "V", "A")
+
+
+def tap_summary(rows: dict) -> tuple[dict, dict]:
+    """Finite-size extrapolation of the TAP ensemble against :func:`replica.solve_tap`.
+
+    ``rows``: the per-instance table of :func:`tap_ensemble` (columns as arrays). Per point and
+    quantity (``mse``, ``train_error``, ``q``, ``V``, ``A``), over converged instances: per-size
+    means with the control variates ``‖w⁰‖²/N − ρ`` and ``‖ξ‖²/M − σ²``
+    (:func:`replica.amp.size_means`), the weighted fit ``x(N) = x∞ + c/N``
+    (:func:`replica.amp.extrapolate`) and ``z = (x∞ − theory)/se(x∞)`` with the theory computed
+    now. Returns ``(summary, per_size)`` tables (dicts of lists).
+    """
+    from replica.amp import extrapolate, size_means
+    from replica.tap import solve_tap
+
+    summary = {k: [] for k in ("point", "bits", "width", "alpha", "beta", "noise", "at",
+                               "quantity", "theory", "amp_inf", "amp_inf_se", "z", "fit_chi2",
+                               "fit_dof", "n_instances", "n_converged", "largest_n")}  # fmt: skip
+    per_size = {k: [] for k in ("point", "quantity", "n", "mean", "sem", "count")}
+    names = np.asarray(rows["point"]).astype(str)
+    for point in TAP_POINTS:
+        sel = names == point[0]
+        if not np.any(sel):
+            continue
+        model = tap_model(point)
+        th = solve_tap(model)
+        conv = sel & (np.asarray(rows["status"]).astype(str) == "converged")
+        n = np.asarray(rows["n"], dtype=float)[conv].astype(int)
+        controls = np.stack([np.asarray(rows["rho_emp"], dtype=float)[conv] - model.rho,
+                             np.asarray(rows["noise_emp"], dtype=float)[conv] - model.noise],
+                            axis=1)  # fmt: skip
+        for qty in TAP_QUANTITIES:
+            x = np.asarray(rows[qty], dtype=float)[conv]
+            lab, mean, sem, cnt, _ = size_means(x, n, controls)
+            fit = extrapolate(lab, mean, sem)
+            theory = float(getattr(th, qty))
+            for k, v in zip(("point", "bits", "width", "alpha", "beta", "noise"), point):
+                summary[k].append(v)
+            for k, v in (("at", th.at), ("quantity", qty), ("theory", theory),
+                         ("amp_inf", fit.mse_inf), ("amp_inf_se", fit.mse_inf_se),
+                         ("z", (fit.mse_inf - theory) / fit.mse_inf_se),
+                         ("fit_chi2", fit.chi2), ("fit_dof", fit.dof),
+                         ("n_instances", int(sel.sum())), ("n_converged", int(conv.sum())),
+                         ("largest_n", int(lab.max()) if lab.size else 0)):  # fmt: skip
+                summary[k].append(v)
+            for a, b, c, d in zip(lab, mean, sem, cnt):
+                for k, v in (("point", point[0]), ("quantity", qty), ("n", int(a)),
+                             ("mean", float(b)), ("sem", float(c)), ("count", int(d))):  # fmt: skip
+                    per_size[k].append(v)
+    return summary, per_size
+
+
 def _model(bits, width):
     return QuantizedRegression(
         quantizer=Quantizer.uniform(bits, float(width)), alpha=ALPHA, beta=BETA, noise=NOISE

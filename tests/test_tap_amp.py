@@ -93,3 +93,20 @@ def test_auto_damping_input_errors():
     for bad in ("fast", "AUTO", math.nan, 1.0):
         with pytest.raises(ValueError, match=r"^damping"):
             run(inst.X, inst.y, m.quantizer, m.beta, damping=bad)
+
+
+def test_experiment_reports_the_tap_prediction():
+    from replica.amp import experiment
+    from replica.regression import solve_rs
+    from replica.tap import solve_tap
+
+    rsb = model(2, 2.7)
+    ds = experiment(rsb, sizes=(150, 300), seeds=5, damping="auto", max_iter=6000)
+    assert bool(ds.converged.all()) and ds.attrs["tap_branch"] == "tap"
+    assert float(ds.tap_mse) == solve_tap(rsb).mse and math.isfinite(float(ds.z_tap))
+    assert float(ds.z_tap) == pytest.approx((float(ds.mse_inf) - float(ds.tap_mse))
+                                            / float(ds.mse_inf_se), rel=1e-12)  # fmt: skip
+    stable = model(2, 1.5)
+    ds = experiment(stable, sizes=(150, 300), seeds=3)
+    assert ds.attrs["tap_branch"] == "rs"
+    assert float(ds.tap_mse) == pytest.approx(solve_rs(stable).mse, rel=1e-10)

@@ -212,9 +212,11 @@ def experiment(
         ``mse_sem`` (plain), ``mse_cv`` and ``mse_cv_sem`` (with control variates when
         enabled, else equal to the plain ones), ``n_converged``. Scalars: ``mse_inf``, ``mse_inf_se``,
         ``slope`` (c), ``slope_se``, ``fit_chi2``; ``rs_mse``, ``rs_at``, ``se_mse`` (the RS and
-        state-evolution predictions) and ``z_rs = (mse_inf − rs_mse)/mse_inf_se``. ``attrs``
+        state-evolution predictions) and ``z_rs = (mse_inf − rs_mse)/mse_inf_se``; ``tap_mse``
+        and ``z_tap``: the same for :func:`replica.solve_tap` (the RS value where AT < 1, the
+        TAP branch, which damped AMP reaches, where AT > 1; NaN if unsolved). ``attrs``
         holds the configuration, ``fit_status``, ``control_variates`` (the coefficients κ),
-        ``rs_status``, ``se_status`` and a metadata record.
+        ``rs_status``, ``se_status``, ``tap_status``, ``tap_branch`` and a metadata record.
     """
     check(isinstance(model, QuantizedRegression), "model", "a QuantizedRegression", model)
     sizes = _int_list(sizes, "sizes", "distinct integers >= 1")
@@ -350,6 +352,7 @@ def _summarise(ds, model, config, meta, control_variates=True):
     fit = extrapolate(ds.size.values, means, sems)
     rs = solve_rs(model, throw=False)
     se = state_evolution(model, throw=False)
+    tap = _tap_prediction(model)
     extra = model.noise if model.include_noise else 0.0
     out = ds.copy()
     out["converged"] = ds["converged"] == 1
@@ -362,11 +365,32 @@ def _summarise(ds, model, config, meta, control_variates=True):
     for k, v in (("mse_inf", fit.mse_inf), ("mse_inf_se", fit.mse_inf_se), ("slope", fit.c),
                  ("slope_se", fit.c_se), ("fit_chi2", fit.chi2), ("rs_mse", rs.mse),
                  ("rs_at", rs.at), ("se_mse", se.mse),
-                 ("z_rs", (fit.mse_inf - rs.mse) / fit.mse_inf_se)):  # fmt: skip
+                 ("z_rs", (fit.mse_inf - rs.mse) / fit.mse_inf_se), ("tap_mse", tap.mse),
+                 ("z_tap", (fit.mse_inf - tap.mse) / fit.mse_inf_se)):  # fmt: skip
         out[k] = ((), float(v))
     out.attrs.update(
         amp_config=json.dumps(config), fit_status=fit.status, fit_dof=fit.dof,
         control_variates=json.dumps([float(x) for x in kappa]),
         rs_status=rs.status, se_status=se.status, replica_meta=json.dumps(meta),
+        tap_status=tap.status, tap_branch=tap.branch,
     )  # fmt: skip
     return out
+
+
+def _tap_prediction(model):
+    """:func:`replica.solve_tap` (what AMP reaches: RS where AT < 1, the TAP branch where
+    AT > 1 — a conjecture, see :mod:`replica.tap`), or a NaN record where it does not apply."""
+    from ..tap import solve_tap
+
+    if not math.isfinite(model.beta):
+        return _NoTap(mse=math.nan, status="not applicable (beta = inf)", branch="none")
+    if model.estimator != "mean":
+        return _NoTap(mse=math.nan, status="not applicable (estimator='sample')", branch="none")
+    sol = solve_tap(model, throw=False)
+    return sol if sol.converged else _NoTap(mse=math.nan, status=sol.status, branch=sol.branch)
+
+
+class _NoTap(NamedTuple):
+    mse: float
+    status: str
+    branch: str
