@@ -143,6 +143,7 @@ def test_sampler_equals_enumeration(case):
                     replicas=16, seed=3)  # fmt: skip
     assert res.status == "equilibrated" and res.converged
     assert np.all(res.swap_rate > 0.2)
+    assert np.all(np.isfinite(res.tau_replicas)) and np.all(res.tau_replicas >= 0)
     compare(res, ex, where=[5, 11])  # the middle and the top of the ladder
     if case == "crisis":
         # the measured entropy at β = 5 is ≥ 0 within error (RS predicts −0.18 at N = ∞)

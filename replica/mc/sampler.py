@@ -107,7 +107,13 @@ class MCResult(Result):
     energy_min : (T,) array
         Lowest energy per weight visited at each temperature.
     tau : (T,) array
-        Integrated autocorrelation time of the energy at each temperature, in sweeps.
+        Integrated autocorrelation time of the energy at each temperature, in sweeps (Sokal's
+        window); it sets the standard error of the hot/cold test.
+    tau_replicas : (T,) array
+        The autocorrelation time the scatter between replicas implies,
+        ``n·R·energy_se²/(2 Var(e))``. Much larger than ``tau`` means slow modes (hopping
+        between valleys through the ladder) that the windowed estimate misses; the ``*_se``
+        include them, the hot/cold test may then flag a run whose averages are right.
     swap_rate : (T − 1,) array
         Acceptance rate of the exchanges between temperatures ``t`` and ``t + 1``.
     hot_cold_z : (T,) array
@@ -147,6 +153,7 @@ class MCResult(Result):
     gibbs_mean: np.ndarray
     energy_min: np.ndarray
     tau: np.ndarray
+    tau_replicas: np.ndarray
     swap_rate: np.ndarray
     hot_cold_z: np.ndarray
     n_samples: int
@@ -171,7 +178,7 @@ class MCResult(Result):
         for k in ("energy", "energy_se", "energy_var", "mse", "mse_se", "mse_sample",
                   "mse_sample_se", "m", "m_se", "q", "q_se", "Q", "Q_se", "free_entropy",
                   "free_entropy_se", "entropy", "entropy_se", "free_entropy_ti",
-                  "free_entropy_ti_se", "ti_error", "energy_min", "tau",
+                  "free_entropy_ti_se", "ti_error", "energy_min", "tau", "tau_replicas",
                   "hot_cold_z"):  # fmt: skip
             v = getattr(self, k)
             out[k] = None if v is None else float(v[t])
@@ -401,6 +408,10 @@ def _result(tl: _Tally, i, betas, N, K, rho, n_hot, burn, sweeps, swap_rate, edg
         z = np.where(se_diff > 0, diff / np.where(se_diff > 0, se_diff, 1.0), 0.0)
         z = np.where((se_diff == 0) & (np.abs(diff) > 1e-12), np.inf, z)
     zmax = float(np.max(np.abs(z)))
+    var_e = full["energy_var"] / N  # Var(H/N) per sample
+    tau_rep = np.where(
+        var_e > 0, n * R * se["energy_se"] ** 2 / (2.0 * np.where(var_e > 0, var_e, 1.0)), 0.5
+    )
     if zmax > HOT_COLD_Z:
         status = NOT_EQUILIBRATED
     elif np.any(n < MIN_TAUS * tau):
@@ -413,6 +424,7 @@ def _result(tl: _Tally, i, betas, N, K, rho, n_hot, burn, sweeps, swap_rate, edg
         status=status, n_iter=int(burn + sweeps), residual=zmax, beta=betas.copy(),
         **{**none, **full, **se}, pq_edges=edges, pq=pq,
         gibbs_mean=tl.sW[i].sum(axis=0) / (R * n), energy_min=tl.Emin[i] / N, tau=tau,
+        tau_replicas=tau_rep,
         swap_rate=swap_rate, hot_cold_z=z, n_samples=int(n), burn_in=int(burn), replicas=int(R),
     )  # fmt: skip
 
