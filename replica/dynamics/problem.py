@@ -115,7 +115,7 @@ def _mapper(t, xp):
         # Quantizer.__call__: rounding + clipping on uniform grids with the binary search only
         # next to thresholds (exact ties), ~2x faster than the two-sided fix-up below
         return t
-    levels = xp.asarray(t.levels)
+    levels = xp.asarray(np.array(t.levels))  # writable copy: torch warns on read-only arrays
     K = t.n_levels
     if K == 1:
         return lambda x: x * 0 + float(t.levels[0])
@@ -136,7 +136,7 @@ def _mapper(t, xp):
             return xp.take(levels, idx).reshape(x.shape)
 
         return uniform
-    th = xp.asarray(t.thresholds)
+    th = xp.asarray(np.array(t.thresholds))
 
     def general(x):
         idx = xp.searchsorted(th, x.reshape(-1), side="right")
