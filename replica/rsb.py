@@ -443,7 +443,8 @@ def _fixed_point(ev, x, u0, tol, size) -> _Point:
             if np.max(np.abs(new - u)) < 1e-2:
                 break
             u = 0.5 * u + 0.5 * new
-        sol = optimize.root(lambda u: T(u) - u, u, method="hybr", tol=tol * 1e-2)
+        sol = optimize.root(lambda u: T(u) - u, u, method="hybr", tol=tol * 1e-2,
+                            options={"maxfev": 60})  # fmt: skip
         if not np.array_equal(last.u, sol.x):
             T(sol.x)
     except _Unphysical:
@@ -459,7 +460,7 @@ def _logit(x):
 def _joint_residual(ev, y, size):
     """``(T_x(u) − u, ∂_x(−βf₁))`` at ``y = (u, t)``, ``x = 1/(1 + e^{−t})``, and the point."""
     xv = 1.0 / (1.0 + math.exp(-y[4])) if y[4] > -30 else 0.0
-    if xv == 0.0:  # x < 1e-13: far below any scale of the model
+    if not 0.0 < xv < 1.0 - 1e-9:  # x < 1e-13 or x = 1 to rounding (where q₁ drops out)
         raise _Unphysical(y)
     q = ev(y[:4], xv, size)
     return np.append(q.new - q.u, _x_derivative(ev.model, q.u, q.hats, q.ent, xv)), q
@@ -481,7 +482,8 @@ def _joint(ev, p: _Point, tol, size) -> _Point:
         return out
 
     try:
-        optimize.root(F, np.append(p.u, _logit(p.x)), method="hybr", tol=tol)
+        optimize.root(F, np.append(p.u, _logit(p.x)), method="hybr", tol=tol,
+                      options={"maxfev": 80})  # fmt: skip
     except (_Unphysical, OverflowError):
         pass
     return p if best is None else best
@@ -529,15 +531,16 @@ def _xres(model, p: _Point) -> float:
     return abs(_x_derivative(model, p.u, p.hats, p.ent, p.x))
 
 
-def _search_x(ev, u_start, x_start, tol, size, coarse, max_iter):
+def _search_x(ev, u_start, x_start, tol, size, max_iter):
     """Solve the fixed point and ``∂(−βf₁)/∂x = 0`` together.
 
     A 1RSB (``q₁ > q₀``) fixed point is first found at a trial ``x`` (``x_start``, then
-    0.8, 0.6, 0.4, 0.2) with the coarse quadrature, ``(u, x)`` are solved together
-    (:func:`_joint`) at the coarse size and polished by Newton steps at full size with the
-    coarse Jacobian (:func:`_newton`), or by :func:`_joint` at full size. Where that fails (collapse to RS, ``x`` leaving ``(0, 1)``, or
-    no convergence) the root of ``∂_x(−βf₁)`` along the branch of coarse fixed points is
-    bracketed on an ``x`` grid and refined by regula falsi, all warm-started, then polished.
+    0.8, 0.6, 0.4, 0.2) with a rough quadrature (a third of ``size``), ``(u, x)`` are solved
+    together (:func:`_joint`) at the rough size and polished by quasi-Newton steps at full
+    size (:func:`_polish`). Where that fails (collapse to RS, ``x`` leaving ``(0, 1)``, or no
+    convergence) the root of ``∂_x(−βf₁)`` along the branch of rough fixed points is bracketed
+    on an ``x`` grid and refined by regula falsi, all warm-started, then polished; the joint
+    solve at full size is the last resort.
     Returns the best point found (a collapsed one when no ``q₁ > q₀`` branch was found)."""
     trials = []
     rough = (max(size[0] // 3, 8), max(size[1] // 3, 4))  # only to land in the basin
@@ -548,24 +551,16 @@ def _search_x(ev, u_start, x_start, tol, size, coarse, max_iter):
             break
     else:
         return trials[0]
-    # (u, x) at the rough size, then Newton at full size with a rough Jacobian
-    q = _joint(ev, p, 1e-6, rough)
-    if not _collapsed(q) and q.gap > 0 and q.res < 1e-4:
-        try:
-            r = _newton(ev, q, _jacobian(ev, q, rough), tol, size)
-        except _Unphysical:
-            r = q
-        if _good(ev.model, r, tol):
-            return r
-    q = _joint(ev, p, tol * 1e-2, size)
+    q = _polish(ev, p, tol, size, rough)
     if _good(ev.model, q, tol) or ev.n >= ev.budget:
         return q
-    # fallback: bracket the root of g(x) = ∂_x(−βf₁) along the branch, warm-started
+    # fallback: bracket the root of g(x) = ∂_x(−βf₁) along the branch of rough fixed points
+    # (warm-started), refine it by regula falsi, polish
     branch = {}
 
     def g(xv, u_from):
-        r = _fixed_point(ev, xv, u_from, tol, coarse)
-        if _collapsed(r) or r.gap <= 0:
+        r = _fixed_point(ev, xv, u_from, 1e-8, rough)
+        if _collapsed(r) or r.gap <= 100 * r.res:
             return r, None
         branch[xv] = r
         return r, _x_derivative(ev.model, r.u, r.hats, r.ent, xv)
@@ -583,28 +578,45 @@ def _search_x(ev, u_start, x_start, tol, size, coarse, max_iter):
             break
         prev = (xv, gv)
     if bracket is None:
-        return q if not _collapsed(q) else (branch[min(branch)] if branch else q)
+        last = _joint(ev, p, tol * 1e-2, size)  # last resort: the full-size joint solve
+        return last if not _collapsed(last) else (branch[min(branch)] if branch else q)
     (xa, ga), (xb, gb) = bracket
     best = branch[xb]
-    for _ in range(max_iter):  # Illinois regula falsi, safeguarded by bisection
+    for _ in range(max_iter):  # Illinois regula falsi
         xm = (xa * gb - xb * ga) / (gb - ga)
         if not min(xa, xb) < xm < max(xa, xb):
             xm = 0.5 * (xa + xb)
         r, gm = g(xm, best.u)
-        if gm is None:  # the branch ended inside the bracket: keep the side that has it
-            xb, gb = xm, gb
+        if gm is None:  # the branch ends inside the bracket: shrink toward the known side
+            xa = xm
             continue
         best = r
-        if abs(gm) < tol or abs(xa - xb) < 1e-9:
+        if abs(gm) < 1e-9 or abs(xa - xb) < 1e-9:
             break
-        if np.sign(gm) == np.sign(gb):
-            xa, ga = xb, ga
+        if np.sign(gm) == np.sign(gb):  # the root lies between xa and xm
             ga *= 0.5
+        else:  # between xb and xm
+            xa, ga = xb, gb
         xb, gb = xm, gm
+    q = _polish(ev, best, tol, size, rough)
+    if _good(ev.model, q, tol):
+        return q
     q = _joint(ev, best, tol * 1e-2, size)
     if _good(ev.model, q, tol):
         return q
     return _fixed_point(ev, best.x, best.u, tol, size)
+
+
+def _polish(ev, p: _Point, tol, size, rough) -> _Point:
+    """``(u, x)`` solved together at the rough size from ``p``, then quasi-Newton at full size
+    from the rough Jacobian (see :func:`_newton`); the best point reached."""
+    q = _joint(ev, p, 1e-6, rough)
+    if _collapsed(q) or q.gap <= 0 or not q.res < 1e-4:
+        return q
+    try:
+        return _newton(ev, q, _jacobian(ev, q, rough), tol, size)
+    except _Unphysical:
+        return q
 
 
 def _good(model, p: _Point, tol) -> bool:
@@ -732,7 +744,7 @@ def solve_1rsb(
         ev.budget, ev.best = ev.n + share, None
         try:
             if x is None:
-                p = _search_x(ev, u0, x0, tol, n, coarse, max_iter)
+                p = _search_x(ev, u0, x0, tol, n, max_iter)
             else:
                 p = _fixed_point(ev, x, u0, tol, n)
                 if _collapsed(p) or not p.res < tol:
@@ -780,7 +792,7 @@ def _rank(model, p, tol, x):
 def _continue_x(ev, p, x, tol, size, coarse, max_iter, u0, x0):
     """At fixed ``x`` the start fell back to RS: solve the equilibrium 1RSB (free ``x``) and
     continue its branch to ``x`` in steps of at most 0.05, warm-started."""
-    eq = _search_x(ev, u0, x0, tol, size, coarse, max_iter)
+    eq = _search_x(ev, u0, x0, tol, size, max_iter)
     if _collapsed(eq) or eq.gap <= 0:
         return p
     steps = max(1, math.ceil(abs(x - eq.x) / 0.05))
