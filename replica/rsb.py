@@ -144,6 +144,10 @@ class RSBSolution(Result):
     rs: RSSolution
     beta_f: float | None = None
 
+    #: shown first by the compact repr: the Parisi parameter, whether 1RSB is itself stable,
+    #: and where it came from
+    _headline = ("x", "replicon_intra", "replicon_inter", "start")
+
     @property
     def collapsed(self) -> bool:
         """True when the 1RSB solution is the RS one."""
