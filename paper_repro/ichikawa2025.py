@@ -314,28 +314,28 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
     def save(fig, name):
         out.append(save_figure(fig, fig_dir / f"{name}.png"))
 
-    c, _ = load_csv(data_dir / "exp1_ode_vs_ste.csv")
+    from matplotlib.lines import Line2D
+
+    c, meta1 = load_csv(data_dir / "exp1_ode_vs_ste.csv")
     fig, ax = plt.subplots(figsize=(5.5, 4))
     for i, b in enumerate(np.unique(c["bits"])):
         col = f"C{i}"
         for src, ls in (("ode", "--"), ("pde", "-")):
             sel = (c["bits"] == b) & (c["source"] == src)
-            ax.plot(
-                c["tau"][sel],
-                c["eg"][sel],
-                ls,
-                color=col,
-                label=f"b={int(b)} {src}" if src == "pde" else None,
-            )
+            ax.plot(c["tau"][sel], c["eg"][sel], ls, color=col,
+                    label=f"b = {int(b)}" if src == "pde" else None)  # fmt: skip
         sel = (c["bits"] == b) & (c["source"] == "ste")
         ax.errorbar(c["tau"][sel], c["eg"][sel], c["se"][sel], fmt="o", ms=3, color=col)
-    ax.set(
-        xlabel="τ",
-        ylabel="ε_g",
-        yscale="log",
-        title="weight quantization: PDE (—), ODE (--), STE (o)",
-    )
-    ax.legend(fontsize=7)
+    ax.set(xlabel="τ", ylabel="ε_g", yscale="log",
+           title="weight quantization: PDE, ODE closure and finite-d STE")  # fmt: skip
+    colours = ax.legend(fontsize=7, loc="upper right", title="weight bits", title_fontsize=7)
+    ax.add_artist(colours)
+    d1 = meta1.get("params", {}).get("d", "")
+    ax.legend(handles=[Line2D([], [], color="k", ls="-", label="PDE (exact law)"),
+                       Line2D([], [], color="k", ls="--", label="ODE (isotropic closure)"),
+                       Line2D([], [], color="k", marker="o", ls="", ms=3,
+                              label=f"STE simulation, d = {d1}")],
+              fontsize=7, loc="lower left")  # fmt: skip
     save(fig, "exp1_ode_vs_ste")
 
     c, _ = load_csv(data_dir / "exp2_curves.csv")
@@ -358,24 +358,40 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
     c, _ = load_csv(data_dir / "exp3_input_weight.csv")
     fig, ax = plt.subplots(figsize=(5.5, 4))
     keys = sorted({(int(a), int(b)) for a, b in zip(c["bx"], c["bw"])})
-    for i, (bx, bw) in enumerate(keys):
+    # colour = input bits, line style = weight bits (0 = unquantized, drawn as ∞)
+    bxs = sorted({k[0] for k in keys}, key=lambda v: v or 99)
+    bws = sorted({k[1] for k in keys}, key=lambda v: v or 99)
+    col = {bx: f"C{i}" for i, bx in enumerate(bxs)}
+    sty = dict(zip(bws, ("-", "--", "-.", ":")))
+    for bx, bw in keys:
         src = "pde" if bw else "ode"
         sel = (c["bx"] == bx) & (c["bw"] == bw) & (c["source"] == src)
-        lab = f"bx={bx or '∞'} bw={bw or '∞'}"
-        ax.plot(c["tau"][sel], c["eg"][sel], color=f"C{i % 10}", ls="-" if bw else ":", label=lab)
-    ax.set(xlabel="τ", ylabel="ε_g", yscale="log", title="input × weight quantization")
-    ax.legend(fontsize=6, ncol=2)
+        ax.plot(c["tau"][sel], c["eg"][sel], color=col[bx], ls=sty[bw], lw=1.4)
+    ax.set(xlabel="τ", ylabel="ε_g", yscale="log",
+           title="input × weight quantization (PDE; ODE where weights are continuous)")  # fmt: skip
+    ax.title.set_fontsize(9)
+    first = ax.legend(handles=[Line2D([], [], color=col[b], label=f"{b or '∞'}") for b in bxs],
+                      title="input bits", fontsize=7, title_fontsize=7, loc="upper right")  # fmt: skip
+    ax.add_artist(first)
+    ax.legend(handles=[Line2D([], [], color="k", ls=sty[b], label=f"{b or '∞'}") for b in bws],
+              title="weight bits", fontsize=7, title_fontsize=7, loc="lower left")  # fmt: skip
     save(fig, "exp3_input_weight")
 
-    c, _ = load_csv(data_dir / "exp4_density.csv")
+    c, meta4 = load_csv(data_dir / "exp4_density.csv")
+    p4 = meta4.get("params", {})
     times = np.unique(c["tau"])
-    fig, axes = plt.subplots(1, len(times), figsize=(3 * len(times), 3), sharey=True)
+    fig, axes = plt.subplots(1, len(times), figsize=(3 * len(times), 3.3), sharey=True)
     for ax, t in zip(np.atleast_1d(axes), times):
         sel = c["tau"] == t
-        ax.bar(c["x"][sel], c["ste"][sel], width=np.diff(c["x"][sel])[0], alpha=0.5, label="STE")
+        ax.bar(c["x"][sel], c["ste"][sel], width=np.diff(c["x"][sel])[0], alpha=0.5,
+               label=f"STE, d = {p4.get('d', '')}")  # fmt: skip
         ax.plot(c["x"][sel], c["pde"][sel], "k-", label="PDE")
-        ax.set(title=f"τ = {t:g}", xlabel="ŵ")
+        ax.set(title=f"τ = {t:g}", xlabel="latent weight ŵ")
+    np.atleast_1d(axes)[0].set_ylabel("density of ŵ")
     np.atleast_1d(axes)[0].legend(fontsize=7)
+    fig.suptitle(f"{p4.get('bits', 2)}-bit uniform quantizer on [−{p4.get('omega', 2):g}, "
+                 f"{p4.get('omega', 2):g}] for inputs and weights, η = {p4.get('eta', '')}, "
+                 f"λ = {p4.get('ridge', '')}, teacher w* = 1", fontsize=9)  # fmt: skip
     save(fig, "exp4_density")
 
     c, _ = load_csv(data_dir / "exp5_stability.csv")
@@ -387,14 +403,20 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
         a2.plot(c["bits"][sel], c["eg_isotropic"][sel], "x:", color=f"C{i}")
     a1.axhline(c["eta_c_unquantized"][0], color="k", ls="--", label="unquantized 2(1+λ)")
     a1.set(xlabel="input bits b", ylabel="η_c", title="max stable learning rate")
-    a1.legend(fontsize=7)
-    a2.axhline(c["eg_unquantized"][0], color="k", ls="--")
-    a2.set(
-        xlabel="weight bits b",
-        ylabel="stationary ε_g",
-        yscale="log",
-        title="Gibbs (o), closure (x)",
-    )
+    a1.legend(fontsize=7, loc="center right")
+    # the unquantized stationary error is 0 here (noise-free teacher, λ = 0): stated in the
+    # title, not drawn (a line at 0 would stretch the log axis down to 1e-16)
+    eg_all = np.concatenate([c["eg_gibbs"], c["eg_isotropic"]])
+    eg_pos = eg_all[np.isfinite(eg_all) & (eg_all > 0)]
+    a2.set(xlabel="weight bits b", ylabel="stationary ε_g", yscale="log",
+           ylim=(0.5 * eg_pos.min(), 2.0 * eg_pos.max()),
+           title=f"stationary error (unquantized: ε_g = {c['eg_unquantized'][0]:g})")  # fmt: skip
+    a2.title.set_fontsize(9)
+    a2.legend(handles=[Line2D([], [], color="k", marker="o", ls="-",
+                              label="Gibbs law of the PDE (exact)"),
+                       Line2D([], [], color="k", marker="x", ls=":",
+                              label="isotropic closure (stable root;\nnone for small ω)")],
+              fontsize=7, loc="lower left")  # fmt: skip
     save(fig, "exp5_stability")
 
     c, _ = load_csv(data_dir / "exp6_nonlinear.csv")

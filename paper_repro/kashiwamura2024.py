@@ -38,6 +38,7 @@ TITLE = "Kashiwamura, Sakata & Imaizumi (2024): Effect of weight quantization (r
 QUICK_SECONDS = 10
 
 ALPHA, BETA, NOISE, RHO = 2.0, 5.0, 0.1, 1.0
+W_SCAN = 40.0  # the RSB onset of each grid family is searched for below this width
 DD_WIDTHS = {1: 1.0, 2: 1.5, 3: 2.0, 4: 2.5}  # the card's interpolation-threshold examples
 FAMILIES = ("uniform", "gaussian_quantile", "power:2")
 
@@ -118,7 +119,7 @@ def compute(data_dir: Path, quick: bool) -> None:
     rows4 = {k: [] for k in ("bits", "family", "width", "gen_error", "at", "at_width")}
     lv_rows = {"bits": [], "k": [], "level": []}
     for b in s["grid_bits"]:
-        cmp = compare_grids(_model(b), at_range=(0.05, 40.0))
+        cmp = compare_grids(_model(b), at_range=(0.05, W_SCAN))
         for fam, v in cmp.items():
             o = v["optimum"]
             for k, val in zip(rows4, (b, fam, o.width, o.gen_error, o.at, v["at_width"])):
@@ -207,7 +208,8 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
                  rf"$\sigma^2={NOISE:g}$")  # fmt: skip
     ax.text(0.97, 0.05, "RSB", transform=ax.transAxes, ha="right", fontsize=12)
     ax.text(0.03, 0.9, "RS", transform=ax.transAxes, fontsize=12)
-    ax.legend(loc="upper right", fontsize=8)
+    # below the axes: inside, it hid the b = 5 AT line
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=8, frameon=False)
     out.append(save_figure(fig, fig_dir / "phase_bits_width.png"))
 
     # 2: ε_g(ω)
@@ -225,7 +227,10 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
     ax.set_xlabel(r"width $\omega$")
     ax.set_ylabel(r"$\varepsilon_g$")
     ax.set_ylim(0.15, 1.2)
-    ax.set_title(r"$\varepsilon_g(\omega)$: minima $\omega^*(b)$ (dots); dashed: AT $\geq 1$")
+    ax.set_title(r"$\varepsilon_g(\omega)$: minima $\omega^*(b)$ (dots); dashed: AT $\geq 1$"
+                 "\n"
+                 rf"$\alpha={ALPHA:g}$, $\beta={BETA:g}$, $\sigma^2={NOISE:g}$, "
+                 rf"$\rho={RHO:g}$, uniform grids", fontsize=10)  # fmt: skip
     ax.legend(fontsize=8)
     out.append(save_figure(fig, fig_dir / "eps_vs_width.png"))
 
@@ -258,7 +263,12 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
     # 4: grid families
     g4, _ = load_csv(data_dir / "grids_optimal.csv")
     gb = sorted(set(g4["bits"].astype(int)))
-    fig, axes = plt.subplots(1, 2 + len(gb), figsize=(4.3 * (2 + len(gb)), 4))
+    # two rows (ε_g per bits on top, onset and AT below): a 1 × 5 strip was unreadable
+    ncol = max(len(gb), 2)
+    fig, grid = plt.subplots(2, ncol, figsize=(4.6 * ncol, 8.4), squeeze=False)
+    axes = [*grid[0, : len(gb)], grid[1, 0], grid[1, 1]]
+    for extra in [*grid[0, len(gb) :], *grid[1, 2:]]:
+        extra.axis("off")
     fam_names = [*FAMILIES, "optimal"]
     fam_col = dict(zip(fam_names, ("C0", "C1", "C2", "C3")))
     for ax, b in zip(axes[: len(gb)], gb):
@@ -279,20 +289,23 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
     axes[0].set_ylabel(r"$\varepsilon_g$")
     axes[0].legend(fontsize=7)
     ax, ax2 = axes[-2], axes[-1]
-    top = np.nanmax(g4["at_width"]) * 1.6
     for fam in fam_names:
         sel = g4["family"] == fam
         x, y = g4["bits"][sel], g4["at_width"][sel]
         ax.plot(x, y, "o-", color=fam_col[fam], label=fam)
-        # no crossing below ω = 40 (the scanned range): an arrow at the top
-        ax.plot(x[np.isnan(y)], np.full(np.isnan(y).sum(), top), "^", color=fam_col[fam], ms=9)
+        # no crossing below ω = 40 (the scanned range): a marker on that limit
+        ax.plot(x[np.isnan(y)], np.full(np.isnan(y).sum(), W_SCAN), "^", color=fam_col[fam],
+                ms=10, mec="k")  # fmt: skip
         ax2.plot(x, g4["at"][sel], "o-", color=fam_col[fam], label=fam)
+    ax.axhline(W_SCAN, color="0.5", ls=":", lw=1)
+    ax.text(gb[0], W_SCAN * 1.08, rf"scan limit $\omega = {W_SCAN:g}$", fontsize=8, color="0.3")
     ax.set_xlabel("bits b")
     ax.set_ylabel(r"RSB onset $\omega_{AT}$ (RSB for $\omega > \omega_{AT}$)")
     ax.set_yscale("log")
+    ax.set_ylim(0.7 * np.nanmin(g4["at_width"]), W_SCAN * 1.6)
     ax.set_xticks(gb)
-    ax.legend(fontsize=7)
-    ax.set_title(r"RSB onset ($\blacktriangle$: none below $\omega = 40$)", fontsize=10)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(rf"RSB onset ($\blacktriangle$: none below $\omega = {W_SCAN:g}$)", fontsize=10)
     ax2.set_xlabel("bits b")
     ax2.set_ylabel(r"AT at the grid's optimum $\omega^*$")
     ax2.set_xticks(gb)
