@@ -413,9 +413,11 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
     ax1.legend(fontsize=8, loc="lower right")
     ax1.set_title(f"undamped AMP, N = {n}, {int(pmeta['params']['instances'])} runs per point",
                   fontsize=9)  # fmt: skip
-    for b in bits:
+    # open markers, one shape per b: overlapping filled dots read as a stray black cross
+    for b, mk in zip(bits, "os^Dv"):
         sel = keys[:, 0] == b
-        ax2.plot(at[sel], 1.0 - frac_nc[sel], "o", color=colors[b], label=f"b = {b}")
+        ax2.plot(at[sel], 1.0 - frac_nc[sel], mk, color=colors[b], mfc="none", ms=7, mew=1.5,
+                 label=f"b = {b}")  # fmt: skip
     ax2.axvline(1.0, color="k", lw=1, ls=":")
     ax2.axvspan(0.8, 1.2, color="0.9", zorder=0)
     ax2.set_xscale("log")
