@@ -495,10 +495,18 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
     axes[1].axhline(1.0, color="gray", lw=0.7)
     axes[1].set_xlabel(f"N_eff (M = {int(neff['M'][0])})")
     axes[1].set_ylabel("N_eff^(q) / N_eff")
+    axes[1].set_title("effective data size (solid: additive, dashed: multiplicative)", fontsize=8)
+    # the paper predicts N_eff^(q) < N_eff (smaller admissible step, inflated noise); for small
+    # additive ε the exact ratio exceeds 1: the floor H^(q) = H + εI acts as a ridge on the
+    # tail directions and lowers the transient's variance more than the step loss costs
+    fig.text(0.5, 0.01, "Middle: for small additive ε, N_eff^(q)/N_eff > 1, against the paper's "
+             "N_eff^(q) < N_eff (smaller admissible step, inflated noise): the floor of "
+             "H^(q) = H + εI acts as a ridge on the tail directions and lowers the variance of "
+             "the transient;\nat larger ε the smaller step wins and the ratio falls below 1. "
+             "Multiplicative (rank-one) quantization keeps it within 0.6 % of 1 (just below).",
+             ha="center", va="bottom", fontsize=8)  # fmt: skip
     axes[2].set_xlabel("compute C = M·N")
     axes[2].set_ylabel("compute-optimal M* (model law)")
-    axes[1].legend(fontsize=6)
-    fig.tight_layout()
-    out.append(save_figure(fig, fig_dir / "effective_sizes.png"))
+    out.append(save_figure(fig, fig_dir / "effective_sizes.png", rect=(0, 0.09, 1, 1)))
     plt.close("all")
     return out
