@@ -510,7 +510,8 @@ def _hard_component(levels, mu, tau, g, post_var, shift, derivatives=False):
     stein = float(gauss.staircase_stein(levels, r_k, mu, tau))  # E[(r − μ) f]
     m = mu * ef + g * stein
     sd = math.sqrt(tau)
-    u = (r_k - mu) / sd
+    # |u| beyond 1e6 has density exactly 0; the clip keeps u² finite when τ ~ 1e-300
+    u = np.clip((r_k - mu) / sd, -1e6, 1e6)
     dq_dens = np.diff(levels) * gauss.norm_pdf(u) / sd  # jump × density at each switch
     D = float(np.sum(dq_dens))
     # E[(μ + g(r−μ) − f)²] = g²τ − 2g·stein + E[(μ − f)²], with g²τ + Var(w0|r) = s

@@ -21,7 +21,7 @@ from test_fuzz import alphas, betas, bits, grids, make_quantizer, noises, ridges
 from replica import amp
 from replica.optimize import optimal_width
 from replica.phase import VARY, at_boundary, interpolation_threshold, phase_diagram
-from replica.regression import QuantizedRegression
+from replica.regression import QuantizedRegression, solve_rs
 from replica.rsb import COLLAPSED, DEGENERATE, solve_1rsb
 from replica.sweep import FIELDS
 from replica.teachers import DiscreteTeacher, GaussianTeacher
@@ -186,6 +186,40 @@ def test_fuzz_phase_diagram(kind, b, w, alpha, beta, noise, ridge, axis, values,
         return _phase_summary(ds)
 
     classify("phase_diagram", call, tol=1e-10)
+
+
+# ------------------------------------------------------------- solve_rs: branch rule, entropy
+@settings(max_examples=n_examples(20, 600), **SETTINGS)
+@given(
+    kind=grids, b=few_bits, w=widths, alpha=alphas, beta=betas, noise=noises, ridge=ridges,
+    teacher=teachers,
+)  # fmt: skip
+@example("endpoints", 1, 1.0, 0.37, 200.0, 0.005, 0.0, "grid")  # hard phase: 2 branches
+@example("endpoints", 1, 3.0, 0.6, 5.0, 0.1, 0.0, "gauss")  # entropy crisis, AT 0.58
+@example("endpoints", 2, 1.5, 2.0, 1e300, 0.1, 0.0, "gauss")  # huge β: finite thermodynamics
+def test_fuzz_solve_rs_branch_rule(kind, b, w, alpha, beta, noise, ridge, teacher):
+    # issue 13: the returned solution is the converged branch of lowest free energy among the
+    # listed ones; rs_stable is "AT < 1 and entropy >= 0" and says why not; the entropy of a
+    # K-level Gibbs measure is at most ln K (the RS energetic term is <= 0), and s = β(e − f)
+    def call():
+        model = make_model(kind, b, w, alpha, beta, noise, ridge, teacher)
+        sol = solve_rs(model, throw=False)
+        found = [br for br in sol.branches if br.status == "converged"]
+        if sol.converged:
+            for br in found:
+                assert sol.free_energy <= br.free_energy + 1e-12 * (1 + abs(br.free_energy))
+            assert sol.entropy <= math.log(model.quantizer.n_levels) + 1e-9
+            assert sol.rs_stable == (sol.at < 1.0 and sol.entropy >= 0.0)
+            why = sol.instability
+            assert ("entropy" in why) == (sol.entropy < 0.0) and ("AT" in why) == (sol.at >= 1)
+            if math.isfinite(beta) and abs(sol.free_energy) < 1e300:
+                # f = e − s/β is formed in floating point: β(e − f) recovers s up to β·ulp(e)
+                ref = beta * (sol.energy - sol.free_energy)
+                ulp = 4 * np.finfo(float).eps * max(abs(sol.energy), abs(sol.free_energy))
+                assert abs(sol.entropy - ref) <= beta * ulp + 1e-12 * (1 + abs(ref))
+        return sol
+
+    classify("solve_rs", call, tol=1e-11, allow_inf=("at", "q_hat", "Q_hat", "m_hat", "A"))
 
 
 # --------------------------------------------------------------------------- state evolution
