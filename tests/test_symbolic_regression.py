@@ -186,6 +186,7 @@ def test_handwritten_equations_equal_symbolic_at_random_points():
     rng = np.random.default_rng(7)
     energ = S.lambdify_energetic()
     free = S.lambdify_free_entropy()
+    checked = 0
     for _ in range(20):
         bits = int(rng.integers(1, 4))
         model = _model(bits, float(rng.uniform(0.3, 3.0)), alpha=float(rng.uniform(0.3, 4.0)),
@@ -216,8 +217,19 @@ def test_handwritten_equations_equal_symbolic_at_random_points():
                         branch="test")  # fmt: skip
         mh, qh, Qh = energ(al, be, rho, s2_, fake.m, fake.q, fake.Q)
         assert (res.m_hat, res.q_hat, res.Q_hat) == pytest.approx((mh, qh, Qh), rel=1e-12)
-        phi_sym = free(al, be, rho, s2_, fake.m, fake.q, fake.Q, mh, qh, Qh, fake.log_z)
-        assert -res.free_energy * be == pytest.approx(phi_sym, rel=1e-12, abs=1e-12)
+        # The solver assembles f = e − s/β from O(1) terms (the posterior entropy instead of
+        # log Z), which equals the textbook free entropy only at a saddle point: compare there.
+        sol = solve_rs(model, throw=False)
+        if not sol.converged:
+            continue
+        log_z = rs_map(model, sol.delta, sol.chi)[2].log_z
+        phi_sym = free(al, be, rho, s2_, sol.m, sol.q, sol.Q, sol.m_hat, sol.q_hat, sol.Q_hat,
+                       log_z)  # fmt: skip
+        checked += 1
+        # the two assemblies differ by terms that vanish at the fixed point (solved to ~1e-12)
+        # and by the cancellation of O(β) terms in the textbook form (β ≤ 20 here): 1e-9
+        assert -sol.free_energy * be == pytest.approx(phi_sym, rel=1e-9, abs=1e-9)
+    assert checked >= 15
 
 
 def test_entropic_derivatives_are_the_moments():
