@@ -78,6 +78,8 @@ def run(name: str, out: Path, quick: bool, steps=("compute", "plot"), echo=None)
             mod.compute(data_dir, quick=quick)
     figs: list[Path] = []
     if "plot" in steps:
+        if echo is not None:
+            echo(f"  {time.perf_counter() - t0:6.1f} s  plotting into {fig_dir}")
         fig_dir.mkdir(parents=True, exist_ok=True)
         figs = list(mod.plot(data_dir, fig_dir))
     return figs

@@ -39,7 +39,7 @@ from replica.io import load_csv, metadata, save_csv
 from ._figures import save_figure
 
 TITLE = "Ichikawa, Kashiwamura & Sakata (2025): high-dimensional STE dynamics of quantized models"
-#: seconds of `replica repro --quick ichikawa2025` (both steps), measured on 2 shared CPU cores
+#: seconds of `replica repro --quick ichikawa2025` (both steps), measured on 2 shared CPU cores (load ~6)
 QUICK_SECONDS = 12
 
 

@@ -34,8 +34,8 @@ from replica.sweep import run_sweep
 from ._figures import save_figure
 
 TITLE = "Kashiwamura, Sakata & Imaizumi (2024): Effect of weight quantization (replica method)"
-#: seconds of `replica repro --quick kashiwamura2024` (both steps), measured on 2 shared CPU cores
-QUICK_SECONDS = 10
+#: seconds of `replica repro --quick kashiwamura2024` (both steps), measured on 2 shared CPU cores (load ~6)
+QUICK_SECONDS = 15
 
 ALPHA, BETA, NOISE, RHO = 2.0, 5.0, 0.1, 1.0
 W_SCAN = 40.0  # the RSB onset of each grid family is searched for below this width

@@ -32,8 +32,8 @@ from replica.regression import QuantizedRegression, solve_rs
 from ._figures import save_figure
 
 TITLE = "Kashiwamura, Sakata & Imaizumi (2024): AMP vs the replica theory (claim 5)"
-#: seconds of `replica repro --quick kashiwamura2024_amp` (both steps), measured on 2 shared CPU cores
-QUICK_SECONDS = 25
+#: seconds of `replica repro --quick kashiwamura2024_amp` (both steps), measured on 2 shared CPU cores (load ~6)
+QUICK_SECONDS = 8
 
 ALPHA, BETA, NOISE, RHO = 2.0, 5.0, 0.1, 1.0
 SEED = 2024

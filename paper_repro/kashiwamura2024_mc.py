@@ -44,6 +44,8 @@ from replica.regression import QuantizedRegression, solve_rs
 from ._figures import save_figure
 
 TITLE = "Kashiwamura, Sakata & Imaizumi (2024): Monte-Carlo equilibrium vs RS / 1RSB / frozen"
+#: seconds of `replica repro --quick kashiwamura2024_mc` (both steps), measured on 2 shared CPU cores (load ~6)
+QUICK_SECONDS = 18
 
 BETA, NOISE, RHO = 5.0, 0.1, 1.0
 SEED = 2024

@@ -35,8 +35,8 @@ from replica.sgd import (
 from ._figures import save_figure
 
 TITLE = "Zhang, Su & Zou (2025): Learning under quantization for high-dimensional linear regression"
-#: seconds of `replica repro --quick zhang2025` (both steps), measured on 2 shared CPU cores
-QUICK_SECONDS = 15
+#: seconds of `replica repro --quick zhang2025` (both steps), measured on 2 shared CPU cores (load ~6)
+QUICK_SECONDS = 13
 
 A, STEP, SIGMA2 = 2.0, 0.05, 1.0
 SEED = 2025

@@ -45,8 +45,8 @@ from replica.sgd.sketched import (
 from ._figures import save_figure
 
 TITLE = "Zhang, Tang, Liang & Zou (2026): precision scaling laws in sketched linear regression"
-#: seconds of `replica repro --quick zhang2026` (both steps), measured on 2 shared CPU cores
-QUICK_SECONDS = 30
+#: seconds of `replica repro --quick zhang2026` (both steps), measured on 2 shared CPU cores (load ~6)
+QUICK_SECONDS = 25
 
 SCHEMES = ("additive", "multiplicative")
 SAFETY = 0.225  # γ = SAFETY / E tr H^(q) = 0.9 / (α_B tr H^(q)), α_B = 4 (B = 1, Gaussian)
