@@ -144,6 +144,14 @@ def _discard_pool() -> None:
     _pool, _pool_workers = None, 0
 
 
+def _worker_init() -> None:
+    """In each worker: Ctrl-C (or a Jupyter kernel's interrupt) is the parent's to handle; the
+    workers would otherwise each print a KeyboardInterrupt traceback."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def pool_is_warm(workers: int) -> bool:
     return _pool is not None and _pool_workers == workers and not getattr(_pool, "_broken", False)
 
@@ -153,7 +161,8 @@ def get_pool(workers: int) -> ProcessPoolExecutor:
     global _pool, _pool_workers
     if not pool_is_warm(workers):
         shutdown_pool()
-        _pool = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context())
+        _pool = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(),
+                                    initializer=_worker_init)  # fmt: skip
         _pool_workers = workers
     return _pool
 
