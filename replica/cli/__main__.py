@@ -1,0 +1,7 @@
+"""``python -m replica.cli``."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
