@@ -30,6 +30,7 @@ from scipy import optimize
 
 from . import stability
 from .channel import ChannelAverages, channel_averages
+from .designs import Design, GaussianDesign
 from .errors import check
 from .quantizers import Quantizer
 from .results import CONVERGED, MAX_ITER, Compact, Result, finish
@@ -94,6 +95,10 @@ class QuantizedRegression:
         sample.
     include_noise : bool
         Whether ``gen_error`` includes the label noise σ² (default True: ``E(y − x·ŵ)²``).
+    design : Design
+        The input design (:mod:`replica.designs`): ``GaussianDesign()`` (default, entries
+        N(0, 1/N)), ``CovarianceDesign(eigenvalues=λ)`` or ``SpectralDesign(...)``. Non-Gaussian
+        designs are solved by :func:`replica.structured.solve_rs_structured`.
     """
 
     quantizer: Quantizer
@@ -104,6 +109,7 @@ class QuantizedRegression:
     teacher: TeacherPrior = field(default_factory=GaussianTeacher)
     estimator: str = "mean"
     include_noise: bool = True
+    design: Design = field(default_factory=GaussianDesign)
 
     def __post_init__(self):
         check(
@@ -124,6 +130,9 @@ class QuantizedRegression:
               "an object with sample(n, rng) and mixture()", self.teacher)  # fmt: skip
         check(self.estimator in ESTIMATORS, "estimator", f"one of {ESTIMATORS}", self.estimator)
         check(isinstance(self.include_noise, bool), "include_noise", "a bool", self.include_noise)
+        check(isinstance(self.design, Design), "design",
+              "a replica.designs.Design (GaussianDesign, CovarianceDesign, SpectralDesign)",
+              self.design)  # fmt: skip
 
     @property
     def rho(self) -> float:

@@ -1,0 +1,479 @@
+"""Input designs of the regression model and the spectral law of ``XᵀX`` they induce.
+
+The replica theory of :mod:`replica.regression` assumes i.i.d. Gaussian inputs. This module
+describes *right-rotationally invariant* designs ``X = U S Vᵀ`` (``V`` Haar), for which the RS
+theory depends on the design only through the limiting spectral law ``ν`` of ``XᵀX`` (an
+``N × N`` matrix; ``M = αN``):
+
+* :class:`GaussianDesign` — rows ``x_μ ~ N(0, I/N)`` (the default; ``ν`` is Marchenko–Pastur);
+* :class:`CovarianceDesign` — rows ``x_μ ~ N(0, Σ/N)``, ``Σ = O diag(λ) Oᵀ`` with the user's
+  eigenvalues ``λ`` (used as given, no normalisation) and generic (Haar) eigenvectors ``O``;
+  ``ν`` is the generalised Marchenko–Pastur law (Silverstein's equation, solved numerically);
+* :class:`SpectralDesign` — ``ν`` given directly as a (weighted) list of eigenvalues of
+  ``XᵀX``, e.g. from the singular values of a data matrix, or an orthogonal design.
+
+Everything the theory needs is the Stieltjes transform on the negative axis,
+``G(s) = ∫ ν(dμ)/(μ + s)``, and the R-transform ``R`` at ``−χ`` (:class:`SpectralLaw`): with
+``G(s) = χ``, ``R(−χ) = 1/χ − s`` and ``R'(−χ) = 1/χ² + 1/G'(s)``. For the covariance design
+``G`` follows from the eigenvalues ``λ`` alone (no matrix is sampled),
+
+    G(s) = E_λ[1/(κλ + s)],   κ = α − 1 + s G(s)   (equivalently κ = α/(1 + E_λ[λ/(κλ + s)])),
+
+the deterministic equivalent ``(XᵀX + s)⁻¹ ≃ (κΣ + s)⁻¹``; the density of ``ν`` is the same
+equation at complex ``s = −x − iη``, η → 0.
+
+Bringing real data: standardise the features (zero mean, unit variance per column), take the
+eigenvalues of the empirical covariance ``XᵀX/M`` of the standardised ``M × N`` data as ``λ``
+(so that ``x_μ ~ N(0, Σ/N)`` means features of variance ~1 scaled by ``1/√N`` as in the i.i.d.
+model). *Generic eigenvectors* means that the teacher ``w⁰`` (i.i.d. from its prior) has no
+preferred alignment with the principal directions of Σ — true when Σ's eigenvectors are
+delocalised with respect to the weight basis and the teacher is drawn independently of them;
+false when, e.g., the signal sits on the top principal components, or Σ is diagonal in the
+weight basis and the prior is not Gaussian (then ``O`` is not generic for a grid-valued student).
+
+References
+----------
+J. W. Silverstein, Z. D. Bai, "On the empirical distribution of eigenvalues of a class of large
+dimensional random matrices", J. Multivar. Anal. 54, 175 (1995) (the generalised MP equation);
+A. M. Tulino, S. Verdú, "Random matrix theory and wireless communications" (2004) (R- and
+η-transforms); A. Guionnet, M. Maïda, J. Funct. Anal. 222, 435 (2005) (rank-one spherical
+integrals, the integrated R-transform in the energetic term).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from .errors import check
+from .results import Compact
+
+__all__ = [
+    "CovarianceDesign",
+    "Design",
+    "GaussianDesign",
+    "SpectralDesign",
+    "SpectralLaw",
+    "spectral_law",
+]
+
+
+class Design(Compact):
+    """Base class of input designs: the spectral law of ``XᵀX`` and a sampler."""
+
+    gaussian = False
+
+    def law(self, alpha: float) -> SpectralLaw:
+        """The limiting spectral law of ``XᵀX`` at ``M/N = alpha`` (cached per design)."""
+        return spectral_law(self, float(alpha))
+
+    def sample(self, M: int, N: int, rng: np.random.Generator) -> np.ndarray:  # pragma: no cover
+        """Draw an ``M × N`` design matrix from ``rng``."""
+        raise NotImplementedError
+
+
+def _haar(n: int, rng: np.random.Generator) -> np.ndarray:
+    """A Haar-distributed ``n × n`` orthogonal matrix (QR of a Gaussian matrix, signs fixed)."""
+    Z = rng.standard_normal((n, n))
+    Q, R = np.linalg.qr(Z)
+    return Q * np.sign(np.diag(R))
+
+
+def _eig_tuple(values, name) -> tuple:
+    arr = np.asarray(values, dtype=float).ravel() if not isinstance(values, str) else None
+    check(arr is not None and arr.size >= 1 and bool(np.all(np.isfinite(arr))), name,
+          "a non-empty 1-D array of finite numbers", values)  # fmt: skip
+    check(bool(np.all(arr >= 0)), name, "non-negative eigenvalues", float(arr.min()))
+    check(bool(np.any(arr > 0)), name, "at least one positive eigenvalue", values)
+    return tuple(float(v) for v in np.sort(arr)[::-1])
+
+
+def _summary(vals: tuple) -> str:
+    a = np.asarray(vals)
+    return f"<{a.size} values in [{a.min():.4g}, {a.max():.4g}], mean {a.mean():.4g}>"
+
+
+@dataclass(frozen=True)
+class GaussianDesign(Design):
+    """i.i.d. Gaussian design, entries ``X_{μi} ~ N(0, 1/N)`` (the default): ``XᵀX`` has the
+    Marchenko–Pastur law of ratio α, ``R(t) = α/(1 − t)``."""
+
+    gaussian = True
+
+    def sample(self, M, N, rng):
+        """Draw an ``M × N`` design matrix from ``rng`` (see the class)."""
+        return rng.standard_normal((M, N)) / math.sqrt(N)
+
+
+@dataclass(frozen=True, kw_only=True, repr=False)
+class CovarianceDesign(Design):
+    """Rows ``x_μ ~ N(0, Σ/N)``, ``Σ = O diag(λ) Oᵀ`` with ``O`` Haar.
+
+    Parameters
+    ----------
+    eigenvalues : array_like
+        The eigenvalues λ of Σ (≥ 0, at least one > 0), used as given (no normalisation;
+        ``λ ≡ 1`` is the i.i.d. design). Their empirical distribution is the law of λ in the
+        theory; an instance with ``N`` weights uses the ``N`` quantiles of that distribution
+        (the list itself when it has ``N`` entries).
+    """
+
+    eigenvalues: tuple
+
+    def __post_init__(self):
+        object.__setattr__(self, "eigenvalues", _eig_tuple(self.eigenvalues, "eigenvalues"))
+
+    def __repr__(self):
+        return f"CovarianceDesign(eigenvalues={_summary(self.eigenvalues)})"
+
+    def eigenvalues_at(self, N: int) -> np.ndarray:
+        """The ``N`` eigenvalues of Σ used at size ``N``: quantiles of the given list."""
+        lam = np.asarray(self.eigenvalues)
+        if lam.size == N:
+            return lam.copy()
+        idx = np.floor((np.arange(N) + 0.5) * lam.size / N).astype(int)
+        return lam[idx]
+
+    def sample(self, M, N, rng):
+        """Draw an ``M × N`` design matrix from ``rng`` (see the class)."""
+        lam = self.eigenvalues_at(N)
+        O = _haar(N, rng)
+        Z = rng.standard_normal((M, N))
+        return (Z * np.sqrt(lam)) @ O.T / math.sqrt(N)
+
+
+@dataclass(frozen=True, kw_only=True, repr=False)
+class SpectralDesign(Design):
+    """A right-rotationally invariant design given by the law of ``XᵀX``.
+
+    ``X = U diag(√μ) Vᵀ`` with ``U``, ``V`` Haar and ``μ`` drawn from the given law.
+
+    Parameters
+    ----------
+    xtx_eigenvalues : array_like
+        Atoms of the law of the eigenvalues of ``XᵀX`` (``N × N``, zeros included), ≥ 0.
+    weights : array_like, optional
+        Their probabilities (default: equal). At most ``min(1, α)`` of the mass may sit on
+        positive eigenvalues (``XᵀX`` has rank ≤ M); checked when the law is used with a model.
+    """
+
+    xtx_eigenvalues: tuple
+    weights: tuple | None = None
+
+    def __post_init__(self):
+        mu = np.asarray(self.xtx_eigenvalues, dtype=float).ravel()
+        check(mu.size >= 1 and bool(np.all(np.isfinite(mu))) and bool(np.all(mu >= 0)),
+              "xtx_eigenvalues", "a non-empty 1-D array of finite numbers >= 0",
+              self.xtx_eigenvalues)  # fmt: skip
+        if self.weights is None:
+            w = np.full(mu.size, 1.0 / mu.size)
+        else:
+            w = np.asarray(self.weights, dtype=float).ravel()
+            check(w.shape == mu.shape and bool(np.all(w >= 0)) and abs(w.sum() - 1) < 1e-12,
+                  "weights", f"{mu.size} probabilities >= 0 summing to 1", self.weights)  # fmt: skip
+        check(
+            bool(np.any((mu > 0) & (w > 0))),
+            "xtx_eigenvalues",
+            "at least one positive eigenvalue with positive weight",
+            self.xtx_eigenvalues,
+        )
+        object.__setattr__(self, "xtx_eigenvalues", tuple(mu.tolist()))
+        object.__setattr__(self, "weights", tuple(w.tolist()))
+
+    def __repr__(self):
+        return f"SpectralDesign(xtx_eigenvalues={_summary(self.xtx_eigenvalues)})"
+
+    @classmethod
+    def from_singular_values(cls, singular_values, n_weights: int) -> SpectralDesign:
+        """The design whose ``X`` (``M × N``, ``N = n_weights``) has these singular values (the
+        other ``N − len`` eigenvalues of ``XᵀX`` are 0)."""
+        s = np.asarray(singular_values, dtype=float).ravel()
+        check(isinstance(n_weights, (int, np.integer)) and n_weights >= s.size, "n_weights",
+              f"an integer >= the number of singular values ({s.size})", n_weights)  # fmt: skip
+        mu = np.concatenate([s * s, np.zeros(int(n_weights) - s.size)])
+        return cls(xtx_eigenvalues=mu)
+
+    @classmethod
+    def orthogonal(cls, alpha: float, scale: float | None = None) -> SpectralDesign:
+        """Row-orthogonal (α ≤ 1: ``XXᵀ = c I_M``) or column-orthogonal (α ≥ 1: ``XᵀX = c I_N``)
+        design; ``scale`` is ``c``, by default ``max(α, 1)`` so that ``Tr XᵀX/N = α`` as for
+        the i.i.d. design."""
+        check(isinstance(alpha, (int, float)) and alpha > 0, "alpha", "a number > 0", alpha)
+        c = max(alpha, 1.0) if scale is None else scale
+        check(c > 0, "scale", "a number > 0", scale)
+        if alpha >= 1:
+            return cls(xtx_eigenvalues=(c,))
+        return cls(xtx_eigenvalues=(c, 0.0), weights=(alpha, 1.0 - alpha))
+
+    def eigenvalues_at(self, N: int) -> np.ndarray:
+        """``N`` eigenvalues of ``XᵀX``: the quantiles of the law."""
+        mu = np.asarray(self.xtx_eigenvalues)
+        w = np.asarray(self.weights)
+        order = np.argsort(mu)[::-1]
+        cdf = np.cumsum(w[order])
+        idx = np.searchsorted(cdf, (np.arange(N) + 0.5) / N)
+        return mu[order][np.minimum(idx, mu.size - 1)]
+
+    def sample(self, M, N, rng):
+        """Draw an ``M × N`` design matrix from ``rng`` (see the class)."""
+        mu = self.eigenvalues_at(N)
+        k = min(M, N)
+        check(int(np.count_nonzero(mu)) <= k, "xtx_eigenvalues",
+              f"at most min(M, N) = {k} positive eigenvalues at M={M}, N={N}",
+              int(np.count_nonzero(mu)))  # fmt: skip
+        U = _haar(M, rng)[:, :k]
+        V = _haar(N, rng)[:, :k]
+        return (U * np.sqrt(mu[:k])) @ V.T
+
+
+# ----------------------------------------------------------------------------- spectral law
+class SpectralLaw:
+    """The limiting spectral law ``ν`` of ``XᵀX`` for a design at ``α = M/N``.
+
+    Methods evaluate the Stieltjes transform ``G(s) = ∫ν(dμ)/(μ + s)`` and its derivative on
+    the real axis, the R-transform at ``−χ``, and the density / distribution function of ``ν``
+    (:meth:`density`, :meth:`cdf`), all without sampling a matrix.
+    """
+
+    def __init__(self, design: Design, alpha: float):
+        self.design = design
+        self.alpha = alpha
+        self._lam = None
+        self._mu = None
+        if isinstance(design, CovarianceDesign):
+            self._lam = np.asarray(design.eigenvalues)
+        elif isinstance(design, SpectralDesign):
+            self._mu = np.asarray(design.xtx_eigenvalues)
+            self._w = np.asarray(design.weights)
+            pos = float(self._w[self._mu > 0].sum())
+            check(pos <= min(1.0, alpha) + 1e-12, "design",
+                  f"a law of XᵀX with at most min(1, alpha) = {min(1.0, alpha):g} of its mass on "
+                  "positive eigenvalues (rank XᵀX <= M)", pos)  # fmt: skip
+        elif not isinstance(design, GaussianDesign):
+            raise TypeError(f"design: expected a replica.designs.Design, got {design!r}")
+        self._cdf_table = None
+
+    # --- the mean of ν, the first free cumulant: R(0)
+    @property
+    def mean(self) -> float:
+        """``∫ μ ν(dμ) = Tr XᵀX / N``."""
+        if self._lam is not None:
+            return self.alpha * float(self._lam.mean())
+        if self._mu is not None:
+            return float(self._w @ self._mu)
+        return self.alpha
+
+    @property
+    def zero_mass(self) -> float:
+        """Mass of ν at 0 (``max(0, 1 − α)`` for a covariance design with ``λ > 0``)."""
+        if self._mu is not None:
+            return float(self._w[self._mu == 0].sum())
+        zero = 1.0 - self.alpha
+        if self._lam is not None:
+            zero = max(zero, 0.0) + min(self.alpha, 1.0) * float(np.mean(self._lam == 0))
+        return max(zero, 0.0)
+
+    # --- real axis
+    def _kappa(self, s):
+        """κ(s) for the covariance design at real ``s > 0`` (array), by bisection + Newton on
+        ``κ (1 + E[λ/(κλ + s)]) = α`` (increasing in κ, root in (0, α])."""
+        s = np.atleast_1d(np.asarray(s, dtype=float))
+        lam = self._lam
+        lo = np.zeros_like(s)
+        hi = np.full_like(s, self.alpha)
+        k = 0.5 * hi
+        for _ in range(200):
+            den = k[:, None] * lam + s[:, None]
+            e1 = np.mean(lam / den, axis=1)
+            e2 = np.mean(lam * lam / den**2, axis=1)
+            F = k * (1.0 + e1) - self.alpha
+            dF = 1.0 + e1 - k * e2
+            lo = np.where(F < 0, k, lo)
+            hi = np.where(F > 0, k, hi)
+            step = k - F / dF
+            bad = ~((step > lo) & (step < hi))
+            k_new = np.where(bad, 0.5 * (lo + hi), step)
+            if np.all(np.abs(k_new - k) <= 1e-15 * np.maximum(k, 1e-300)):
+                k = k_new
+                break
+            k = k_new
+        return k
+
+    def stieltjes(self, s):
+        """``(G(s), G'(s))`` with ``G(s) = ∫ν(dμ)/(μ + s)`` at real ``s > 0`` (arrays)."""
+        s = np.atleast_1d(np.asarray(s, dtype=float))
+        if self._mu is not None:
+            den = self._mu[None, :] + s[:, None]
+            return (1.0 / den) @ self._w, -(1.0 / den**2) @ self._w
+        if self._lam is None:
+            lam = np.ones(1)
+            k = self._kappa_mp(s)
+        else:
+            lam = self._lam
+            k = self._kappa(s)
+        den = k[:, None] * lam + s[:, None]
+        G = np.mean(1.0 / den, axis=1)
+        p = np.mean(lam / den**2, axis=1)
+        r = np.mean(1.0 / den**2, axis=1)
+        return G, -(p * G + r) / (1.0 + s * p)
+
+    def _kappa_mp(self, s):
+        # κ(1 + 1/(κ + s)) = α  ⇔  κ² + (s + 1 − α)κ − αs = 0 (positive root)
+        b = s + 1.0 - self.alpha
+        return 0.5 * (-b + np.sqrt(b * b + 4.0 * self.alpha * s))
+
+    def at_chi(self, chi):
+        """``(s, R(−χ), R'(−χ))`` at ``χ > 0`` (arrays): ``s`` solves ``G(s) = χ`` (continued
+        analytically below the spectrum's lower edge through the λ-form of the equation)."""
+        chi = np.atleast_1d(np.asarray(chi, dtype=float))
+        if self._lam is None and self._mu is None:
+            R = self.alpha / (1.0 + chi)
+            return 1.0 / chi - R, R, R / (1.0 + chi)
+        if self._mu is not None:
+            w, mu = self._w, self._mu
+
+            def h(s):
+                den = mu[None, :] + s[:, None]
+                return (1.0 / den) @ w - chi, -(1.0 / den**2) @ w
+
+            s_min = -float(mu.min()) * np.ones_like(chi)
+        else:
+            lam, a = self._lam, self.alpha
+
+            def h(s):
+                den = (a - 1.0 + s[:, None] * chi[:, None]) * lam + s[:, None]
+                return np.mean(1.0 / den, axis=1) - chi, -np.mean(
+                    (chi[:, None] * lam + 1.0) / den**2, axis=1
+                )
+
+            s_min = np.max(-(a - 1.0) * lam[None, :] / (1.0 + chi[:, None] * lam), axis=1)
+        s = _decreasing_root(h, s_min)
+        if self._mu is not None:
+            dG = self.stieltjes_any(s)[1]
+        else:
+            dG = self._stieltjes_at(s, chi)[1]
+        R = 1.0 / chi - s
+        dR = 1.0 / (chi * chi) + 1.0 / dG
+        return s, R, dR
+
+    def stieltjes_any(self, s):
+        """``(G(s), G'(s))`` of an atomic law (:class:`SpectralDesign`) at any real
+        ``s > −min μ``."""
+        den = self._mu[None, :] + s[:, None]
+        return (1.0 / den) @ self._w, -(1.0 / den**2) @ self._w
+
+    def _stieltjes_at(self, s, chi):
+        """G and G' of the covariance design at ``s`` on the branch where ``G(s) = χ``."""
+        lam = self._lam
+        k = self.alpha - 1.0 + s * chi
+        den = k[:, None] * lam + s[:, None]
+        G = np.mean(1.0 / den, axis=1)
+        p = np.mean(lam / den**2, axis=1)
+        r = np.mean(1.0 / den**2, axis=1)
+        return G, -(p * G + r) / (1.0 + s * p)
+
+    def integrated_r(self, chi, n: int = 48):
+        """``∫₀^χ R(−u) du`` (so that the integrated R-transform is ``𝓡(−χ) = −`` this).
+
+        Gauss–Legendre in ``t = ln(1 + u)`` with ``n`` nodes (exact closed form for the i.i.d.
+        design: ``α ln(1 + χ)``)."""
+        if self._lam is None and self._mu is None:
+            return self.alpha * math.log1p(chi)
+        x, wq = np.polynomial.legendre.leggauss(n)
+        T = math.log1p(chi)
+        t = 0.5 * T * (x + 1.0)
+        u = np.expm1(t)
+        _, R, _ = self.at_chi(u)
+        return float(0.5 * T * np.sum(wq * R * np.exp(t)))
+
+    # --- density of ν (complex Silverstein equation)
+    def density(self, x, eta: float = 1e-10) -> np.ndarray:
+        """Density of the absolutely continuous part of ν at ``x > 0`` (array), from the
+        Stieltjes transform at ``−x − iη`` solved by η-continuation (no sampling)."""
+        x = np.atleast_1d(np.asarray(x, dtype=float))
+        if self._mu is not None:
+            raise ValueError("design: a SpectralDesign's law is atomic (no density)")
+        lam = np.ones(1) if self._lam is None else self._lam
+        a = self.alpha
+        scale = max(self.mean, 1e-300)
+        out = np.empty(x.size)
+        for lo in range(0, x.size, 512):
+            xs = x[lo : lo + 512]
+            k = np.full(xs.size, a, dtype=complex)
+            for et in np.geomspace(scale, eta * scale, 24):
+                z = -xs - 1j * et
+                for _ in range(60):
+                    den = k[:, None] * lam + z[:, None]
+                    e1 = np.mean(lam / den, axis=1)
+                    e2 = np.mean(lam * lam / den**2, axis=1)
+                    F = k * (1.0 + e1) - a
+                    dF = 1.0 + e1 - k * e2
+                    step = F / dF
+                    k = k - step
+                    if np.all(np.abs(step) <= 1e-14 * np.abs(k) + 1e-300):
+                        break
+            G = np.mean(1.0 / (k[:, None] * lam - xs[:, None] - 1j * eta * scale), axis=1)
+            out[lo : lo + 512] = np.abs(G.imag) / math.pi
+        return out
+
+    def support_max(self) -> float:
+        """An upper bound on the support of ν."""
+        if self._mu is not None:
+            return float(self._mu.max())
+        lam_max = 1.0 if self._lam is None else float(self._lam.max())
+        return lam_max * (1.0 + math.sqrt(self.alpha)) ** 2 * 1.05
+
+    def cdf(self, x) -> np.ndarray:
+        """Distribution function of ν at ``x`` (array), the density integrated on a fine
+        grid (cached) plus the atom at 0."""
+        x = np.asarray(x, dtype=float)
+        if self._mu is not None:
+            return np.array([self._w[self._mu <= xi].sum() for xi in np.atleast_1d(x)])
+        if self._cdf_table is None:
+            top = self.support_max()
+            # Chebyshev-like clustering at both ends and a uniform core: edges are √-singular
+            u = np.linspace(0.0, 1.0, 4001)
+            grid = top * 0.5 * (1.0 - np.cos(math.pi * u))
+            dens = self.density(grid[1:])
+            dens = np.concatenate([[0.0], dens])
+            cum = np.concatenate([[0.0], np.cumsum(0.5 * (dens[1:] + dens[:-1]) * np.diff(grid))])
+            self._cdf_table = (grid, cum)
+        grid, cum = self._cdf_table
+        return self.zero_mass * (x >= 0) + np.interp(x, grid, cum)
+
+
+def _decreasing_root(h, s_min):
+    """Root in ``s > s_min`` of a function decreasing from +∞ (at ``s_min``) to a negative limit,
+    vectorised: bracket outwards, then safeguarded Newton."""
+    lo = np.asarray(s_min, dtype=float).copy()
+    width = np.maximum(np.abs(lo), 1.0)
+    hi = lo + width
+    for _ in range(2000):
+        f, _ = h(hi)
+        up = f > 0
+        if not np.any(up):
+            break
+        lo = np.where(up, hi, lo)
+        width = np.where(up, 2.0 * width, width)
+        hi = np.where(up, hi + width, hi)
+    s = 0.5 * (lo + hi)
+    for _ in range(300):
+        f, df = h(s)
+        lo = np.where(f > 0, s, lo)
+        hi = np.where(f < 0, s, hi)
+        step = s - f / df
+        bad = ~((step > lo) & (step < hi) & np.isfinite(step))
+        s_new = np.where(bad, 0.5 * (lo + hi), step)
+        if np.all(np.abs(s_new - s) <= 1e-15 * np.maximum(np.abs(s), 1e-300)) or np.all(f == 0):
+            return s_new
+        s = s_new
+    return s
+
+
+@lru_cache(maxsize=64)
+def spectral_law(design: Design, alpha: float) -> SpectralLaw:
+    """The (cached) :class:`SpectralLaw` of ``design`` at ``M/N = alpha``."""
+    return SpectralLaw(design, alpha)

@@ -1,0 +1,110 @@
+"""Structured designs: spectral laws of XᵀX (replica.designs) and the RS theory for
+right-rotationally invariant designs (replica.structured)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from replica import QuantizedRegression, Quantizer, solve_rs
+from replica.designs import CovarianceDesign, GaussianDesign, SpectralDesign
+from replica.structured import solve_rs_structured, vamp_state_evolution
+
+
+def power_law(L=300):
+    lam = 1.0 / np.arange(1, L + 1)
+    return lam * (L / lam.sum())  # explicit normalisation by the test: mean 1
+
+
+def test_design_validation():
+    with pytest.raises(ValueError, match="eigenvalues"):
+        CovarianceDesign(eigenvalues=[-1.0, 2.0])
+    with pytest.raises(ValueError, match="eigenvalues"):
+        CovarianceDesign(eigenvalues=[np.nan])
+    with pytest.raises(ValueError, match="weights"):
+        SpectralDesign(xtx_eigenvalues=[1.0, 2.0], weights=[0.5, 0.6])
+    with pytest.raises(ValueError, match="design"):
+        QuantizedRegression(quantizer=Quantizer.uniform(1, 1.0), alpha=2, beta=1, noise=0.1,
+                            design="iid")  # fmt: skip
+    m = QuantizedRegression(quantizer=Quantizer.uniform(1, 1.0), alpha=0.5, beta=1, noise=0.1,
+                            design=SpectralDesign(xtx_eigenvalues=[1.0]))  # fmt: skip
+    with pytest.raises(ValueError, match="min\\(1, alpha\\)"):
+        m.design.law(m.alpha)  # full-rank XᵀX law with M < N: impossible
+    # default unchanged, eigenvalues used as given
+    assert isinstance(m.replace(design=GaussianDesign()).design, GaussianDesign)
+    assert CovarianceDesign(eigenvalues=[3.0, 1.0]).eigenvalues == (3.0, 1.0)
+    assert "2 values" in repr(CovarianceDesign(eigenvalues=[3.0, 1.0]))
+
+
+def test_flat_covariance_is_marchenko_pastur():
+    # the Silverstein solver with λ ≡ 1 against MP's closed forms (tolerance: the η-continuation
+    # stops at η = 1e-10·mean, which smooths the density by ~1e-10 relative; 1e-8 absolute)
+    a = 2.0
+    flat = CovarianceDesign(eigenvalues=np.ones(4)).law(a)
+    chi = np.array([0.05, 0.7, 3.0, 40.0])
+    _, R, dR = flat.at_chi(chi)
+    np.testing.assert_allclose(R, a / (1 + chi), rtol=1e-12)
+    np.testing.assert_allclose(dR, a / (1 + chi) ** 2, rtol=1e-10)
+    assert flat.integrated_r(3.0) == pytest.approx(a * math.log(4.0), rel=1e-12)
+    x = np.linspace(0.1, 6.0, 13)
+    lo, hi = (math.sqrt(a) - 1) ** 2, (math.sqrt(a) + 1) ** 2
+    mp = np.sqrt(np.clip((hi - x) * (x - lo), 0, None)) / (2 * math.pi * x)
+    np.testing.assert_allclose(flat.density(x), mp, atol=1e-8)
+
+
+@pytest.mark.parametrize("alpha", [0.5, 2.0])
+def test_silverstein_law_against_sampled_spectrum(alpha):
+    # KS distance between the solved law of XᵀX and the eigenvalues of one sampled matrix:
+    # finite-N fluctuations of the empirical CDF are O(1/N) in the bulk, so it must shrink
+    # clearly (by > 2x from N = 150 to 600) and be below 1e-2 at N = 600
+    design = CovarianceDesign(eigenvalues=power_law())
+    law = design.law(alpha)
+    assert law.cdf(np.array([1e9]))[0] == pytest.approx(1.0, abs=1e-4)  # total mass
+    ks = []
+    for N in (150, 600):
+        X = design.sample(round(alpha * N), N, np.random.default_rng(N))
+        ev = np.sort(np.linalg.eigvalsh(X.T @ X))
+        F = law.cdf(ev)
+        pos = ev > 1e-9 * ev.max()  # the atom at 0 (α < 1) is exact on both sides
+        upper, lower = np.arange(1, N + 1) / N, np.arange(N) / N
+        ks.append(max(np.max(np.abs(F - upper)[pos]), np.max(np.abs(F - lower)[pos])))
+    assert ks[1] < 0.5 * ks[0] and ks[1] < 1e-2, ks
+
+
+POINTS = [  # (bits, width, alpha, beta): RS-stable and AT-unstable (at > 1) points
+    (1, 0.5, 2.0, 5.0), (2, 1.5, 2.0, 5.0), (2, 3.0, 2.0, 5.0), (3, 2.0, 2.0, 5.0),
+    (2, 1.0, 0.7, 2.0), (1, 1.0, 1.5, 10.0),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("bits,width,alpha,beta", POINTS)
+def test_iid_design_reproduces_solve_rs(bits, width, alpha, beta):
+    # the structured path with λ ≡ 1 (Silverstein solver) and the Gaussian design (closed
+    # form) against today's solve_rs: both solve to 1e-11 in ln Δ, ln χ, so 1e-10 absolute
+    m = QuantizedRegression(quantizer=Quantizer.uniform(bits, width), alpha=alpha, beta=beta,
+                            noise=0.1)  # fmt: skip
+    ref = solve_rs(m)
+    names = ("mse", "m", "q", "Q", "chi", "delta", "gen_error", "train_error", "free_energy",
+             "energy", "entropy", "at")  # fmt: skip
+    for design in (GaussianDesign(), CovarianceDesign(eigenvalues=[1.0, 1.0])):
+        sol = solve_rs_structured(m.replace(design=design))
+        assert sol.converged
+        for n in names:
+            assert getattr(sol, n) == pytest.approx(getattr(ref, n), abs=1e-10, rel=1e-10), n
+    se = vamp_state_evolution(m)
+    for n in ("mse", "chi", "delta", "gen_error", "free_energy", "at"):
+        assert getattr(se, n) == pytest.approx(getattr(ref, n), abs=1e-9, rel=1e-9), n
+    assert (ref.at > 1) == (se.at > 1)
+
+
+@pytest.mark.parametrize("lam", [power_law(), np.r_[np.full(100, 3.0), np.full(100, 0.5)]])
+def test_vamp_state_evolution_fixed_point_is_the_saddle_point(lam):
+    m = QuantizedRegression(quantizer=Quantizer.uniform(2, 1.5), alpha=2.0, beta=5.0, noise=0.1,
+                            design=CovarianceDesign(eigenvalues=lam))  # fmt: skip
+    sol = solve_rs_structured(m)
+    se = vamp_state_evolution(m)
+    # both solve their equations to ≤ 1e-10 relative: agreement to 1e-8
+    for n in ("mse", "chi", "delta", "gen_error", "train_error", "free_energy", "at"):
+        assert getattr(se, n) == pytest.approx(getattr(sol, n), rel=1e-8, abs=1e-9), n
+    # a non-flat spectrum changes the answer (the test can fail)
+    assert abs(sol.mse - solve_rs(m.replace(design=GaussianDesign())).mse) > 1e-3
