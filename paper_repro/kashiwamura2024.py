@@ -10,7 +10,13 @@ Five figures from the RS theory (:mod:`replica.regression`) and its phase diagra
    unquantized ridgeless closed form, interpolation thresholds marked, AT status along the curves;
 4. uniform vs Gaussian-quantile vs power (γ = 2) vs optimised levels: ε_g(ω), the RSB onset
    ω_AT and AT at each grid's optimum;
-5. the phase diagram in (ω, β) for b = 1, 2 with ω*(β).
+5. the phase diagram in (ω, β) for b = 1, 2 with ω*(β);
+6. the phase diagram in (ω, α) for b = 1, 2 at β = 5.
+
+Every phase diagram draws two lines (issue 13): the AT line (AT = 1, local RSB) and the
+zero-entropy line of the RS solution (the entropy crisis: RS fails there with AT < 1, a
+freezing transition that the AT test cannot see), both located by Brent's method. The RS
+solution is the equilibrium branch of :func:`replica.solve_rs` (lowest free energy).
 
 The compute step writes netCDF sweeps (resumable: an interrupted compute continues where it
 stopped) and CSV tables, each with a metadata record; the plot step only reads them. The theory
@@ -35,7 +41,8 @@ from ._figures import save_figure
 
 TITLE = "Kashiwamura, Sakata & Imaizumi (2024): Effect of weight quantization (replica method)"
 #: seconds of `replica repro --quick kashiwamura2024` (both steps), measured on 2 shared CPU cores (load ~6)
-QUICK_SECONDS = 15
+# (25 s with the (w, alpha) phase diagram of issue 13)
+QUICK_SECONDS = 25
 
 ALPHA, BETA, NOISE, RHO = 2.0, 5.0, 0.1, 1.0
 W_SCAN = 40.0  # the RSB onset of each grid family is searched for below this width
@@ -47,10 +54,10 @@ def _sizes(quick: bool) -> dict:
     if quick:
         return {"bits": (1, 2, 3), "n_w": 14, "w_max": 14.0, "n_lin": 16, "dd_bits": (1, 2),
                 "n_alpha": 14, "grid_bits": (2,), "n_wb": 10, "n_beta": 6, "wb_bits": (1,),
-                "wb_opt": 2}  # fmt: skip
+                "wb_opt": 2, "n_wa": 6}  # fmt: skip
     return {"bits": (1, 2, 3, 4, 5), "n_w": 90, "w_max": 30.0, "n_lin": 100,
             "dd_bits": (1, 2, 3, 4), "n_alpha": 90, "grid_bits": (2, 3, 4), "n_wb": 60,
-            "n_beta": 36, "wb_bits": (1, 2), "wb_opt": 12}  # fmt: skip
+            "n_beta": 36, "wb_bits": (1, 2), "wb_opt": 12, "n_wa": 30}  # fmt: skip
 
 
 def _model(bits=1, width=1.0, **kw):
@@ -152,6 +159,12 @@ def compute(data_dir: Path, quick: bool) -> None:
     save_csv(data_dir / "phase_width_beta_optimal.csv", rows5,
              metadata(_params(quick, beta="varied"), seed=None))  # fmt: skip
 
+    # 6: phase diagram in (ω, α), with the AT and zero-entropy lines along ω per α
+    for b in s["wb_bits"]:
+        _sweep(data_dir, f"phase_width_alpha_b{b}", _model(b),
+               {"alpha": np.geomspace(0.2, 5.0, s["n_wa"]),
+                "width": np.geomspace(0.1, 6.0, s["n_wb"])}, quick, along="width")  # fmt: skip
+
 
 # ----------------------------------------------------------------------------- plotting
 def _plt():
@@ -199,6 +212,7 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
     for i, (b, wb) in enumerate(zip(bits, ds["at_boundary_width"].values)):
         ax.plot([wb, wb], [b - 0.5, b + 0.5], "k-", lw=2.5,
                 label=r"AT $=1$ (Brent)" if i == 0 else None)  # fmt: skip
+    _entropy_marks(ax, ds, bits)
     ax.plot(opt["width"], opt["bits"], "w*", ms=12, mec="k", label=r"$\omega^*(b)$")
     ax.set_xscale("log")
     ax.set_xlabel(r"width $\omega$")
@@ -322,6 +336,9 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
         mesh = ax.pcolormesh(ds["width"].values, ds["beta"].values, at, cmap="coolwarm",
                              vmin=-1.5, vmax=1.5, shading="nearest")  # fmt: skip
         ax.plot(ds["at_boundary_width"].values, ds["beta"].values, "k-", label="AT = 1")
+        if "entropy_boundary_width" in ds.coords:
+            ax.plot(ds["entropy_boundary_width"].values, ds["beta"].values, "m--", lw=2,
+                    label="RS entropy = 0")  # fmt: skip
         sel = o5["bits"] == b
         ax.plot(o5["width"][sel], o5["beta"][sel], "w*-", mec="k", ms=8, label=r"$\omega^*$")
         ax.set_xscale("log")
@@ -332,4 +349,41 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
         ax.legend(fontsize=8, loc="lower left")
         fig.colorbar(mesh, ax=ax, label=r"$\log_{10}$ AT")
     out.append(save_figure(fig, fig_dir / "phase_width_beta.png"))
+
+    # 6: (ω, α) phase diagrams
+    fig, axes = plt.subplots(1, len(bb), figsize=(5.5 * len(bb), 4.2), squeeze=False)
+    for ax, b in zip(axes[0], bb):
+        path = data_dir / f"phase_width_alpha_b{b}.nc"
+        if not path.exists():
+            continue
+        ds = load_netcdf(path)
+        at = np.log10(np.clip(ds["at"].values, 1e-3, 1e3))
+        mesh = ax.pcolormesh(ds["width"].values, ds["alpha"].values, at, cmap="coolwarm",
+                             vmin=-1.5, vmax=1.5, shading="nearest")  # fmt: skip
+        crisis = (ds["at"].values < 1) & (ds["entropy"].values < 0)
+        if crisis.any():
+            ax.contourf(ds["width"].values, ds["alpha"].values, crisis.astype(float),
+                        levels=[0.5, 1.5], colors="none", hatches=["//"])  # fmt: skip
+        ax.plot(ds["at_boundary_width"].values, ds["alpha"].values, "k-", label="AT = 1")
+        ax.plot(ds["entropy_boundary_width"].values, ds["alpha"].values, "m--", lw=2,
+                label="RS entropy = 0")  # fmt: skip
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(r"width $\omega$")
+        ax.set_ylabel(r"$\alpha = M/N$")
+        ax.set_title(rf"b = {b}, $\beta = {BETA:g}$: hatched = entropy crisis (AT < 1, s < 0)",
+                     fontsize=9)  # fmt: skip
+        ax.legend(fontsize=8, loc="lower left")
+        fig.colorbar(mesh, ax=ax, label=r"$\log_{10}$ AT")
+    out.append(save_figure(fig, fig_dir / "phase_width_alpha.png"))
     return out
+
+
+def _entropy_marks(ax, ds, bits):
+    """The zero-entropy line of each bits row (dashed), where the data has it."""
+    if "entropy_boundary_width" not in ds.coords:
+        return
+    for i, (b, wb) in enumerate(zip(bits, ds["entropy_boundary_width"].values)):
+        if np.isfinite(wb):
+            ax.plot([wb, wb], [b - 0.5, b + 0.5], "m--", lw=2.5,
+                    label="RS entropy $= 0$" if i == 0 else None)  # fmt: skip
