@@ -16,7 +16,7 @@ import numpy as np
 from scipy import special
 
 from . import gauss
-from .errors import check
+from .errors import check, integer, real
 
 __all__ = ["CONVENTIONS", "GaussianMoments", "Quantizer"]
 
@@ -31,17 +31,19 @@ class GaussianMoments(NamedTuple):
     cross: np.ndarray
 
 
+#: largest level magnitude: levels, their squares and differences stay finite in float64
+MAX_LEVEL = 1e150
+
+
 def _check_bits(bits) -> int:
-    ok = isinstance(bits, (int, np.integer)) and not isinstance(bits, bool) and bits >= 1
-    check(ok, "bits", "an integer >= 1", bits)
+    bits = integer(bits, "bits", "an integer >= 1", lambda b: b >= 1)
     check(bits <= 24, "bits", "bits <= 24 (2^bits levels are stored explicitly)", bits)
-    return int(bits)
+    return bits
 
 
 def _check_width(width) -> float:
-    ok = isinstance(width, (int, float, np.floating, np.integer)) and not isinstance(width, bool)
-    check(ok and math.isfinite(width) and width > 0, "width", "a finite number > 0", width)
-    return float(width)
+    expected = f"a finite number > 0 and <= {MAX_LEVEL:g} (levels squared must be finite)"
+    return real(width, "width", expected, lambda w: 0 < w <= MAX_LEVEL)
 
 
 def _uniform_index_rule(levels):
@@ -112,6 +114,12 @@ class Quantizer:
             ) from None
         check(lv.ndim == 1 and lv.size >= 1, "levels", "a non-empty 1-D array", self.levels)
         check(bool(np.all(np.isfinite(lv))), "levels", "finite values (no NaN/inf)", lv.tolist())
+        check(
+            float(np.max(np.abs(lv))) <= MAX_LEVEL,
+            "levels",
+            f"values of magnitude <= {MAX_LEVEL:g} (their squares and spacings must be finite)",
+            lv.tolist() if lv.size <= 8 else f"max |level| {float(np.max(np.abs(lv))):.3g}",
+        )
         check(
             bool(np.all(np.diff(lv) > 0)),
             "levels",

@@ -31,7 +31,7 @@ from scipy import optimize
 from . import stability
 from .channel import ChannelAverages, channel_averages
 from .designs import Design, GaussianDesign
-from .errors import check
+from .errors import check, integer, real
 from .quantizers import Quantizer
 from .results import CONVERGED, MAX_ITER, Compact, Result, finish
 from .teachers import GaussianTeacher, TeacherPrior, second_moment
@@ -66,9 +66,7 @@ _NEWTON_CAP = 8.0
 
 
 def _number(x, name, expected, ok):
-    good = isinstance(x, (int, float, np.floating, np.integer)) and not isinstance(x, bool)
-    check(good and not math.isnan(x) and ok(x), name, expected, x)
-    return float(x)
+    return real(x, name, expected, ok)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,8 +116,8 @@ class QuantizedRegression:
             "a replica.Quantizer",
             self.quantizer,
         )
-        object.__setattr__(self, "alpha", _number(self.alpha, "alpha", "a finite number > 0",
-                                                  lambda a: math.isfinite(a) and a > 0))  # fmt: skip
+        object.__setattr__(self, "alpha", _number(self.alpha, "alpha", "a finite number > 0 (>= 1e-300: 1/alpha must be finite)",
+                                                  lambda a: math.isfinite(a) and a >= 1e-300))  # fmt: skip
         object.__setattr__(self, "beta", _number(self.beta, "beta", "a number > 0 or math.inf",
                                                  lambda b: b > 0))  # fmt: skip
         object.__setattr__(self, "noise", _number(self.noise, "noise", "a finite variance >= 0",
@@ -369,6 +367,8 @@ def solve_rs(
     Brent's method (with an inner Brent solve for ``Δ*``; ~10² map evaluations) and polishes it
     by Newton: ``branch="bracketed"``.
     """
+    check(isinstance(model, QuantizedRegression), "model", "a QuantizedRegression", model)
+    check(isinstance(throw, bool), "throw", "a bool", throw)
     what = f"solve_rs({model.quantizer.name}, alpha={model.alpha:g}, beta={model.beta:g})"
     if init is not None:
         result = _solve_rs(model, init, tol, max_iter, damping)
@@ -495,8 +495,9 @@ def _bracket(fun, x0, step=1.0):
 def _solve_rs(model, init, tol, max_iter, damping, stall=None) -> RSSolution:
     """One attempt of :func:`solve_rs` from one starting point (never raises on
     non-convergence)."""
-    check(0 <= damping < 1, "damping", "a number in [0, 1)", damping)
-    check(tol > 0, "tol", "a number > 0", tol)
+    damping = real(damping, "damping", "a number in [0, 1)", lambda a: 0 <= a < 1)
+    tol = real(tol, "tol", "a number > 0", lambda t: t > 0)
+    max_iter = integer(max_iter, "max_iter", "an integer >= 1", lambda n: n >= 1)
     name, delta, chi = _initial(model, init)
     hi = np.array([_LOG_HI, _LOG_HI_CHI_INF if math.isinf(model.beta) else _LOG_HI])
     n_eval = 0

@@ -109,7 +109,7 @@ def test_bad_bits_raise(bits):
 
 @given(width=bad_width)
 def test_bad_width_raise(width):
-    with pytest.raises(ValueError, match=r"width: expected a finite number > 0, got"):
+    with pytest.raises(ValueError, match=r"width: expected a finite number > 0.*, got"):
         Quantizer.uniform(2, width)
     with pytest.raises(ValueError, match=r"width: expected"):
         Quantizer.gaussian_quantile(2, width)

@@ -390,3 +390,161 @@ def test_ste_simulate_divergence_is_flagged_and_raises(eta):
     with pytest.raises(ConvergenceError, match="diverged") as err:
         simulate(p, 7, 3.0, seeds=(3, 4), n_points=3)
     assert err.value.result.diverged.all()
+
+
+# ----------------------------------------------------------------------------- validation
+def test_numbers_accept_numpy_scalars_and_0d_arrays_never_bools():
+    """Issue 14.3: one helper for every number: Python/numpy ints and floats and 0-d arrays are
+    numbers, bools/None/strings are not (ArgumentTypeError, also a ValueError), and the message
+    names the argument the user passed."""
+    from replica.errors import ArgumentTypeError, integer, real
+
+    for v in (5, 5.0, np.int64(5), np.float32(5.0), np.array(5.0), np.array(5)):
+        assert real(v, "beta") == 5.0
+    for v in (5, np.int64(5), np.array(5, dtype=np.int32)):
+        assert integer(v, "n") == 5
+    for bad in (True, np.bool_(False), None, "5", [5.0], np.array([5.0])):
+        with pytest.raises(ArgumentTypeError, match=r"^beta: expected"):
+            real(bad, "beta")
+    for bad in (100.7, 2.0, np.float64(3.0)):  # never truncated
+        with pytest.raises(ValueError, match=r"^sizes: expected"):
+            integer(bad, "sizes")
+    with pytest.raises(ValueError, match=r"^tol: expected a number > 0, got nan"):
+        real(float("nan"), "tol", "a number > 0", lambda t: t > 0)
+    assert issubclass(ArgumentTypeError, TypeError) and issubclass(ArgumentTypeError, ValueError)
+
+
+def test_amp_run_validates_beta_types_and_non_finite_data():
+    """Issue 14.3: beta=np.int64(5) was rejected and beta=True accepted; a NaN teacher gave a
+    NaN result; an M x 0 matrix raised ZeroDivisionError; damping='x' an internal TypeError."""
+    from replica.amp import generate, run
+
+    card = QuantizedRegression(quantizer=Quantizer.uniform(2, 1.5), alpha=2.0, beta=5.0,
+                               noise=0.1)  # fmt: skip
+    inst = generate(card, 200, seed=0)
+    q = card.quantizer
+    assert run(inst.X, inst.y, q, np.int64(5), teacher=inst.w0).converged
+    with pytest.raises(TypeError, match=r"^beta: expected"):
+        run(inst.X, inst.y, q, True)
+    with pytest.raises(ValueError, match=r"^damping: expected"):
+        run(inst.X, inst.y, q, 5.0, damping="x")
+    for bad in (np.nan, np.inf):
+        w0 = inst.w0.copy()
+        w0[3] = bad
+        with pytest.raises(ValueError, match=r"^teacher: expected finite entries"):
+            run(inst.X, inst.y, q, 5.0, teacher=w0)
+        X = inst.X.copy()
+        X[0, 0] = bad
+        with pytest.raises(ValueError, match=r"^X: expected finite entries"):
+            run(X, inst.y, q, 5.0)
+    with pytest.raises(ValueError, match=r"^X: expected an \(M, N\) design"):
+        run(np.zeros((5, 0)), np.zeros(5), q, 5.0)
+
+
+def test_experiment_refuses_fractional_sizes_and_seeds():
+    """Issue 14.3: sizes=[100.7] silently ran N = 100, seeds=[0.5, 1.5] became [0, 1]."""
+    with pytest.raises(ValueError, match=r"^sizes: expected"):
+        experiment(MODEL, sizes=[100.7], seeds=1)
+    with pytest.raises(ValueError, match=r"^seeds: expected"):
+        experiment(MODEL, sizes=[10], seeds=[0.5, 1.5])
+    with pytest.raises(TypeError, match=r"^base_seed: expected"):
+        experiment(MODEL, sizes=[10], seeds=1, base_seed=True)
+
+
+def test_float32_amp_default_tolerance_scales_with_the_dtype():
+    """Issue 14.3: with tol=1e-7, float32 AMP never converged (rounding floor ~3e-7):
+    n_converged [0, 0, 0] and mse_inf NaN. The default is max(1e-7, 32 eps)."""
+    from replica.amp.amp import default_tol
+
+    assert default_tol("float64") == 1e-7
+    assert default_tol("float32") == pytest.approx(32 * np.finfo(np.float32).eps, rel=1e-12)
+    model = QuantizedRegression(quantizer=Quantizer.uniform(2, 1.5), alpha=2.0, beta=5.0,
+                                noise=0.1)  # fmt: skip
+    ds = experiment(model, sizes=[200, 400], seeds=5, dtype="float32")
+    assert ds["n_converged"].values.tolist() == [5, 5]  # as in float64 at these sizes
+    assert np.isfinite(float(ds["mse_inf"]))
+
+
+def test_generate_with_a_missing_gpu_library_says_which_extra_to_install():
+    pytest.importorskip("numpy")
+    try:
+        import cupy  # noqa: F401
+
+        pytest.skip("cupy is installed")
+    except ImportError:
+        pass
+    from replica.amp import generate
+
+    with pytest.raises(ImportError, match=r"pip install 'replica-theory\[gpu\]'"):
+        generate(MODEL, 10, seed=0, backend="cupy")
+
+
+def test_wrong_types_name_the_parameter():
+    """Issue 14.3: None, strings and objects gave AttributeError/TypeError from inside."""
+    from replica.dynamics import STEProblem, ode
+    from replica.regression import solve_rs
+
+    with pytest.raises(ValueError, match=r"^model: expected a QuantizedRegression"):
+        solve_rs(None)
+    with pytest.raises(ValueError, match=r"^t_max: expected"):
+        ode(STEProblem(eta=1.0), "5")
+    with pytest.raises(ValueError, match=r"^rtol: expected"):
+        ode(STEProblem(eta=1.0), 1.0, rtol=float("nan"))
+    with pytest.raises(ValueError, match=r"^damping: expected"):
+        solve_rs(MODEL, damping="x")
+    with pytest.raises(ValueError, match=r"^init_align: expected a finite number, got nan"):
+        STEProblem(eta=1.0, init_align=float("nan"))
+
+
+def test_extreme_values_name_the_parameter_the_user_passed():
+    """Issue 14.3: Quantizer.uniform(2, 1e308) named 'levels', SketchedProblem(exponent=1e308)
+    named 'spectrum'; Quantizer(levels=[-1e308, 1e308]).gaussian_moments() was inf/NaN."""
+    from replica.sgd import SketchedProblem
+
+    with pytest.raises(ValueError, match=r"^width: expected"):
+        Quantizer.uniform(2, 1e308)
+    with pytest.raises(ValueError, match=r"^levels: expected values of magnitude"):
+        Quantizer(levels=[-1e308, 1e308])
+    m = Quantizer(levels=[-1e150, 1e150]).gaussian_moments(0.0, 1.0)
+    assert np.isfinite([m.first, m.second, m.cross]).all()
+    with pytest.raises(ValueError, match=r"^exponent: expected"):
+        SketchedProblem(exponent=1e308, dim=10, model_size=5, samples=10)
+    with pytest.raises(ValueError, match=r"^alpha: expected"):
+        QuantizedRegression(quantizer=MODEL.quantizer, alpha=5e-324, beta=5.0, noise=0.1)
+
+
+def test_fixed_points_teacher_grid_and_q_range_are_checked():
+    """Issue 14.3: n_teacher=0 gave eps_g = 1.0 (true 0.286), 3 gave 1.021, 1-2 gave ();
+    a reversed q_range returned () silently."""
+    from replica.dynamics import STEProblem, fixed_points
+
+    p = STEProblem(eta=1.0, weight_quantizer=Quantizer.uniform(1, 1.0), init=1.0)
+    for n in (0, 1, 2, 3, 400, 2.5):
+        with pytest.raises(ValueError, match=r"^n_teacher: expected"):
+            fixed_points(p, n_teacher=n)
+    with pytest.raises(ValueError, match=r"^q_range: expected"):
+        fixed_points(p, kind="gibbs", q_range=(1e3, 1e-4))
+    # 401 nodes (the minimum) against 20001: the documented 1e-4 relative accuracy
+    coarse = fixed_points(p, n_teacher=np.int64(401))[0].eg
+    fine = fixed_points(p, n_teacher=20001)[0].eg
+    assert coarse == pytest.approx(fine, rel=1e-4)
+
+
+@pytest.mark.parametrize("eta", [1e300, 1e-300])
+def test_ode_and_fixed_points_at_extreme_learning_rates(eta):
+    """Issue 14 resources: η = 1e300 raised OverflowError in ode, η = 1e-300 gave scipy's
+    'function value is NaN' in fixed_points: now a flagged result or a clear ValueError."""
+    from replica.dynamics import STEProblem, fixed_points, ode
+
+    p = STEProblem(eta=eta, weight_quantizer=Quantizer.uniform(1, 1.0), init=1.0)
+    tr = ode(p, 1.0, throw=False)
+    assert tr.status in ("converged", "diverged")
+    assert not np.isnan(tr.eg).any()
+    if eta > 1:
+        assert tr.status == "diverged"
+    try:
+        fps = fixed_points(p)
+    except ValueError as exc:
+        assert str(exc).startswith("eta: expected")
+    else:
+        assert all(np.isfinite(fp.eg) for fp in fps)

@@ -39,14 +39,15 @@ from typing import Any
 import numpy as np
 
 from ..channel import grid_posterior
-from ..errors import check
+from ..errors import check, integer, real
 from ..quantizers import Quantizer
 from ..results import CONVERGED, DIVERGED, MAX_ITER, Result, finish
 from . import backend as bk
 from .denoiser import prior_moments
 from .trajectory import Trajectory
 
-__all__ = ["AUTO_DAMPINGS", "STALLED", "AMPResult", "Trajectory", "prior_moments", "run"]
+__all__ = ["AUTO_DAMPINGS", "STALLED", "AMPResult", "Trajectory", "default_tol", "prior_moments",
+           "run"]  # fmt: skip
 
 #: status of :func:`run` stopped by ``patience`` (no new minimum of the residual)
 STALLED = "stalled"
@@ -105,6 +106,17 @@ def _levels(quantizer) -> np.ndarray:
     return lv
 
 
+def default_tol(dtype) -> float:
+    """Default AMP tolerance for arrays of ``dtype``: ``max(1e-7, 32·eps)``.
+
+    1e-7 in float64. In float32 the RMS update cannot go below its rounding floor (≈ 3e-7 at
+    the card's points, a few ``eps = 1.19e-7``), so a fixed 1e-7 never converges there; the
+    scaled default is ``32·eps ≈ 3.8e-6``.
+    """
+    check(str(dtype) in ("float64", "float32"), "dtype", "'float64' or 'float32'", dtype)
+    return max(1e-7, 32.0 * float(np.finfo(np.dtype(str(dtype))).eps))
+
+
 def run(
     X,
     y,
@@ -113,7 +125,7 @@ def run(
     ridge: float = 0.0,
     damping: float | str = 0.0,
     max_iter: int = 300,
-    tol: float = 1e-7,
+    tol: float | None = None,
     teacher=None,
     variance: str = "scalar",
     patience: int | None = None,
@@ -148,9 +160,11 @@ def run(
         ``result.stages``.
     max_iter : int
         Iteration budget.
-    tol : float
+    tol : float, optional
         Converged when the RMS size of the undamped update, ``‖f(r; A) − ŵ‖/√N``, is below
-        ``tol`` (independent of the damping).
+        ``tol`` (independent of the damping). Default :func:`default_tol` of the array's dtype:
+        1e-7 in float64; in float32 the residual has a rounding floor of ≈ 3e-7, so the default
+        is ``32·eps(float32) ≈ 3.8e-6``.
     teacher : (N,) array, optional
         ``w⁰``; when given, ``mse`` and ``m`` are recorded at every iteration.
     variance : {"scalar", "full"}
@@ -180,24 +194,35 @@ def run(
     """
     check(getattr(X, "ndim", None) == 2, "X", "a 2-D (M, N) array", getattr(X, "shape", X))
     M, N = (int(s) for s in X.shape)
+    check(M >= 1 and N >= 1, "X", "an (M, N) design with M >= 1 samples and N >= 1 weights",
+          (M, N))  # fmt: skip
     be = bk.backend_of(X)
     xp = bk.namespace(X)
     check(getattr(y, "shape", None) is not None and tuple(y.shape) == (M,), "y",
           f"an array of shape ({M},)", getattr(y, "shape", y))  # fmt: skip
     check(bk.backend_of(y) == be, "y", f"an array on the same backend as X ({be})",
           bk.backend_of(y))  # fmt: skip
-    ok = isinstance(beta, (int, float, np.floating)) and math.isfinite(beta) and beta > 0
-    check(ok, "beta", "a finite number > 0 (AMP needs a finite temperature)", beta)
-    check(math.isfinite(ridge) and ridge >= 0, "ridge", "a finite number >= 0", ridge)
+    beta = real(beta, "beta", "a finite number > 0 (AMP needs a finite temperature)",
+                lambda b: math.isfinite(b) and b > 0)  # fmt: skip
+    ridge = real(ridge, "ridge", "a finite number >= 0", lambda r: math.isfinite(r) and r >= 0)
     auto = isinstance(damping, str)
-    check((auto and damping == "auto") or (not auto and 0.0 <= damping < 1.0), "damping",
-          "a number in [0, 1) or 'auto'", damping)  # fmt: skip
-    check(isinstance(max_iter, (int, np.integer)) and max_iter >= 1, "max_iter",
-          "an integer >= 1", max_iter)  # fmt: skip
-    check(tol > 0, "tol", "a number > 0", tol)
-    check(patience is None or (isinstance(patience, (int, np.integer)) and patience >= 1),
-          "patience", "None or an integer >= 1", patience)  # fmt: skip
-    check(variance in VARIANCES, "variance", f"one of {VARIANCES}", variance)
+    if auto:
+        check(damping == "auto", "damping", "a number in [0, 1) or 'auto'", damping)
+    else:
+        damping = real(damping, "damping", "a number in [0, 1) or 'auto'",
+                       lambda a: 0.0 <= a < 1.0)  # fmt: skip
+    max_iter = integer(max_iter, "max_iter", "an integer >= 1", lambda n: n >= 1)
+    if tol is None:
+        tol = default_tol(be.dtype)
+    tol = real(tol, "tol", "a number > 0", lambda t: t > 0)
+    if patience is not None:
+        patience = integer(patience, "patience", "None or an integer >= 1", lambda n: n >= 1)
+    check(isinstance(variance, str) and variance in VARIANCES, "variance",
+          f"one of {VARIANCES}", variance)  # fmt: skip
+    check(isinstance(throw, bool), "throw", "a bool", throw)
+    # a NaN or inf in the data would come back as a NaN result: refuse it here, naming the array
+    for name, arr in (("X", X), ("y", y)):
+        check(bool(xp.all(xp.isfinite(arr))), name, "finite entries", "NaN or inf entries")
     levels_np = _levels(quantizer)
     log_prior_np = -0.5 * beta * ridge * levels_np**2
     levels = be.asarray(levels_np)
@@ -206,6 +231,7 @@ def run(
     if teacher is not None:
         w0 = be.asarray(teacher)
         check(tuple(w0.shape) == (N,), "teacher", f"an array of shape ({N},)", tuple(w0.shape))
+        check(bool(xp.all(xp.isfinite(w0))), "teacher", "finite entries", "NaN or inf entries")
 
     alpha = M / N
     inv_beta = 1.0 / beta

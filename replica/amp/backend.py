@@ -141,6 +141,19 @@ class Backend:
             torch.cuda.synchronize(self.device)
 
 
+def _require(module: str, extra: str, spec) -> None:
+    """Import ``module`` or say how to install it (the optional extra of replica-theory)."""
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        raise ImportError(
+            f"backend {spec!r}: needs {module}, which is not installed here ({exc}); install "
+            f"the optional extra with: pip install 'replica-theory[{extra}]'"
+        ) from None
+
+
 def resolve(spec: str | Backend = "numpy", dtype: str = "float64") -> Backend:
     """A :class:`Backend` from a specification string (see the module docstring).
 
@@ -160,11 +173,12 @@ def resolve(spec: str | Backend = "numpy", dtype: str = "float64") -> Backend:
         check(dev in ("", "cpu"), "backend", "'numpy' (CPU only)", spec)
         return Backend(name="numpy", device="cpu", dtype=dtype)
     if name == "cupy":
-        import cupy  # noqa: F401  (fail early with ImportError when absent)
+        _require("cupy", "gpu", spec)
 
         check(dev in ("", "cuda"), "backend", "'cupy' (current CUDA device)", spec)
         return Backend(name="cupy", device="cuda", dtype=dtype)
     if name == "torch":
+        _require("torch", "torch", spec)
         import torch
 
         if not dev:

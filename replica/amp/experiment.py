@@ -30,7 +30,7 @@ from .. import io
 from ..errors import ArgumentTypeError, check, integer
 from ..regression import QuantizedRegression, solve_rs
 from . import backend as bk
-from .amp import run
+from .amp import default_tol, run
 from .instances import Instance, generate
 from .state_evolution import state_evolution
 
@@ -166,7 +166,7 @@ def experiment(
     dtype: str = "float64",
     damping: float = 0.0,
     max_iter: int = 300,
-    tol: float = 1e-7,
+    tol: float | None = None,
     variance: str = "scalar",
     patience: int | None = None,
     checkpoint: str | Path | None = None,
@@ -229,6 +229,8 @@ def experiment(
     check(len(seeds) >= 1 and len(set(seeds)) == len(seeds) and min(seeds) >= 0, "seeds",
           "distinct non-negative integers", seeds)  # fmt: skip
     base_seed = integer(base_seed, "base_seed", "a non-negative integer", lambda s: s >= 0)
+    if tol is None:  # resolved here, so that the resume key holds the tolerance used
+        tol = default_tol(dtype)
     config = _config(model, backend, dtype, damping, max_iter, tol, variance, patience)
     key = io.resume_key(
         experiment,

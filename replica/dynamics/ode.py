@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import integrate
 
-from ..errors import check
+from ..errors import check, check_memory, integer, real
 from ..results import CONVERGED, DIVERGED, MAX_ITER, Result, finish
 from .moments import closure_moments
 from .problem import _BLOWUP, STEProblem
@@ -61,7 +61,8 @@ def drift(problem: STEProblem, m, Q):
     Rm, RQ = (m, Q) if problem.ridge_on == "latent" else (m_psi, C_psi)
     e = problem.residual(m_psi, q_psi)
     dm = eta * (kx * problem.rho - gx * m_psi - lam * Rm)
-    dQ = 2 * eta * (kx * m - gx * C_psi - lam * RQ) + eta**2 * gx * e
+    # η·η, not η**2: a float product overflows to inf (flagged by ode), a power raises
+    dQ = 2 * eta * (kx * m - gx * C_psi - lam * RQ) + eta * eta * gx * e
     return dm, dQ
 
 
@@ -76,7 +77,7 @@ def jacobian(problem: STEProblem, m, Q) -> np.ndarray:
     dRm, dRQ = (eye_m, eye_Q) if problem.ridge_on == "latent" else (dmpsi, dC)
     de = -2 * kx * dmpsi + gx * dq
     row_m = eta * (-gx * dmpsi - lam * dRm)
-    row_Q = 2 * eta * (kx * eye_m - gx * dC - lam * dRQ) + eta**2 * gx * de
+    row_Q = 2 * eta * (kx * eye_m - gx * dC - lam * dRQ) + eta * eta * gx * de
     return np.stack([row_m, row_Q], -2)
 
 
@@ -154,14 +155,20 @@ def ode(
     ----------
     .. [1] Ichikawa, Kashiwamura & Sakata (2025), order-parameter ODEs (card, "Limit dynamics").
     """
-    check(closure == "isotropic", "closure", "'isotropic'", closure)
-    check(math.isfinite(t_max) and t_max > 0, "t_max", "> 0", t_max)
-    check(isinstance(max_nfev, int) and max_nfev >= 1, "max_nfev", "an integer >= 1", max_nfev)
+    check(isinstance(problem, STEProblem), "problem", "an STEProblem", problem)
+    check(isinstance(closure, str) and closure == "isotropic", "closure", "'isotropic'", closure)
+    t_max = real(t_max, "t_max", "a finite time > 0", lambda t: math.isfinite(t) and t > 0)
+    rtol = real(rtol, "rtol", "a relative tolerance in [1e-14, 1)", lambda r: 1e-14 <= r < 1)
+    atol = real(atol, "atol", "an absolute tolerance in (0, inf)", lambda a: 0 < a < math.inf)
+    max_nfev = integer(max_nfev, "max_nfev", "an integer >= 1", lambda n: n >= 1)
+    check(isinstance(throw, bool), "throw", "a bool", throw)
     if problem.weight_quantized:
         _check_closure(problem)
         check(problem.init > 0, "init", "> 0 for the isotropic closure", problem.init)
     if t_eval is None:
-        check(isinstance(n_points, int) and n_points >= 2, "n_points", "an integer >= 2", n_points)
+        n_points = integer(n_points, "n_points", "an integer >= 2", lambda n: n >= 2)
+        # the output grid and its trajectory arrays (τ, m, Q, m_ψ, q_ψ, ε_g and temporaries)
+        check_memory(8.0 * 12 * n_points, "n_points", f"n_points={n_points}")
     tev = np.linspace(0.0, t_max, n_points) if t_eval is None else np.asarray(t_eval, float)
     check(
         tev.ndim == 1 and tev.size >= 1 and bool(np.all(np.diff(tev) > 0))
@@ -172,20 +179,35 @@ def ode(
     )  # fmt: skip
 
     def rhs(_t, y):
-        return np.array(drift(problem, y[0], max(y[1], 1e-300)), dtype=float)
+        try:
+            return np.array(drift(problem, y[0], max(y[1], 1e-300)), dtype=float)
+        except OverflowError:  # e.g. η² at η = 1e300: an infinite drift, flagged below
+            return np.array([math.inf, math.inf])
 
     # the DOP853 steps of solve_ivp, driven here so that the evaluation budget can stop them
-    solver = integrate.DOP853(rhs, 0.0, [problem.m0, problem.Q0], t_max, rtol=rtol, atol=atol)
+    y0 = [problem.m0, problem.Q0]
+    if np.all(np.isfinite(rhs(0.0, np.array(y0)))):
+        with np.errstate(over="ignore", invalid="ignore"):
+            solver = integrate.DOP853(rhs, 0.0, y0, t_max, rtol=rtol, atol=atol)
+    else:  # an infinite drift at the start (η so large that η² overflows): no step to take
+        solver = types.SimpleNamespace(status="blown up", nfev=1, y=np.array(y0, float))
     ts, ys = [], []
     k = 0
     if tev.size and tev[0] <= 0.0:
         ts.append(0.0)
         ys.append(np.array([problem.m0, problem.Q0]))
         k = 1
-    status = CONVERGED
+    status = CONVERGED if solver.status == "running" else DIVERGED
     while solver.status == "running":
         t_old = solver.t
-        solver.step()
+        if not np.all(np.isfinite(solver.f)):  # the drift overflowed: the dynamics blow up
+            status = DIVERGED
+            break
+        with np.errstate(over="ignore", invalid="ignore"):
+            solver.step()
+        if not np.all(np.isfinite(solver.y)):
+            status = DIVERGED
+            break
         if solver.status == "failed":
             status = MAX_ITER
             break

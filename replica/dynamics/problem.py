@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from .. import gauss
-from ..errors import check
+from ..errors import check, real
 from ..quantizers import GaussianMoments, Quantizer
 
 __all__ = ["Elementwise", "STEProblem"]
@@ -203,19 +203,22 @@ class STEProblem:
         _check_transform(self.weight_quantizer, "weight_quantizer")
         _check_transform(self.input_quantizer, "input_quantizer")
 
-        def num(v):
-            return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-
-        check(num(self.eta) and math.isfinite(self.eta) and self.eta > 0, "eta", "> 0", self.eta)
-        check(num(self.ridge) and 0 <= self.ridge < math.inf, "ridge", ">= 0", self.ridge)
-        check(num(self.noise) and 0 <= self.noise < math.inf, "noise", ">= 0", self.noise)
-        check(self.teacher in TEACHERS, "teacher", f"one of {TEACHERS}", self.teacher)
-        check(num(self.rho) and 0 < self.rho < math.inf, "rho", "> 0", self.rho)
-        check(num(self.init) and 0 <= self.init < math.inf, "init", ">= 0", self.init)
-        check(num(self.init_align) and math.isfinite(self.init_align), "init_align", "finite", 0)
+        fin = math.isfinite
+        for name, expected, ok in (
+            ("eta", "a finite number > 0", lambda v: fin(v) and v > 0),
+            ("ridge", "a finite number >= 0", lambda v: fin(v) and v >= 0),
+            ("noise", "a finite number >= 0", lambda v: fin(v) and v >= 0),
+            ("rho", "a finite number > 0", lambda v: fin(v) and v > 0),
+            ("init", "a finite number >= 0", lambda v: fin(v) and v >= 0),
+            ("init_align", "a finite number", fin),
+        ):
+            object.__setattr__(self, name, real(getattr(self, name), name, expected, ok))
+        check(isinstance(self.teacher, str) and self.teacher in TEACHERS, "teacher",
+              f"one of {TEACHERS}", self.teacher)  # fmt: skip
         check(self.ridge_on in RIDGE_ON, "ridge_on", f"one of {RIDGE_ON}", self.ridge_on)
         check(self.ste in STE_KINDS, "ste", f"one of {STE_KINDS}", self.ste)
-        check(self.error_scale in (0.5, 1.0), "error_scale", "0.5 or 1.0", self.error_scale)
+        es = real(self.error_scale, "error_scale", "0.5 or 1.0", lambda v: v in (0.5, 1.0))
+        object.__setattr__(self, "error_scale", es)
         check(isinstance(self.error_noise, bool), "error_noise", "a bool", self.error_noise)
         if self.input_quantizer is None:
             kx, gx, mx = 1.0, 1.0, 0.0

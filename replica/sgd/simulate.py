@@ -193,8 +193,9 @@ class _RunStreams:
     generator call per run and block) to keep the per-step cost vectorised.
     """
 
-    def __init__(self, seed: int, first: int, R: int, purpose: int):
+    def __init__(self, seed: int, first: int, R: int, purpose: int, steps: int):
         self._keys = (seed, first, R, purpose)
+        self._steps = steps
         self._gens: dict[str, list] = {}
         self._buf: dict[str, np.ndarray] = {}
         self._pos: dict[str, int] = {}
@@ -214,7 +215,9 @@ class _RunStreams:
                         np.random.SeedSequence(seed, spawn_key=(first + r, purpose, m))))
                     for r in range(R)
                 ]  # fmt: skip
-            block = max(16 * n, _BUFFER // R)
+            # whole steps per refill: at least 16 (bounded by the run's length), more while the
+            # buffer stays below _BUFFER numbers; the content does not depend on it
+            block = n * min(self._steps, max(16, _BUFFER // (R * max(n, 1))))
             new = np.stack([getattr(g, method)(block) for g in self._gens[method]])
             buf = new if buf is None else np.concatenate([buf[:, pos:], new], axis=1)
             pos = 0
@@ -238,7 +241,7 @@ def _dot(a, b):
 
 def _run_chunk(p: SGDProblem, models, first, R, seed, rec, weights, target):
     d, B = p.dim, p.batch
-    rng = {name: _RunStreams(seed, first, R, i) for i, name in enumerate(_PURPOSES)}
+    rng = {name: _RunStreams(seed, first, R, i, p.steps) for i, name in enumerate(_PURPOSES)}
     sqrt_h = np.sqrt(p.spectrum)
     sigma = math.sqrt(p.noise)
     w_star = p.w_star

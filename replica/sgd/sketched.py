@@ -54,7 +54,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from ..errors import check
+from ..errors import check, check_memory
 from ..noise import Additive, FloatRounding, IntRounding, Multiplicative
 from ..results import Compact
 
@@ -149,6 +149,9 @@ def sketch(model_size: int, dim: int, seed) -> np.ndarray:
     """Gaussian sketch ``S ∈ R^{M×d}`` with iid ``N(0, 1/M)`` entries from ``default_rng(seed)``."""
     check(_is_int(model_size) and model_size >= 1, "model_size", "an integer >= 1", model_size)
     check(_is_int(dim) and dim >= 1, "dim", "an integer >= 1", dim)
+    # the sketch and the two scaled copies and Gram matrices of sketch_spectrum
+    check_memory(8.0 * (3 * model_size * dim + 3 * model_size * model_size),
+                 "dim, model_size", f"a {model_size} x {dim} sketch")  # fmt: skip
     rng = np.random.default_rng(seed)
     return rng.standard_normal((model_size, dim)) / math.sqrt(model_size)
 
@@ -441,6 +444,10 @@ class SketchedProblem(Compact):
         a = self.exponent
         check(_is_real(a) and math.isfinite(a) and a > 1, "exponent", "a finite number > 1", a)
         check(_is_int(self.dim) and self.dim >= 1, "dim", "an integer >= 1", self.dim)
+        # λ_d = d^(−a) and the prior d^(−source) must be representable (no 0 or inf eigenvalue)
+        log_d = math.log(self.dim) if self.dim > 1 else 0.0
+        check(a * log_d < 690, "exponent", f"a finite number > 1 with dim^-exponent > 1e-300 "
+              f"(exponent < {690 / log_d if log_d else math.inf:.4g} at dim={self.dim})", a)  # fmt: skip
         M = self.model_size
         check(_is_int(M) and 1 <= M <= self.dim, "model_size", f"an integer in [1, {self.dim}]", M)
         check(
@@ -453,7 +460,8 @@ class SketchedProblem(Compact):
         check(self.schedule in SCHEDULES, "schedule", f"one of {SCHEDULES}", self.schedule)
         check(_is_int(self.seed) and self.seed >= 0, "seed", "an integer >= 0", self.seed)
         s = self.source
-        check(_is_real(s) and math.isfinite(s), "source", "a finite number", s)
+        check(_is_real(s) and math.isfinite(s) and abs(s) * log_d < 690, "source",
+              f"a finite number with dim^-source in (1e-300, 1e300) at dim={self.dim}", s)  # fmt: skip
         check(self.test in TESTS, "test", f"one of {TESTS}", self.test)
         object.__setattr__(self, "quantization", _freeze_quantization(self.quantization))
         if self.step * self._trace_bound() >= 1.0:
