@@ -146,7 +146,8 @@ def _theory(bits, width, alpha, with_1rsb=True) -> dict:
             out.update(frozen_status=f.status, frozen_mse=f.mse, frozen_free_entropy=f.free_entropy,
                        frozen_entropy=0.0 if f.status == "converged" else rs.entropy,
                        frozen_energy=f.free_energy if f.status == "converged" else rs.energy,
-                       frozen_q=f.x * f.q0 + (1.0 - f.x) * f.q1)  # fmt: skip
+                       frozen_q=f.x * f.q0 + (1.0 - f.x) * f.q1,
+                       frozen_mse_qbar=RHO - 2 * f.m + f.x * f.q0 + (1.0 - f.x) * f.q1)  # fmt: skip
     tap = _optional("replica.tap", "solve_tap")
     if tap is not None:
         t = tap(model, throw=False)
@@ -161,7 +162,8 @@ def _ensembles(data_dir: Path, quick: bool, s: dict) -> None:
                              "n_used")}  # fmt: skip
     ext = {k: [] for k in ("point", "bits", "width", "alpha", "quantity", "inf", "inf_se", "chi2",
                            "dof", "n_min", "n_max", "rs", "z_rs", "rsb", "z_rsb", "rsb_qbar",
-                           "z_rsb_qbar", "frozen", "z_frozen", "rs_at", "rsb_x", "rsb_q0",
+                           "z_rsb_qbar", "frozen", "z_frozen", "frozen_qbar", "z_frozen_qbar",
+                           "rs_at", "rsb_x", "rsb_q0",
                            "rsb_q1", "n_instances")}  # fmt: skip
     pq = {k: [] for k in ("point", "n", "q", "density")}
     diag = {k: [] for k in ("point", "n", "equilibrated", "short_run", "not_equilibrated",
@@ -195,6 +197,7 @@ def _ensembles(data_dir: Path, quick: bool, s: dict) -> None:
 
             ref = {src: th.get(f"{src}_{k}", math.nan) for src in ("rs", "rsb", "frozen")}
             qbar = th.get("rsb_mse_qbar", math.nan) if k == "mse" else ref["rsb"]
+            fqbar = th.get("frozen_mse_qbar", math.nan) if k == "mse" else ref["frozen"]
             for col, v in (("point", name), ("bits", bits), ("width", width), ("alpha", alpha),
                            ("quantity", k), ("inf", inf), ("inf_se", se),
                            ("chi2", float(ds[f"{k}_fit_chi2"].values[-1])),
@@ -202,7 +205,8 @@ def _ensembles(data_dir: Path, quick: bool, s: dict) -> None:
                            ("n_max", int(sizes.max())), ("rs", ref["rs"]), ("z_rs", z(ref["rs"])),
                            ("rsb", ref["rsb"]), ("z_rsb", z(ref["rsb"])), ("rsb_qbar", qbar),
                            ("z_rsb_qbar", z(qbar)), ("frozen", ref["frozen"]),
-                           ("z_frozen", z(ref["frozen"])), ("rs_at", th["rs_at"]),
+                           ("z_frozen", z(ref["frozen"])), ("frozen_qbar", fqbar),
+                           ("z_frozen_qbar", z(fqbar)), ("rs_at", th["rs_at"]),
                            ("rsb_x", th.get("rsb_x", math.nan)),
                            ("rsb_q0", th.get("rsb_q0", math.nan)),
                            ("rsb_q1", th.get("rsb_q1", math.nan)),
@@ -256,6 +260,8 @@ def _scan(data_dir: Path, quick: bool, s: dict) -> None:
             if "frozen_mse" in th:
                 add_theory(b, float(w), "frozen_1rsb", th["frozen_mse"], th["frozen_entropy"],
                            th["rs_at"])  # fmt: skip
+                add_theory(b, float(w), "frozen_1rsb_qbar", th["frozen_mse_qbar"],
+                           th["frozen_entropy"], th["rs_at"])  # fmt: skip
             if "tap_mse" in th:
                 add_theory(b, float(w), "tap", th["tap_mse"], math.nan, th["rs_at"])
         for w in s["rsb_scan"].get(b, ()):
@@ -403,13 +409,17 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
     pts, _ = load_csv(data_dir / "scan_points.csv")
     fig, axes = plt.subplots(2, 2, figsize=(10, 7.5), sharex=True)
     styles = {"rs": ("k", "-", "RS"), "1rsb_q0": ("C2", "-", "1RSB ρ−2m+q₀"),
-              "1rsb_qbar": ("C2", "--", "1RSB ρ−2m+q̄"), "frozen_1rsb": ("C4", "-", "frozen 1RSB"),
+              "1rsb_qbar": ("C2", "--", "1RSB ρ−2m+q̄"),
+              "frozen_1rsb": ("C4", "-", "frozen 1RSB ρ−2m+q₀"),
+              "frozen_1rsb_qbar": ("C4", "--", "frozen 1RSB ρ−2m+q̄"),
               "tap": ("C1", "-", "TAP branch")}  # fmt: skip
     for j, b in enumerate((1, 2)):
         for row, key in ((0, "mse"), (1, "entropy")):
             ax = axes[row, j]
             for src, (c, ls, lab) in styles.items():
                 sel = (th["bits"] == b) & (th["source"] == src)
+                if key == "entropy" and src.endswith("qbar"):
+                    continue  # the same entropy as the q₀ line
                 if not np.any(sel) or not np.any(np.isfinite(th[key][sel])):
                     continue
                 x, y = th["width"][sel], th[key][sel]
