@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import importlib
+import importlib.util
 import inspect
 import pkgutil
 import re
@@ -54,8 +55,13 @@ def public_modules(exclude=()) -> list[str]:
 
 
 def _listed_by_parent(name: str) -> bool:
+    """Whether pdoc documents ``name`` by itself as a submodule of its package: the ones the
+    package lists in ``__all__``, or all of them when the package has no ``__all__``."""
     parent, _, leaf = name.rpartition(".")
-    return bool(parent) and leaf in getattr(importlib.import_module(parent), "__all__", ())
+    if not parent:
+        return False
+    names = getattr(importlib.import_module(parent), "__all__", None)
+    return names is None or leaf in names
 
 
 def _members(module):
@@ -114,6 +120,10 @@ def _resolves(target: str, module, owner=None) -> bool:
     for cand in candidates:
         parts = cand.split(".")
         for i in range(len(parts), 0, -1):
+            if "__main__" in parts[:i]:  # a `python -m` entry point runs on import: find it only
+                if i == len(parts) and importlib.util.find_spec(".".join(parts)) is not None:
+                    return True
+                continue
             try:
                 obj = importlib.import_module(".".join(parts[:i]))
             except ImportError:

@@ -35,6 +35,8 @@ def _modules():
     for info in pkgutil.walk_packages(replica.__path__, "replica."):
         if info.name.startswith("replica.symbolic"):
             continue  # derivations (sympy expressions), not results
+        if info.name.rsplit(".", 1)[-1] == "__main__":
+            continue  # `python -m` entry points run on import
         try:
             yield importlib.import_module(info.name)
         except ImportError:  # an optional dependency (GPU, dask) missing
