@@ -162,6 +162,11 @@ def _values(name, values) -> list:
 
 def _spec(model: QuantizedRegression, grid: Mapping, along, boundaries: bool) -> dict:
     check(isinstance(model, QuantizedRegression), "model", "a QuantizedRegression", model)
+    # the lines rebuild each point's model from this spec, which has no design entry: a
+    # structured design would silently be swept as the i.i.d. Gaussian one
+    check(getattr(model.design, "gaussian", True), "model",
+          "a model with the i.i.d. Gaussian design (sweeps of structured designs are not "
+          "supported)", model.design)  # fmt: skip
     check(isinstance(grid, Mapping) and len(grid) > 0, "grid",
           f"a mapping of one or more of {PARAMETERS} to values", grid)  # fmt: skip
     for name in grid:

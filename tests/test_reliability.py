@@ -17,6 +17,7 @@ import pytest
 import replica
 from replica import io
 from replica.amp import experiment
+from replica.designs import CovarianceDesign
 from replica.errors import CheckpointWarning, CorruptFileError
 from replica.phase import phase_diagram
 from replica.quantizers import Quantizer
@@ -58,7 +59,10 @@ MODEL_CHANGES = {
     "teacher": DiscreteTeacher(values=[-1.0, 1.0]),
     "estimator": "sample",
     "include_noise": False,
+    "design": CovarianceDesign(eigenvalues=[0.5, 1.5]),
 }
+#: model fields a resumable function refuses instead of keying (documented there)
+REFUSED = {("run_sweep", "design")}
 
 SWEEP_BASE = {"model": MODEL, "grid": {"width": [0.5, 1.0], "noise": [0.1, 0.2]},
               "along": None, "boundaries": True}  # fmt: skip
@@ -108,7 +112,12 @@ def test_resume_key_changes_with_every_argument(name, monkeypatch):
         k, *_ = captured_key(monkeypatch, _call(func, {**base, p: changes[p]}))
         assert k != key0, f"{name}: argument {p} does not change the resume key"
     for field in dataclasses.fields(QuantizedRegression):
+        assert field.name in MODEL_CHANGES, f"add a changed value for model.{field.name}"
         model = dataclasses.replace(MODEL, **{field.name: MODEL_CHANGES[field.name]})
+        if (name, field.name) in REFUSED:
+            with pytest.raises(ValueError, match=r"^model: expected"):
+                _call(func, {**base, "model": model})()
+            continue
         k, *_ = captured_key(monkeypatch, _call(func, {**base, "model": model}))
         assert k != key0, f"{name}: model.{field.name} does not change the resume key"
     # the same arguments give the same key (in another spelling: numpy scalars, tuples)
