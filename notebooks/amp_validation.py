@@ -23,6 +23,7 @@ import matplotlib.pyplot as plt
 
 from replica import Quantizer, amp
 from replica.regression import QuantizedRegression, solve_rs
+from replica.teachers import DiscreteTeacher
 
 QUICK = os.environ.get("REPLICA_NOTEBOOK_QUICK") == "1"
 N = 400 if QUICK else 4000
@@ -100,6 +101,26 @@ print(f"undamped AMP: {plain.status} after {plain.n_iter} iterations")
 print(f"damped AMP (0.7): {damped.status}, mse {damped.mse:.4f}")
 if math.isfinite(damped.mse):
     print(f"damped AMP minus RS: {damped.mse - rs_u.mse:+.4f}")
+
+# %% [markdown]
+# ## 5. Where AMP is not the equilibrium: the statistical-to-computational gap
+# In the Bayes-optimal binary model (levels ±1, teacher uniform on them, β = 1/σ²) at high
+# signal-to-noise, state evolution (hence AMP) from the prior stays on an uninformative RS
+# branch while `solve_rs` returns the branch of lowest free energy, near perfect recovery.
+# `state_evolution` says so (`gap`). The spinodals and the first-order transition are located
+# by root finding in `paper_repro/kashiwamura2024_branches.py` (figure
+# `figures/kashiwamura2024_branches/branches.png`): at σ² = 0.01 the informative branch exists
+# for α > 0.1241, AMP's branch for α < 0.4949, and the equilibrium jumps at α_IT = 0.3124.
+
+# %%
+q1 = Quantizer.uniform(1, 1.0)
+bayes = QuantizedRegression(quantizer=q1, alpha=0.4, beta=100.0, noise=0.01,
+                            teacher=DiscreteTeacher.on_grid(q1))  # fmt: skip
+se_b = amp.state_evolution(bayes)
+print(f"alpha = 0.4, sigma^2 = 0.01: state evolution mse {se_b.mse:.4f}, equilibrium mse "
+      f"{se_b.equilibrium_mse:.2e}, gap: {se_b.gap}")  # fmt: skip
+for br in solve_rs(bayes).branches:
+    print(" ", br)
 
 # %% [markdown]
 # ## On a GPU
