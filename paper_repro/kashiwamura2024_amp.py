@@ -13,12 +13,25 @@ Three figures (uniform endpoints grid, Gaussian teacher ρ = 1, α = 2, β = 5, 
    against ω and N, next to the RS and 1RSB predictions (1RSB from :mod:`replica.rsb` when
    available).
 
+The TAP branch (issue 17; :func:`replica.solve_tap`, a conjecture) adds a line to figure 1 (with
+damped-AMP points extrapolated to N → ∞) and three figures:
+
+4. ``amp_phase`` — what AMP does over (b, ω) with ``damping="auto"``: the undamped stage
+   converges (RS), only a damped stage converges (TAP branch), or none;
+5. ``tap_validation`` — damped AMP at :data:`TAP_POINTS` (b = 1, 2, 3; several α, β, σ²):
+   MSE and training error per size relative to ``solve_tap``, the extrapolation ``x∞ + c/N``
+   and the z-scores of mse, training error, q, V, A;
+6. ``tap_fields_damping`` — the histogram of AMP's field against the predicted non-Gaussian
+   density (and a Gaussian with the same Δ), and the smallest damping from the spectral radius
+   of the linearised AMP map against trial runs (the theory itself predicts no damping).
+
 The compute step writes tidy CSV tables with metadata (parameters and seeds); the plot step only
 reads them. Instance ``(b, ω, s)`` is drawn with seed ``(SEED, b, round(1000 ω), s)``.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
@@ -33,7 +46,7 @@ from ._figures import save_figure
 
 TITLE = "Kashiwamura, Sakata & Imaizumi (2024): AMP vs the replica theory (claim 5)"
 #: seconds of `replica repro --quick kashiwamura2024_amp` (both steps), measured on 2 shared CPU cores (load ~6)
-QUICK_SECONDS = 8
+QUICK_SECONDS = 15  # 8 before the TAP-branch tables (issue 17), which add ~7 s
 
 ALPHA, BETA, NOISE, RHO = 2.0, 5.0, 0.1, 1.0
 SEED = 2024
@@ -336,6 +349,208 @@ def compute(data_dir: Path, quick: bool) -> None:
              _rsb_theory(np.union1d(np.linspace(2.0, 3.2, 3 if quick else 17),
                                     [w for w, _ in s["rsb_runs"]])),
              metadata(_params(quick, bits=b), seed=None))  # fmt: skip
+    compute_tap(data_dir, quick)
+
+
+def compute_tap(data_dir: Path, quick: bool, parts=("curves", "ensemble", "phase", "fields",
+                                                    "damping")) -> None:  # fmt: skip
+    """The TAP-branch tables (issue 17): ``tap_curves`` (solve_tap over ω), ``tap_ensemble`` /
+    ``tap_summary`` / ``tap_sizes`` (damped AMP at :data:`TAP_POINTS` extrapolated in N),
+    ``amp_phase`` (what AMP does over (b, ω)), ``tap_fields`` (histogram of AMP's field) and
+    ``tap_damping`` (smallest damping: linearised map vs trial runs)."""
+    data_dir = Path(data_dir)
+    if "curves" in parts:
+        _tap_curves(data_dir, quick)
+    if "ensemble" in parts:
+        scratch = data_dir / "tap_ensemble_rows.csv"
+        tap_ensemble(scratch, quick)
+        _finish_ensemble(scratch, data_dir, quick)
+    if "phase" in parts:
+        _amp_phase(data_dir, quick)
+    if "fields" in parts:
+        _tap_fields(data_dir, quick)
+    if "damping" in parts:
+        _tap_damping(data_dir, quick)
+
+
+def _tap_curves(data_dir, quick):
+    from replica.tap import solve_tap
+
+    s = _sizes(quick)
+    cols = {k: [] for k in ("bits", "width", "branch", "status", "gen_error", "mse",
+                            "train_error", "at", "replicon", "A", "B")}  # fmt: skip
+    for b in s["bits"]:
+        for w in np.linspace(0.1, max(s["widths"]) + 0.25, 20 if quick else 80):
+            sol = solve_tap(_model(b, w), throw=False)
+            for k in cols:
+                cols[k].append(b if k == "bits" else w if k == "width" else getattr(sol, k))
+    save_csv(data_dir / "tap_curves.csv", cols,
+             metadata(_params(quick, theory="replica.solve_tap (conjecture, issue 17)"),
+                      seed=None))  # fmt: skip
+
+
+def _finish_ensemble(scratch: Path, data_dir: Path, quick: bool, note: str = "") -> None:
+    """Tidy table with metadata from the scratch rows of :func:`tap_ensemble`, and the
+    summary against :func:`replica.solve_tap`."""
+    import csv
+
+    with Path(scratch).open() as fh:
+        rows = list(csv.DictReader(fh))
+    keyed = {(r["point"], int(r["n"]), int(r["seed"])): r for r in rows}  # dedupe (reruns)
+    rows = [keyed[k] for k in sorted(keyed, key=lambda k: (k[1], k[0], k[2]))]
+    cols = {}
+    for k in TAP_COLUMNS:
+        vals = [r[k] for r in rows]
+        try:
+            cols[k] = np.array([float(v) for v in vals])
+        except ValueError:
+            cols[k] = np.array(vals)
+    points, plan, max_iter = _tap_plan(quick)
+    meta = metadata(_params(quick, points=[list(p) for p in points],
+                            sizes={str(k): v for k, v in plan.items()}, max_iter=max_iter,
+                            damping="auto", tol=1e-7, note=note),
+                    seed={"instances": f"generate(model, N, seed=({SEED}, 17, k, N, s)), "
+                                       "k the index of the point in TAP_POINTS"})  # fmt: skip
+    save_csv(data_dir / "tap_ensemble.csv", cols, meta)
+    summary, per_size = tap_summary(cols)
+    save_csv(data_dir / "tap_summary.csv", summary,
+             metadata(_params(quick, note="theory computed when the summary was written"),
+                      seed=None))  # fmt: skip
+    save_csv(data_dir / "tap_sizes.csv", per_size, metadata(_params(quick), seed=None))
+    if Path(scratch).resolve().parent == Path(data_dir).resolve():
+        Path(scratch).unlink()
+
+
+def _phase_plan(quick):
+    if quick:
+        return (1, 2), (0.5, 1.5, 2.7), 150, 1, 3000
+    return (1, 2, 3), (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5), 500, 3, 6000
+
+
+def _amp_phase(data_dir, quick):
+    """Per (b, ω) and instance: did undamped AMP converge (first stage of ``damping="auto"``),
+    did a damped stage converge (which damping), or neither; with the RS AT and the TAP
+    prediction."""
+    from replica.tap import solve_tap
+
+    bits, widths, n, inst, max_iter = _phase_plan(quick)
+    cols = {k: [] for k in ("bits", "width", "seed", "n", "outcome", "damping", "status",
+                            "n_iter", "mse", "rs_at", "rs_mse", "tap_mse", "tap_branch")}  # fmt: skip
+    for b in bits:
+        for w in widths:
+            model = _model(b, w)
+            tap = solve_tap(model, throw=False)
+            rs = solve_rs(model, throw=False)
+            for s in range(inst):
+                x = generate(model, n, seed=(SEED, 170, b, round(1000 * w), s))
+                res = run(x.X, x.y, model.quantizer, BETA, damping="auto", max_iter=max_iter,
+                          tol=1e-7, teacher=x.w0, throw=False)  # fmt: skip
+                if not res.converged:
+                    outcome = "none"
+                elif res.damping == 0.0:
+                    outcome = "undamped"
+                else:
+                    outcome = "damped"
+                for k, v in (("bits", b), ("width", w), ("seed", s), ("n", n),
+                             ("outcome", outcome), ("damping", res.damping),
+                             ("status", res.status), ("n_iter", res.n_iter), ("mse", res.mse),
+                             ("rs_at", rs.at), ("rs_mse", rs.mse), ("tap_mse", tap.mse),
+                             ("tap_branch", tap.branch)):  # fmt: skip
+                    cols[k].append(v)
+    save_csv(data_dir / "amp_phase.csv", cols,
+             metadata(_params(quick, n=n, instances=inst, max_iter=max_iter, damping="auto",
+                              outcome="undamped: the undamped stage converged; damped: a damped "
+                                      "stage converged; none: no stage converged"),
+                      seed={"instances": f"({SEED}, 170, b, round(1000 w), s)"}))  # fmt: skip
+
+
+def amp_fields(model, res, X, y) -> np.ndarray:
+    """AMP's field ``s = ŵ + Xᵀg/A`` at a fixed point, where the Onsager memory is
+    ``g = β(y − Xŵ)``."""
+    w = np.asarray(res.estimate)
+    return w + model.beta * (X.T @ (y - X @ w)) / float(res.A)
+
+
+def _tap_fields(data_dir, quick):
+    """Histogram of AMP's field at the damped fixed points of P1 (pooled instances) with the
+    expected counts of the TAP density (:func:`replica.tap.field_density`) and of the
+    Gaussian law of ``r = w⁰ + √Δ z`` at the same Δ."""
+    from scipy import integrate
+
+    from replica.tap import field_density, solve_tap
+
+    point = TAP_POINTS[0]
+    model = tap_model(point)
+    sol = solve_tap(model)
+    n, inst = (300, 2) if quick else (2000, 4)
+    fields, used = [], 0
+    for s in range(inst):
+        x = generate(model, n, seed=(SEED, 171, n, s))
+        res = run(x.X, x.y, model.quantizer, model.beta, damping="auto", max_iter=12000,
+                  tol=1e-7, teacher=x.w0, throw=False)  # fmt: skip
+        if res.converged:
+            fields.append(amp_fields(model, res, x.X, x.y))
+            used += 1
+    f = np.concatenate(fields)
+    edges = np.linspace(-4.5, 4.5, 31)
+    counts = np.histogram(f, bins=edges)[0]
+    tot = f.size
+    tau = model.rho + sol.delta
+    tap_p = [integrate.quad(lambda u: float(field_density(model, sol, u)), a, b)[0]
+             for a, b in itertools.pairwise(edges)]  # fmt: skip
+    gauss_p = [integrate.quad(lambda u: math.exp(-0.5 * u * u / tau)
+                              / math.sqrt(2 * math.pi * tau), a, b)[0]
+               for a, b in itertools.pairwise(edges)]  # fmt: skip
+    cols = {"lo": edges[:-1], "hi": edges[1:], "count": counts,
+            "tap_expected": tot * np.array(tap_p), "gauss_expected": tot * np.array(gauss_p)}  # fmt: skip
+    save_csv(data_dir / "tap_fields.csv", cols,
+             metadata(_params(quick, point=list(point), n=n, instances_used=used,
+                              fields=int(tot), tap_A=sol.A, tap_B=sol.B, tap_delta=sol.delta,
+                              field="s = w + beta X^T (y - X w) / A at the fixed point"),
+                      seed={"instances": f"({SEED}, 171, n, s)"}))  # fmt: skip
+
+
+def _tap_damping(data_dir, quick):
+    """Smallest damping that makes each TAP point's AMP fixed point attracting, from the
+    spectral radius of the linearised map (:func:`replica.amp.linear.smallest_damping`),
+    against the smallest damping of a trial grid that converges from the initial state."""
+    from replica.amp.linear import fixed_point_state, smallest_damping
+
+    points = TAP_POINTS[:2] if quick else TAP_POINTS
+    n, inst = (150, 1) if quick else (500, 1)
+    trial = (0.1, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+    cols = {k: [] for k in ("point", "seed", "n", "auto_damping", "rho_undamped",
+                            "eig_re", "eig_im", "eta_linear", "eta_trial")}  # fmt: skip
+    for k, point in enumerate(points):
+        model = tap_model(point)
+        for s in range(inst):
+            x = generate(model, n, seed=(SEED, 172, k, n, s))
+            res = run(x.X, x.y, model.quantizer, model.beta, damping="auto", max_iter=12000,
+                      tol=1e-9, teacher=x.w0, throw=False)  # fmt: skip
+            if not res.converged:
+                continue
+            state = fixed_point_state(x.X, x.y, model.beta, res.estimate, res.variance)
+            eta, rho0, ev = smallest_damping(x.X, x.y, model.quantizer.levels, model.beta,
+                                             state, xtol=0.02, k=4)  # fmt: skip
+            eta_trial = math.nan
+            for e in trial:
+                r = run(x.X, x.y, model.quantizer, model.beta, damping=e, max_iter=4000,
+                        tol=1e-7, teacher=x.w0, throw=False)  # fmt: skip
+                if r.converged and abs(r.mse - res.mse) < 1e-4:
+                    eta_trial = e
+                    break
+            for key, v in (("point", point[0]), ("seed", s), ("n", n),
+                           ("auto_damping", res.damping), ("rho_undamped", rho0),
+                           ("eig_re", float(ev[0].real)), ("eig_im", float(abs(ev[0].imag))),
+                           ("eta_linear", eta), ("eta_trial", eta_trial)):  # fmt: skip
+                cols[key].append(v)
+    save_csv(data_dir / "tap_damping.csv", cols,
+             metadata(_params(quick, n=n, trial_dampings=list(trial),
+                              eta_linear="bisection (xtol 0.02) on the spectral radius of the "
+                                         "linearised damped AMP map at the fixed point",
+                              eta_trial="smallest trial damping converging from the initial "
+                                        "state to the same fixed point (|dmse| < 1e-4)"),
+                      seed={"instances": f"({SEED}, 172, k, n, s)"}))  # fmt: skip
 
 
 def _plt():
@@ -360,7 +575,8 @@ def _mean_se(x):
 
 
 def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
-    """Draw the three figures from the tables written by :func:`compute`."""
+    """Draw the figures from the tables written by :func:`compute` (the TAP-branch figures
+    when their tables exist)."""
     plt = _plt()
     data_dir, fig_dir = Path(data_dir), Path(fig_dir)
     fig_dir.mkdir(parents=True, exist_ok=True)
@@ -388,6 +604,7 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
                     mfc=colors[int(b)] if allc else "white")  # fmt: skip
     ax.plot([], [], "ko", ms=5, label=f"AMP N = {n} (all converged)")
     ax.plot([], [], "ko", mfc="white", ms=5, label="AMP (some not converged: last iterate)")
+    _tap_overlay(ax, data_dir, colors)
     ax.set_xlabel(r"width $\omega$")
     ax.set_ylabel(r"$\varepsilon_g$")
     ax.set_ylim(0, min(1.6, float(np.nanmax(curve["gen_error"])) + 0.05))
@@ -471,4 +688,174 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
     ax2.set_ylabel("MSE")
     ax2.legend(fontsize=6, ncol=2)
     out.append(save_figure(fig, fig_dir / "amp_rsb_damped.png"))
+    out += _plot_tap(plt, data_dir, fig_dir)
     return out
+
+
+def _tap_overlay(ax, data_dir, colors):
+    """The TAP branch (where AT > 1) and the extrapolated damped-AMP points of the TAP ensemble
+    at the panel's (α, β, σ²) on the ε_g(ω) panel."""
+    path = Path(data_dir) / "tap_curves.csv"
+    if not path.exists():
+        return
+    tc, _ = load_csv(path)
+    for b in colors:
+        sel = (tc["bits"] == b) & (np.asarray(tc["branch"]).astype(str) == "tap")
+        if np.any(sel):
+            ax.plot(tc["width"][sel], tc["gen_error"][sel], "-.", color=colors[b], lw=1.5)
+    ax.plot([], [], "k-.", lw=1.5, label="TAP branch (solve_tap, conjecture)")
+    spath = Path(data_dir) / "tap_summary.csv"
+    if not spath.exists():
+        return
+    sm, _ = load_csv(spath)
+    sel = ((np.asarray(sm["quantity"]).astype(str) == "mse") & (sm["alpha"] == ALPHA)
+           & (sm["beta"] == BETA) & (sm["noise"] == NOISE))  # fmt: skip
+    for i in np.flatnonzero(sel):
+        b = int(sm["bits"][i])
+        if b in colors and np.isfinite(sm["amp_inf"][i]):
+            ax.errorbar(sm["width"][i], sm["amp_inf"][i] + NOISE, yerr=sm["amp_inf_se"][i],
+                        fmt="D", color=colors[b], ms=6, mec="k", capsize=2)  # fmt: skip
+    ax.plot([], [], "kD", ms=6, label=r"damped AMP (auto), $N\to\infty$")
+
+
+def _plot_tap(plt, data_dir, fig_dir) -> list:
+    """The TAP-branch figures, each drawn when its table exists."""
+    data_dir, out = Path(data_dir), []
+    if (data_dir / "amp_phase.csv").exists():
+        out.append(_plot_amp_phase(plt, data_dir, fig_dir))
+    if (data_dir / "tap_summary.csv").exists():
+        out.append(_plot_tap_validation(plt, data_dir, fig_dir))
+    if (data_dir / "tap_fields.csv").exists() and (data_dir / "tap_damping.csv").exists():
+        out.append(_plot_fields_damping(plt, data_dir, fig_dir))
+    return out
+
+
+_OUTCOMES = (("undamped", "C2", "o", "undamped AMP converges (RS)"),
+             ("damped", "C0", "s", "only damped AMP converges (TAP branch)"),
+             ("none", "C3", "X", "no damping converges"))  # fmt: skip
+
+
+def _plot_amp_phase(plt, data_dir, fig_dir):
+    ph, meta = load_csv(data_dir / "amp_phase.csv")
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    outcome = np.asarray(ph["outcome"]).astype(str)
+    keys, groups = _group(ph, ["bits", "width"])
+    for (b, w), idx in zip(keys, groups):
+        oc = outcome[idx]
+        counts = {o: int(np.sum(oc == o)) for o, *_ in _OUTCOMES}
+        top = max(counts, key=counts.get)
+        _, color, marker, _ = next(x for x in _OUTCOMES if x[0] == top)
+        ax.scatter(w, b, s=170, c=color, marker=marker, edgecolors="k", zorder=3)
+        damp = ph["damping"][idx][oc == "damped"]
+        label = f"{counts[top]}/{len(idx)}"
+        if top == "damped" and damp.size:
+            label += rf" $\eta$={np.median(damp):g}"
+        ax.annotate(label, (w, b), textcoords="offset points", xytext=(0, 11), ha="center",
+                    fontsize=6)  # fmt: skip
+    for _, color, marker, lab in _OUTCOMES:
+        ax.scatter([], [], s=60, c=color, marker=marker, edgecolors="k", label=lab)
+    at = Path(data_dir) / "at_line.csv"
+    if at.exists():
+        line, _ = load_csv(at)
+        for i, (b, wat) in enumerate(zip(line["bits"], line["width_at"])):
+            if np.isfinite(wat):
+                ax.plot([wat, wat], [b - 0.35, b + 0.35], "k-", lw=2.5,
+                        label=r"AT $=1$ (RS)" if i == 0 else None)  # fmt: skip
+    bits = np.unique(ph["bits"]).astype(int)
+    ax.set_yticks(bits)
+    ax.set_ylim(bits.min() - 0.6, bits.max() + 0.8)
+    ax.set_xlabel(r"width $\omega$")
+    ax.set_ylabel("bits $b$")
+    p = meta["params"]
+    ax.set_title(f"what AMP does (damping='auto', N = {int(p['n'])}, "
+                 f"{int(p['instances'])} instances per point; label: majority, damping)",
+                 fontsize=8)  # fmt: skip
+    ax.legend(fontsize=6, loc="upper left", ncol=2)
+    return save_figure(fig, fig_dir / "amp_phase.png")
+
+
+def _plot_tap_validation(plt, data_dir, fig_dir):
+    sm, _ = load_csv(data_dir / "tap_summary.csv")
+    sz, _ = load_csv(data_dir / "tap_sizes.csv")
+    qty = np.asarray(sm["quantity"]).astype(str)
+    names = list(dict.fromkeys(np.asarray(sm["point"]).astype(str)))
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
+    for ax, q, lab in ((axes[0], "mse", "MSE"), (axes[1], "train_error", "training error")):
+        for j, name in enumerate(names):
+            i = np.flatnonzero((np.asarray(sm["point"]).astype(str) == name) & (qty == q))[0]
+            sel = (np.asarray(sz["point"]).astype(str) == name) & (
+                np.asarray(sz["quantity"]).astype(str) == q
+            )
+            th = sm["theory"][i]
+            inv_n = 1.0 / sz["n"][sel]
+            ax.errorbar(inv_n * 1e3, sz["mean"][sel] / th, yerr=sz["sem"][sel] / th, fmt="o",
+                        color=f"C{j}", ms=3, capsize=1.5)  # fmt: skip
+            if np.isfinite(sm["amp_inf"][i]):
+                ax.errorbar(0.0, sm["amp_inf"][i] / th, yerr=sm["amp_inf_se"][i] / th, fmt="D",
+                            color=f"C{j}", ms=5, capsize=2,
+                            label=f"{name}: b={int(sm['bits'][i])}, "
+                                  rf"$\omega$={sm['width'][i]:g}, $\alpha$={sm['alpha'][i]:g}, "
+                                  rf"$\beta$={sm['beta'][i]:g}, $\sigma^2$={sm['noise'][i]:g}")  # fmt: skip
+        ax.axhline(1.0, color="k", lw=1)
+        ax.set_xlabel(r"$10^3/N$")
+        ax.set_ylabel(f"AMP {lab} / TAP theory")
+    axes[0].legend(fontsize=5.5)
+    ax = axes[2]
+    quantities = ("mse", "train_error", "q", "V", "A")
+    for j, name in enumerate(names):
+        zs = [sm["z"][np.flatnonzero((np.asarray(sm["point"]).astype(str) == name)
+                                     & (qty == q))[0]] for q in quantities]  # fmt: skip
+        ax.plot(np.arange(len(quantities)) + 0.08 * (j - len(names) / 2), zs, "o",
+                color=f"C{j}", label=name)  # fmt: skip
+    ax.axhspan(-3, 3, color="0.9", zorder=0)
+    ax.axhline(0, color="k", lw=1)
+    ax.set_xticks(range(len(quantities)))
+    ax.set_xticklabels(["mse", "train", "q", "V", "A"])
+    ax.set_ylabel(r"$z = (x_\infty - x_{\rm TAP}) / {\rm se}$")
+    ax.set_title(r"extrapolated ($x_\infty$, fit $x_\infty + c/N$) vs solve_tap", fontsize=8)
+    ax.legend(fontsize=6, ncol=2)
+    return save_figure(fig, fig_dir / "tap_validation.png")
+
+
+def _plot_fields_damping(plt, data_dir, fig_dir):
+    fl, fmeta = load_csv(data_dir / "tap_fields.csv")
+    dm, _ = load_csv(data_dir / "tap_damping.csv")
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
+    width = fl["hi"] - fl["lo"]
+    tot = float(np.sum(fl["count"]))
+    mid = 0.5 * (fl["lo"] + fl["hi"])
+    ax1.bar(mid, fl["count"] / (tot * width), width=width, color="0.8", edgecolor="0.5",
+            label=f"AMP field s ({int(tot)} values)")  # fmt: skip
+    ok = fl["tap_expected"] > 5  # χ² over bins with enough expected counts
+    chi = {k: float(np.sum((fl["count"][ok] - fl[k][ok]) ** 2 / fl[k][ok]))
+           for k in ("tap_expected", "gauss_expected")}  # fmt: skip
+    ax1.step(mid, fl["tap_expected"] / (tot * width), where="mid", color="C0",
+             label=rf"TAP density, $\chi^2$ = {chi['tap_expected']:.0f} / {int(ok.sum())} bins")  # fmt: skip
+    ax1.step(mid, fl["gauss_expected"] / (tot * width), where="mid", color="C3", ls="--",
+             label=rf"Gaussian, same $\Delta$: $\chi^2$ = {chi['gauss_expected']:.0f}")  # fmt: skip
+    p = fmeta["params"]
+    ax1.set_title(f"AMP field at the damped fixed point, point {p['point'][0]}, "
+                  f"N = {int(p['n'])}", fontsize=8)  # fmt: skip
+    ax1.set_xlabel("s")
+    ax1.set_ylabel("density")
+    ax1.legend(fontsize=6)
+    names = list(dict.fromkeys(np.asarray(dm["point"]).astype(str)))
+    x = np.arange(len(names))
+    for j, name in enumerate(names):
+        sel = np.asarray(dm["point"]).astype(str) == name
+        ax2.plot(np.full(sel.sum(), j) - 0.1, dm["eta_linear"][sel], "o", color="C0",
+                 label="linearised map: spectral radius = 1" if j == 0 else None)  # fmt: skip
+        ax2.plot(np.full(sel.sum(), j) + 0.1, dm["eta_trial"][sel], "s", color="C1",
+                 label="smallest trial damping converging from the start" if j == 0 else None)  # fmt: skip
+        ax2.plot(np.full(sel.sum(), j), dm["auto_damping"][sel], "x", color="k",
+                 label="damping='auto' used" if j == 0 else None)  # fmt: skip
+        ax2.annotate(rf"$\rho_0$={np.mean(dm['rho_undamped'][sel]):.2f}", (j, 0.02),
+                     ha="center", fontsize=6)  # fmt: skip
+    ax2.set_xticks(x)
+    ax2.set_xticklabels(names)
+    ax2.set_ylim(0, 1)
+    ax2.set_ylabel(r"damping $\eta$")
+    ax2.set_title(r"smallest damping ($\rho_0$: undamped spectral radius; the TAP theory "
+                  "gives no damping prediction)", fontsize=7)  # fmt: skip
+    ax2.legend(fontsize=6, loc="upper left")
+    return save_figure(fig, fig_dir / "tap_fields_damping.png")
