@@ -110,3 +110,36 @@ def test_experiment_reports_the_tap_prediction():
     ds = experiment(stable, sizes=(150, 300), seeds=3)
     assert ds.attrs["tap_branch"] == "rs"
     assert float(ds.tap_mse) == pytest.approx(solve_rs(stable).mse, rel=1e-10)
+
+
+def test_linearised_map_is_amps_iteration_and_locates_the_damping():
+    from replica.amp.amp import prior_moments
+    from replica.amp.linear import amp_map, fixed_point_state, smallest_damping, spectrum
+
+    m = model(2, 2.7)
+    inst = generate(m, 300, seed=2)
+    lv = m.quantizer.levels
+    # one undamped step of amp_map from AMP's initial state is amp.run's first iterate (the
+    # same formulas; equal to rounding)
+    mean0, var0 = prior_moments(lv)
+    z0 = (np.full(300, mean0), np.full(300, var0), np.zeros(600))
+    one = run(inst.X, inst.y, m.quantizer, m.beta, max_iter=1, throw=False)
+    assert np.allclose(amp_map(inst.X, inst.y, lv, m.beta, z0)[0], one.estimate, atol=1e-14)
+    # at the damped fixed point: T(z*) = z* (to the run's tolerance), the undamped map is
+    # unstable (ρ > 1: why undamped AMP does not converge) and a damping η* < 1 stabilises it
+    res = run(inst.X, inst.y, m.quantizer, m.beta, damping="auto", max_iter=6000, tol=1e-10,
+              teacher=inst.w0)  # fmt: skip
+    z = fixed_point_state(inst.X, inst.y, m.beta, res.estimate, res.variance)
+    t = amp_map(inst.X, inst.y, lv, m.beta, z)
+    assert all(np.max(np.abs(a - b)) < 1e-8 for a, b in zip(t, z))
+    eta, rho0, ev = smallest_damping(inst.X, inst.y, lv, m.beta, z, xtol=0.02, k=4)
+    assert rho0 > 1.0 and abs(ev[0]) == pytest.approx(rho0) and 0.0 < eta < 0.99
+    assert np.abs(spectrum(inst.X, inst.y, lv, m.beta, z, damping=min(eta + 0.03, 0.98),
+                           k=4)[0]) < 1.0  # fmt: skip
+    # at an RS point the undamped fixed point is attracting: η* = 0
+    s = model(2, 1.5)
+    inst = generate(s, 300, seed=2)
+    res = run(inst.X, inst.y, s.quantizer, s.beta, tol=1e-10, max_iter=2000)
+    z = fixed_point_state(inst.X, inst.y, s.beta, res.estimate, res.variance)
+    eta, rho0, _ = smallest_damping(inst.X, inst.y, s.quantizer.levels, s.beta, z, k=4)
+    assert eta == 0.0 and rho0 < 1.0
