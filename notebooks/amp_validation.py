@@ -11,17 +11,16 @@
 # 1. the SE fixed point with the RS solution;
 # 2. one AMP run with SE, iterate by iterate;
 # 3. an ensemble over sizes and seeds, extrapolated as mse(N) = mse∞ + c/N, with RS;
-# 4. what happens where RS is unstable (AT > 1).
+# 4. what happens where RS is unstable (AT > 1): damped AMP against the TAP branch.
 #
 # With `REPLICA_NOTEBOOK_QUICK=1` the sizes are small and the agreement is rougher.
 
 # %%
-import math
 import os
 
 import matplotlib.pyplot as plt
 
-from replica import Quantizer, amp
+from replica import Quantizer, amp, solve_tap
 from replica.regression import QuantizedRegression, solve_rs
 from replica.teachers import DiscreteTeacher
 
@@ -81,26 +80,36 @@ print(f"fit: {ds.attrs['fit_status']}; mse_inf = {float(ds.mse_inf):.4f} ± "
       f"{float(ds.mse_inf_se):.4f}   RS = {float(ds.rs_mse):.4f}   z = {float(ds.z_rs):+.2f}")  # fmt: skip
 
 # %% [markdown]
-# ## 4. Where RS is unstable
+# ## 4. Where RS is unstable: the TAP branch
 # At ω = 3 (AT ≈ 1.67 > 1) the RS saddle point is not the right description. Undamped AMP
 # follows its SE towards the RS fixed point and then does not settle: `patience` stops it and
-# reports `stalled`. Damped AMP converges, but to a fixed point whose mse is below the RS value
-# (and below the 1RSB value `replica.solve_1rsb` gives). Neither theory describes that point.
-# This is an open observation, not a validated result.
+# reports `stalled`. Damped AMP (`damping="auto"` tries 0, 0.5, 0.7, … and reports the damping
+# it used) converges, to a fixed point below RS (and below the 1RSB Gibbs mean).
+# `replica.solve_tap` predicts that point: the RS statistics of the minimum of AMP's TAP
+# landscape at AMP's precision A, seen through a second precision B (see `replica.tap`). It is a
+# **conjecture** with no fitted parameter; the committed ensemble in
+# `figures/kashiwamura2024_amp/tap_validation.png` (6 RSB points, N up to 4000) agrees with it
+# within its standard errors. Here: one instance, and its conditional prediction at its own A.
 
 # %%
 unstable = model.replace(quantizer=Quantizer.uniform(2, 3.0))
 rs_u = solve_rs(unstable)
+tap_u = solve_tap(unstable)
 inst_u = amp.generate(unstable, N, seed=2)
 plain = amp.run(inst_u.X, inst_u.y, unstable.quantizer, unstable.beta, teacher=inst_u.w0,
                 max_iter=400, patience=50, throw=False)  # fmt: skip
 damped = amp.run(inst_u.X, inst_u.y, unstable.quantizer, unstable.beta, teacher=inst_u.w0,
-                 damping=0.7, max_iter=2000, throw=False)  # fmt: skip
+                 damping="auto", max_iter=12000, throw=False)  # fmt: skip
 print(f"RS: mse {rs_u.mse:.4f}, AT {rs_u.at:.3f}")
+print(f"TAP branch: mse {tap_u.mse:.4f}, A {tap_u.A:.3f}, B {tap_u.B:.3f}, "
+      f"replicon {tap_u.replicon:.3f} ({tap_u.branch})")  # fmt: skip
 print(f"undamped AMP: {plain.status} after {plain.n_iter} iterations")
-print(f"damped AMP (0.7): {damped.status}, mse {damped.mse:.4f}")
-if math.isfinite(damped.mse):
-    print(f"damped AMP minus RS: {damped.mse - rs_u.mse:+.4f}")
+print(f"damped AMP (auto, used {damped.damping}): {damped.status}, mse {damped.mse:.4f}, "
+      f"A {float(damped.A):.3f}")  # fmt: skip
+if damped.converged:
+    cond = solve_tap(unstable, A=float(damped.A))
+    print(f"TAP prediction at this instance's own A: mse {cond.mse:.4f} "
+          f"(AMP - prediction {damped.mse - cond.mse:+.4f})")  # fmt: skip
 
 # %% [markdown]
 # ## 5. Where AMP is not the equilibrium: the statistical-to-computational gap

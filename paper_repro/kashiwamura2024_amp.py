@@ -424,7 +424,7 @@ def _finish_ensemble(scratch: Path, data_dir: Path, quick: bool, note: str = "")
 def _phase_plan(quick):
     if quick:
         return (1, 2), (0.5, 1.5, 2.7), 150, 1, 3000
-    return (1, 2, 3), (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5), 500, 3, 6000
+    return (1, 2, 3), (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5), 500, 2, 6000
 
 
 def _amp_phase(data_dir, quick):
@@ -482,7 +482,7 @@ def _tap_fields(data_dir, quick):
     point = TAP_POINTS[0]
     model = tap_model(point)
     sol = solve_tap(model)
-    n, inst = (300, 2) if quick else (2000, 4)
+    n, inst = (300, 2) if quick else (2000, 3)
     fields, used = [], 0
     for s in range(inst):
         x = generate(model, n, seed=(SEED, 171, n, s))
@@ -518,7 +518,7 @@ def _tap_damping(data_dir, quick):
 
     points = TAP_POINTS[:2] if quick else TAP_POINTS
     n, inst = (150, 1) if quick else (500, 1)
-    trial = (0.1, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+    trial = (0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
     cols = {k: [] for k in ("point", "seed", "n", "auto_damping", "rho_undamped",
                             "eig_re", "eig_im", "eta_linear", "eta_trial")}  # fmt: skip
     for k, point in enumerate(points):
