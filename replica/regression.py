@@ -318,6 +318,8 @@ def solve_rs(
     Parameters
     ----------
     model : QuantizedRegression
+        A non-Gaussian ``model.design`` is solved by
+        :func:`replica.structured.solve_rs_structured` (finite β).
     throw : bool
         Raise :class:`~replica.ConvergenceError` (carrying the result) if not converged.
     init : None, "uninformative", "informative", RSSolution or (mse, chi)
@@ -369,6 +371,11 @@ def solve_rs(
     """
     check(isinstance(model, QuantizedRegression), "model", "a QuantizedRegression", model)
     check(isinstance(throw, bool), "throw", "a bool", throw)
+    if not model.design.gaussian:  # a structured design: replica.structured (same contract)
+        from .structured import solve_rs_structured
+
+        return solve_rs_structured(model, throw=throw, init=init, tol=tol, max_iter=max_iter,
+                                   damping=damping, continuation=continuation)  # fmt: skip
     what = f"solve_rs({model.quantizer.name}, alpha={model.alpha:g}, beta={model.beta:g})"
     if init is not None:
         result = _solve_rs(model, init, tol, max_iter, damping)

@@ -131,12 +131,14 @@ def solve_rs_structured(
     tol: float = 1e-11,
     max_iter: int = 300,
     damping: float = 0.5,
+    continuation=None,
 ) -> RSSolution:
     """RS saddle point of ``model`` for its (right-rotationally invariant) design.
 
     Same contract as :func:`replica.solve_rs`: with ``init=None`` the uninformative (state
     evolution's) and informative starts are both run and the converged branch of lowest free
-    energy is returned, the others listed in ``branches``. ``tol`` is on
+    energy is returned, the others listed in ``branches`` (``continuation``, a nearby
+    solution or ``(mse, chi)``, is one more start). ``tol`` is on
     ``max(|ln Δ' − ln Δ|, |ln χ' − ln χ|)``. Statuses ``converged``, ``max_iter``, ``stalled``.
 
     For the i.i.d. design it reproduces :func:`replica.solve_rs` (test: ≤ 1e-10); ``at`` is the
@@ -145,6 +147,8 @@ def solve_rs_structured(
     _check_model(model)
     what = f"solve_rs_structured({model.design!r}, alpha={model.alpha:g}, beta={model.beta:g})"
     starts = [init] if init is not None else ["uninformative", "informative"]
+    if init is None and continuation is not None:
+        starts.append(continuation)
     attempts = []
     for st in starts:
         sol = _solve_one(model, st, tol, max_iter, damping)

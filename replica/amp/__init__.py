@@ -1,5 +1,6 @@
 """Finite-size validation of the replica theory: AMP, its state evolution, ensembles.
 
+* :func:`vamp` — VAMP on one instance (any design: one SVD, two modules);
 * :func:`run` — AMP on one instance (numpy, cupy or torch arrays; results stay on the device);
 * :func:`state_evolution` — the SE recursion (Picard iteration of the RS map) and its fixed point;
 * :func:`generate` — teacher–student instances (:mod:`replica.amp.instances`, below the
@@ -22,6 +23,7 @@ from .experiment import Extrapolation, experiment, extrapolate, size_means
 from .instances import Instance, generate
 from .state_evolution import SEResult, state_evolution
 from .trajectory import Trajectory
+from .vamp import vamp
 
 __all__ = [
     "AMPResult",
@@ -37,4 +39,5 @@ __all__ = [
     "run",
     "size_means",
     "state_evolution",
+    "vamp",
 ]

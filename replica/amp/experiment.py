@@ -33,6 +33,7 @@ from . import backend as bk
 from .amp import default_tol, run
 from .instances import Instance, generate
 from .state_evolution import state_evolution
+from .vamp import vamp
 
 __all__ = ["Extrapolation", "Instance", "experiment", "extrapolate", "generate", "size_means"]
 
@@ -95,7 +96,7 @@ def _config(model, backend, dtype, damping, max_iter, tol, variance, patience) -
         "teacher": repr(model.teacher), "backend": bk.resolve(backend, dtype).name,
         "dtype": dtype, "damping": damping, "max_iter": int(max_iter), "tol": tol,
         "variance": variance, "patience": patience,
-    }  # fmt: skip
+    } | ({} if model.design.gaussian else {"design": repr(model.design)})  # fmt: skip
 
 
 _FIELDS = {  # per-instance variables and their missing-value markers
@@ -176,6 +177,10 @@ def experiment(
 ):
     """AMP on independent instances over sizes and seeds, with finite-size extrapolation.
 
+    For a structured ``model.design`` (:mod:`replica.designs`) the instances are drawn from it
+    and solved by :func:`replica.amp.vamp`; ``se_mse`` is then VAMP's state evolution and the
+    TAP prediction is not applicable (NaN).
+
     Parameters
     ----------
     model : QuantizedRegression
@@ -219,6 +224,9 @@ def experiment(
         ``rs_status``, ``se_status``, ``tap_status``, ``tap_branch`` and a metadata record.
     """
     check(isinstance(model, QuantizedRegression), "model", "a QuantizedRegression", model)
+    check(model.design.gaussian or not isinstance(damping, str), "damping",
+          "a number in [0, 1) for a structured design (VAMP has no auto schedule)",
+          damping)  # fmt: skip
     sizes = _int_list(sizes, "sizes", "distinct integers >= 1")
     check(len(sizes) >= 1 and len(set(sizes)) == len(sizes) and min(sizes) >= 1, "sizes",
           "distinct integers >= 1", sizes)  # fmt: skip
@@ -261,9 +269,14 @@ def experiment(
         bar = tqdm(total=len(todo), desc="amp instances")
     for n, s in todo:
         inst = generate(model, n, seed=(int(base_seed), n, s), backend=backend, dtype=dtype)
-        res = run(inst.X, inst.y, model.quantizer, model.beta, ridge=model.ridge,
-                  damping=damping, max_iter=max_iter, tol=tol, teacher=inst.w0,
-                  variance=variance, patience=patience, throw=False)  # fmt: skip
+        if model.design.gaussian:
+            res = run(inst.X, inst.y, model.quantizer, model.beta, ridge=model.ridge,
+                      damping=damping, max_iter=max_iter, tol=tol, teacher=inst.w0,
+                      variance=variance, patience=patience, throw=False)  # fmt: skip
+        else:  # structured designs: VAMP (its state evolution is the RS saddle point)
+            res = vamp(inst.X, inst.y, model.quantizer, model.beta, ridge=model.ridge,
+                       damping=damping, max_iter=max_iter, tol=tol, teacher=inst.w0,
+                       patience=patience, throw=False)  # fmt: skip
         xi = inst.y - inst.X @ inst.w0
         vals = {"mse": res.mse, "m": res.m, "q": res.q, "residual": res.residual,
                 "rho_emp": bk.scalar(inst.w0 @ inst.w0) / n,
@@ -353,8 +366,14 @@ def _summarise(ds, model, config, meta, control_variates=True):
     means, sems = per_size(labels, means), per_size(labels, sems)
     fit = extrapolate(ds.size.values, means, sems)
     rs = solve_rs(model, throw=False)
-    se = state_evolution(model, throw=False)
-    tap = _tap_prediction(model)
+    if model.design.gaussian:
+        se = state_evolution(model, throw=False)
+        tap = _tap_prediction(model)
+    else:
+        from ..structured import vamp_state_evolution
+
+        se = vamp_state_evolution(model, throw=False)
+        tap = _NoTap(mse=math.nan, status="not applicable (structured design)", branch="none")
     extra = model.noise if model.include_noise else 0.0
     out = ds.copy()
     out["converged"] = ds["converged"] == 1

@@ -52,8 +52,9 @@ def generate(
 ) -> Instance:
     """Draw an instance of ``model`` with ``N = n`` weights and ``M = round(α n)`` samples.
 
-    ``w⁰ ~ P₀`` (the model's teacher), ``X_{μi} ~ N(0, 1/N)``, ``y = X w⁰ + ξ`` with
-    ``ξ ~ N(0, σ²)``.
+    ``w⁰ ~ P₀`` (the model's teacher), ``X`` from ``model.design`` (default: entries
+    ``N(0, 1/N)``; structured designs of :mod:`replica.designs` are drawn with numpy and moved to
+    the backend), ``y = X w⁰ + ξ`` with ``ξ ~ N(0, σ²)``.
 
     Parameters
     ----------
@@ -95,8 +96,11 @@ def generate(
     rng = np.random.default_rng(seed)
     w0_np = np.asarray(model.teacher.sample(n, rng), dtype=float)
     xi_np = math.sqrt(model.noise) * rng.standard_normal(M)
-    X = be.standard_normal((M, n), rng)
-    X *= 1.0 / math.sqrt(n)
+    if model.design.gaussian:
+        X = be.standard_normal((M, n), rng)
+        X *= 1.0 / math.sqrt(n)
+    else:  # a structured design (replica.designs) is drawn on the host, then moved
+        X = be.asarray(model.design.sample(M, n, rng))
     w0 = be.asarray(w0_np)
     y = X @ w0 + be.asarray(xi_np)
     return Instance(X=X, y=y, w0=w0)

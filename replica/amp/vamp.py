@@ -1,0 +1,198 @@
+"""Vector AMP for the Gibbs posterior of weight-quantized regression on any design.
+
+VAMP (Rangan, Schniter, Fletcher 2019) splits the posterior
+``P(w) ∝ exp(−β[½‖y − Xw‖² + ½λ‖w‖²])``, ``w ∈ Q^N``, into two modules exchanging Gaussian
+messages ``(r, γ)``:
+
+* the denoiser (grid prior with log prior ``−βλq²/2``, :func:`replica.channel.grid_posterior`)
+  at ``(r₁, γ₁)``: ``ŵ₁ = f(r₁; γ₁)``, ``α₁ = ⟨∂_r f⟩ = γ₁⟨v⟩``, then
+  ``γ₂ = γ₁(1 − α₁)/α₁``, ``r₂ = (ŵ₁ − α₁r₁)/(1 − α₁)``;
+* the LMMSE module with the Gaussian likelihood at noise precision β, through one SVD
+  ``X = U S Vᵀ`` (computed once): ``ŵ₂ = (βXᵀX + γ₂)⁻¹(βXᵀy + γ₂r₂)``,
+  ``α₂ = (γ₂/N) Tr(βXᵀX + γ₂)⁻¹``, then ``γ₁ = γ₂(1 − α₂)/α₂``, ``r₁ = (ŵ₂ − α₂r₂)/(1 − α₂)``.
+
+For right-rotationally invariant designs its iterates follow the state evolution of
+:func:`replica.structured.vamp_state_evolution`, whose fixed point is the RS saddle point of
+:func:`replica.structured.solve_rs_structured`; for i.i.d. Gaussian designs it reaches the same
+fixed point as :func:`replica.amp.run`.
+
+References
+----------
+S. Rangan, P. Schniter, A. K. Fletcher, "Vector approximate message passing", IEEE Trans. Inf.
+Theory 65, 6664 (2019), Algorithm 1 (and its SVD form, Algorithm 2).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..channel import grid_posterior
+from ..errors import check
+from ..results import CONVERGED, DIVERGED, MAX_ITER, finish
+from . import backend as bk
+from .amp import STALLED, AMPResult, _levels
+from .denoiser import prior_moments
+from .trajectory import Trajectory
+
+__all__ = ["vamp"]
+
+
+def vamp(
+    X,
+    y,
+    quantizer,
+    beta: float,
+    ridge: float = 0.0,
+    damping: float = 0.0,
+    max_iter: int = 500,
+    tol: float = 1e-7,
+    teacher=None,
+    patience: int | None = None,
+    throw: bool = True,
+) -> AMPResult:
+    """Run VAMP on one instance ``(X, y)`` (any design).
+
+    Parameters
+    ----------
+    X : (M, N) array
+        Design matrix (numpy, cupy or torch; float64/float32).
+    y : (M,) array
+        Labels, same backend and device as ``X``.
+    quantizer : Quantizer or (K,) array
+        The grid of allowed weights.
+    beta : float
+        Inverse temperature (finite, > 0): the noise precision of the LMMSE module.
+    ridge : float
+        ``λ ≥ 0``.
+    damping : float
+        ``η ∈ [0, 1)``: weight of the old message ``(r₁, γ₁)`` (in ``r₁`` and ``ln γ₁``) in each
+        update of the denoiser's input; 0 is the algorithm state evolution describes.
+    max_iter : int
+        Iteration budget.
+    tol : float
+        Converged when ``‖ŵ₁ − ŵ₁_prev‖/√N < tol``.
+    teacher : (N,) array, optional
+        ``w⁰``; when given, ``mse`` and ``m`` are recorded at every iteration.
+    patience : int, optional
+        Stop with status ``"stalled"`` after this many iterations without a new minimum of
+        the residual (None: run to ``max_iter``).
+    throw : bool
+        Raise :class:`~replica.ConvergenceError` (carrying the result) when not converged.
+
+    Returns
+    -------
+    AMPResult
+        As :func:`replica.amp.run`: ``estimate`` = ``ŵ₁`` (the denoiser's posterior mean, on the
+        grid's convex hull), ``variance`` its posterior variances, ``A`` = ``γ₁``; statuses
+        ``"converged"``, ``"max_iter"``, ``"stalled"``, ``"diverged"`` (a non-finite iterate or
+        a precision ``γ`` that left ``(0, ∞)``).
+    """
+    check(getattr(X, "ndim", None) == 2, "X", "a 2-D (M, N) array", getattr(X, "shape", X))
+    M, N = (int(s) for s in X.shape)
+    be = bk.backend_of(X)
+    xp = bk.namespace(X)
+    check(getattr(y, "shape", None) is not None and tuple(y.shape) == (M,), "y",
+          f"an array of shape ({M},)", getattr(y, "shape", y))  # fmt: skip
+    check(bk.backend_of(y) == be, "y", f"an array on the same backend as X ({be})",
+          bk.backend_of(y))  # fmt: skip
+    ok = isinstance(beta, (int, float, np.floating)) and math.isfinite(beta) and beta > 0
+    check(ok, "beta", "a finite number > 0 (VAMP needs a finite temperature)", beta)
+    check(math.isfinite(ridge) and ridge >= 0, "ridge", "a finite number >= 0", ridge)
+    check(isinstance(damping, (int, float)) and 0.0 <= damping < 1.0, "damping",
+          "a number in [0, 1)", damping)  # fmt: skip
+    check(isinstance(max_iter, (int, np.integer)) and max_iter >= 1, "max_iter",
+          "an integer >= 1", max_iter)  # fmt: skip
+    check(tol > 0, "tol", "a number > 0", tol)
+    check(patience is None or (isinstance(patience, (int, np.integer)) and patience >= 1),
+          "patience", "None or an integer >= 1", patience)  # fmt: skip
+    levels_np = _levels(quantizer)
+    log_prior_np = -0.5 * beta * ridge * levels_np**2
+    levels = be.asarray(levels_np)
+    log_prior = be.asarray(log_prior_np) if ridge > 0 else None
+    w0 = None
+    if teacher is not None:
+        w0 = be.asarray(teacher)
+        check(tuple(w0.shape) == (N,), "teacher", f"an array of shape ({N},)", tuple(w0.shape))
+
+    # one thin SVD; the LMMSE module is then O(MN) per iteration
+    U, S, Vh = xp.linalg.svd(X, full_matrices=False)
+    k = int(S.shape[0])
+    bS = beta * S
+    bS2 = beta * S * S
+    Uty = U.T @ y
+    sqrt_n = math.sqrt(N)
+
+    mean0, var0 = prior_moments(levels_np, log_prior_np)
+    r2 = be.asarray(np.full(N, mean0))
+    g2 = 1.0 / max(var0, 1e-300)  # the prior's precision: the denoiser at γ₁ → 0
+    rows = {key: [] for key in ("mse", "m", "q", "V", "A")}
+    residuals = []
+    w_prev, r1, g1 = None, None, None
+    status, it, resid = MAX_ITER, 0, math.inf
+    best, since_best = math.inf, 0
+    f = v = None
+    for it in range(1, max_iter + 1):
+        # LMMSE module
+        inv = 1.0 / (bS2 + g2)
+        Vr = Vh @ r2
+        w2 = r2 + Vh.T @ (bS * (Uty - S * Vr) * inv)
+        a2 = g2 * (bk.scalar(xp.sum(inv)) + (N - k) / g2) / N
+        g1_new = g2 * (1.0 - a2) / a2
+        r1_new = (w2 - a2 * r2) / (1.0 - a2)
+        if r1 is None or damping == 0.0:
+            r1, g1 = r1_new, g1_new
+        elif g1_new > 0 and g1 > 0:
+            r1 = damping * r1 + (1.0 - damping) * r1_new
+            g1 = math.exp(damping * math.log(g1) + (1.0 - damping) * math.log(g1_new))
+        else:
+            r1, g1 = r1_new, g1_new
+        if not (math.isfinite(g1) and g1 > 0):
+            status = DIVERGED
+            break
+        # denoiser module
+        f, v = grid_posterior(r1, g1, levels, log_prior, xp=xp)
+        Vbar = bk.scalar(xp.sum(v)) / N
+        a1 = g1 * Vbar
+        q = bk.scalar(f @ f) / N
+        rows["q"].append(q)
+        rows["V"].append(Vbar)
+        rows["A"].append(g1)
+        if w0 is not None:
+            e = w0 - f
+            rows["mse"].append(bk.scalar(e @ e) / N)
+            rows["m"].append(bk.scalar(w0 @ f) / N)
+        if w_prev is not None:
+            d = f - w_prev
+            resid = bk.scalar(d @ d) ** 0.5 / sqrt_n
+        w_prev = f
+        residuals.append(resid)
+        if not (math.isfinite(resid) or it == 1) or not (0.0 < a1 < 1.0):
+            status = DIVERGED if not (0.0 < a1 < 1.0) or not math.isfinite(resid) else status
+            break
+        if resid < tol:
+            status = CONVERGED
+            break
+        if resid < best:
+            best, since_best = resid, 0
+        else:
+            since_best += 1
+            if patience is not None and since_best >= patience:
+                status = STALLED
+                break
+        g2 = g1 * (1.0 - a1) / a1
+        r2 = (f - a1 * r1) / (1.0 - a1)
+    traj = Trajectory(
+        **{key: np.asarray(val, dtype=float) for key, val in rows.items()},
+        residual=np.asarray(residuals, dtype=float),
+    )
+    if f is None:  # diverged before the first denoising step
+        f, v = r2, r2 * 0.0
+    result = AMPResult(
+        status=status, n_iter=it, residual=resid, estimate=f, variance=v, A=g1,
+        trajectory=traj, mse=float(traj.mse[-1]) if w0 is not None and traj.mse.size else None,
+        m=float(traj.m[-1]) if w0 is not None and traj.m.size else None,
+        q=float(traj.q[-1]) if traj.q.size else math.nan, damping=float(damping),
+    )  # fmt: skip
+    return finish(result, throw, f"amp.vamp(N={N}, M={M}, beta={beta:g}, damping={damping:g})")
