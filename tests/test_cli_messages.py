@@ -104,3 +104,30 @@ def test_single_line_summary_names_its_bits(capsys):
                  "--executor", "serial"]) == 0  # fmt: skip
     out = capsys.readouterr().out
     assert "  bits=2: " in out and "all:" not in out
+
+
+@pytest.mark.parametrize("command", ["repro", "bench"])
+def test_help_lists_the_available_names(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    out = capsys.readouterr().out
+    if command == "repro":
+        import paper_repro
+
+        names = paper_repro.names()
+        assert "figures/quick" in out  # where quick output goes
+    else:
+        from replica.bench import BENCHMARKS
+
+        names = list(BENCHMARKS)
+    assert names and all(n in out for n in names), out
+
+
+def test_quick_runs_are_labelled_in_every_metadata_record(tmp_path):
+    from replica import io
+
+    with io.context(quick=True):
+        io.save_csv(tmp_path / "t.csv", {"x": [1.0]}, io.metadata({"a": 1}))
+        meta = io.metadata()
+    assert meta["quick"] is True and io.load_csv(tmp_path / "t.csv")[1]["quick"] is True
+    assert "quick" not in io.metadata()  # outside the context: not claimed either way
