@@ -138,18 +138,53 @@ atexit.register(shutdown_pool)
 
 
 def _discard_pool() -> None:
+    """Stop the pool now (interrupted or terminated mid-way): its workers are terminated, not
+    waited for, so that the process can exit (at exit, concurrent.futures would otherwise
+    join the running tasks)."""
     global _pool, _pool_workers
     if _pool is not None:
+        procs = list((getattr(_pool, "_processes", None) or {}).values())
         _pool.shutdown(wait=False, cancel_futures=True)
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
     _pool, _pool_workers = None, 0
 
 
-def _worker_init() -> None:
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else (pid reused): not our parent
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:  # no /proc (macOS): kill(0) is the answer
+        return True
+
+
+def _watch_parent(pid: int, period: float = 0.5) -> None:
+    """Exit this worker once the process that owns the pool is gone (killed by SIGKILL, it
+    cannot shut the pool down: the workers would otherwise run on for good)."""
+    while _alive(pid):
+        time.sleep(period)
+    os._exit(0)
+
+
+def _worker_init(parent: int | None = None) -> None:
     """In each worker: Ctrl-C (or a Jupyter kernel's interrupt) is the parent's to handle; the
-    workers would otherwise each print a KeyboardInterrupt traceback."""
+    workers would otherwise each print a KeyboardInterrupt traceback. A daemon thread watches
+    the parent and ends the worker when it dies."""
     import signal
+    import threading
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if parent is not None:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True,
+                         name="replica-parent-watch").start()  # fmt: skip
 
 
 def pool_is_warm(workers: int) -> bool:
@@ -162,7 +197,7 @@ def get_pool(workers: int) -> ProcessPoolExecutor:
     if not pool_is_warm(workers):
         shutdown_pool()
         _pool = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(),
-                                    initializer=_worker_init)  # fmt: skip
+                                    initializer=_worker_init, initargs=(os.getpid(),))  # fmt: skip
         _pool_workers = workers
     return _pool
 

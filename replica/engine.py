@@ -183,13 +183,29 @@ def run_tasks(
     -------
     xarray.Dataset
         ``assemble(done)`` (reloaded from ``path`` when one is given).
+
+    Raises
+    ------
+    OutputLockedError
+        Another live process is running on the same ``path`` (:func:`replica.io.output_lock`).
     """
+    if path is None:
+        return _run(tasks, solve, solve_chunk, assemble, key, meta, None, executor, max_workers,
+                    progress, points)  # fmt: skip
+    path = Path(path)
+    # one process per output: a second one would write (and remove) the same checkpoints
+    with io.output_lock(path):
+        return _run(tasks, solve, solve_chunk, assemble, key, meta, path, executor, max_workers,
+                    progress, points)  # fmt: skip
+
+
+def _run(tasks, solve, solve_chunk, assemble, key, meta, path, executor, max_workers, progress,
+         points):  # fmt: skip
     from tqdm.auto import tqdm
 
     done: dict[int, dict] = {}
     parts = None
     if path is not None:
-        path = Path(path)
         if path.exists():
             ds = io.load_netcdf(path)
             if ds.attrs.get("meta", {}).get("sweep_key") != key:

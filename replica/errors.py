@@ -15,6 +15,7 @@ __all__ = [
     "CheckpointWarning",
     "ConvergenceError",
     "CorruptFileError",
+    "OutputLockedError",
     "ReplicaError",
     "available_memory",
     "check",
@@ -51,6 +52,11 @@ class CorruptFileError(ReplicaError, ValueError):
             f"{self.path}: expected a results file written by replica, got a damaged file: "
             f"{reason} (remove it to recompute)"
         )
+
+
+class OutputLockedError(ReplicaError):
+    """Another live process holds the lock on the same output (see
+    :func:`replica.io.output_lock`)."""
 
 
 class CheckpointWarning(UserWarning):

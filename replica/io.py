@@ -49,6 +49,7 @@ __all__ = [
     "load_csv",
     "load_netcdf",
     "metadata",
+    "output_lock",
     "resume_key",
     "save_csv",
     "save_netcdf",
@@ -185,6 +186,74 @@ def resume_key(
     }
     text = json.dumps(record, sort_keys=True, allow_nan=False)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+# ----------------------------------------------------------------------------- locks
+def _lock_path(path: Path) -> Path:
+    return path.with_name(path.name + ".lock")
+
+
+@contextlib.contextmanager
+def output_lock(path):
+    """Hold ``<path>.lock`` while this process writes ``path`` (and its checkpoints).
+
+    The lock is an exclusive ``flock`` on the lock file, which records the owner's pid and
+    host: the kernel releases it when the owner dies (even by SIGKILL), so a stale lock file
+    never blocks a later run. A second process asking for the same output meanwhile gets
+    :class:`~replica.errors.OutputLockedError` naming the owner, instead of both writing (and
+    deleting) the same checkpoints.
+    """
+    path = Path(path)
+    lock = _lock_path(path)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+        try:
+            _flock(fd, lock)
+        except BaseException:
+            os.close(fd)
+            raise
+        # the owner before us may have removed the file between our open and our lock: then
+        # we hold a lock on a deleted inode; start again on the current file
+        try:
+            same = os.stat(lock).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps({"pid": os.getpid(), "host": platform.node()}).encode())
+        yield lock
+    finally:
+        try:
+            os.unlink(lock)
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # releases the flock
+
+
+def _flock(fd: int, lock: Path) -> None:
+    from .errors import OutputLockedError
+
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: the open file is the lock (no stale detection needed there)
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        try:
+            owner = json.loads(os.pread(fd, 4096, 0) or b"{}")
+        except (ValueError, OSError):
+            owner = {}
+        who = f"pid {owner.get('pid', '?')} on {owner.get('host', '?')}"
+        raise OutputLockedError(
+            f"{lock.with_suffix('') if lock.suffix == '.lock' else lock}: another replica "
+            f"process ({who}) is writing these results (lock {lock}); wait for it to finish "
+            "or choose another output"
+        ) from None
 
 
 # ----------------------------------------------------------------------------- writing

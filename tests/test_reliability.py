@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import json
 import os
+import sys
 import warnings
 
 import numpy as np
@@ -557,3 +559,105 @@ def test_ode_and_fixed_points_at_extreme_learning_rates(eta):
         assert str(exc).startswith("eta: expected")
     else:
         assert all(np.isfinite(fp.eg) for fp in fps)
+
+
+# ----------------------------------------------------------------------------- processes
+def _descendants(pid: int) -> set[int]:
+    """Live descendants of ``pid`` (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    fields = fh.read().rpartition(")")[2].split()
+            except OSError:
+                continue
+            if fields[0] != "Z":
+                children.setdefault(int(fields[1]), []).append(int(entry))
+    out, todo = set(), [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.add(c)
+            todo.append(c)
+    return out
+
+
+def _alive(pids) -> set[int]:
+    from replica._executor import _alive as alive
+
+    return {p for p in pids if alive(p)}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc to list child processes")
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGTERM"])
+def test_killed_phase_sweep_leaves_no_process_behind(tmp_path, sig):
+    """Issue 14.6: after kill -9 (or SIGTERM) of ``replica phase`` with the process pool, the
+    forkserver, the resource tracker and two ~90 MB workers stayed alive for good. Workers now
+    watch their parent; SIGTERM unwinds like Ctrl-C. No descendant may survive 5 s."""
+    import signal
+    import subprocess
+    import time
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "PYTHONPATH": root, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "replica.cli", "phase", "--bits", "1,2,3,4",
+           "--width", "0.2:8:300:log", "--alpha", "0.5:3:8", "--workers", "2", "--quiet",
+           "--out", str(tmp_path / "p.nc")]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
+    kids: set[int] = set()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            kids |= _descendants(proc.pid)
+            if len(kids) >= 3:  # forkserver (or tracker) and the two workers are up
+                time.sleep(1.0)
+                kids |= _descendants(proc.pid)
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None and len(kids) >= 3, f"pool never started: {kids}"
+        proc.send_signal(getattr(signal, sig))
+        proc.wait(timeout=30)
+        if sig == "SIGTERM":
+            assert proc.returncode == 143, proc.stderr.read().decode()[-2000:]
+        t0 = time.monotonic()
+        while _alive(kids) and time.monotonic() - t0 < 5.0:
+            time.sleep(0.1)
+        assert not _alive(kids), f"processes left behind after {sig}: {sorted(_alive(kids))}"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for p in _alive(kids | _descendants(proc.pid)):  # never leave our processes behind
+            os.kill(p, signal.SIGKILL)
+
+
+def test_second_process_on_the_same_output_is_refused_clearly(tmp_path):
+    """Issue 14.5: two runs on one --out crashed each other (FileNotFoundError from rmtree).
+    The lock is a flock on <out>.lock naming its owner: a second writer is refused."""
+    from replica.errors import OutputLockedError
+
+    path = tmp_path / "s.nc"
+    with io.output_lock(path) as lock:
+        assert json.loads(lock.read_text())["pid"] == os.getpid()
+        with pytest.raises(OutputLockedError, match=rf"pid {os.getpid()} .*s\.nc\.lock"):
+            run_sweep(MODEL, SWEEP_GRID, executor="serial", progress=False, path=path)
+        with pytest.raises(OutputLockedError):
+            experiment(MODEL, sizes=[20], seeds=1, checkpoint=path, max_iter=5)
+    assert not lock.exists()  # released and removed
+    # a lock file left by a dead process (SIGKILL) holds no flock: it is stale and taken over
+    lock.write_text(json.dumps({"pid": 999999999, "host": "gone"}))
+    ds = run_sweep(MODEL, SWEEP_GRID, executor="serial", progress=False, path=path)
+    assert ds["gen_error"].shape == (3, 2) and not lock.exists()
+
+
+def test_cli_second_phase_run_on_the_same_out_exits_1_with_one_line(tmp_path, capsys):
+    from replica.cli import main
+
+    out = tmp_path / "p.nc"
+    with io.output_lock(out):
+        rc = main(["phase", "--bits", "1", "--width", "0.5,1", "--quiet", "--executor",
+                   "serial", "--out", str(out)])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1 and len(err) == 1 and "another replica process" in err[0]

@@ -247,8 +247,21 @@ def experiment(
          "patience": patience, "base_seed": base_seed},
         _NOT_IN_KEY,
     )  # fmt: skip
-    ds = _empty(sizes, seeds)
     path = Path(checkpoint) if checkpoint is not None else None
+    args = (model, sizes, seeds, backend, dtype, damping, max_iter, tol, variance, patience,
+            base_seed, progress, config, key, path)  # fmt: skip
+    if path is None:
+        ds, meta = _run_instances(*args)
+    else:  # one process per checkpoint file
+        with io.output_lock(path):
+            ds, meta = _run_instances(*args)
+    return _summarise(ds, model, config, meta, control_variates)
+
+
+def _run_instances(model, sizes, seeds, backend, dtype, damping, max_iter, tol, variance,
+                   patience, base_seed, progress, config, key, path):  # fmt: skip
+    """The instances of :func:`experiment` not yet in the checkpoint ``path``."""
+    ds = _empty(sizes, seeds)
     if path is not None and path.exists():
         ds = _resume(ds, path, config, key)
     meta = io.metadata(params=config, seed={"base_seed": base_seed, "seeds": seeds}, sizes=sizes,
@@ -291,7 +304,7 @@ def experiment(
             bar.update()
     if bar is not None:
         bar.close()
-    return _summarise(ds, model, config, meta, control_variates)
+    return ds, meta
 
 
 def size_means(values, groups, controls=None):

@@ -58,6 +58,25 @@ def _join_negative_values(argv: list[str]) -> list[str]:
     return out
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind like Ctrl-C, so that process pools and files are closed."""
+
+
+def _terminate_like_interrupt():
+    """Turn SIGTERM into :class:`Terminated` in the main thread (the default action kills the
+    process at once: its pool workers, forkserver and semaphores would outlive it)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum, frame):
+        raise Terminated
+
+    return signal.signal(signal.SIGTERM, handler)
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     argv = _join_negative_values(list(sys.argv[1:] if argv is None else argv))
@@ -65,18 +84,28 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    previous = _terminate_like_interrupt()
     try:
-        return args.func(args)
-    except ValueError as exc:
-        print(f"replica: error: {exc}", file=sys.stderr)
-        return 2
-    except ReplicaError as exc:
-        print(f"replica: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("replica: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # output piped into a pager or `head` that closed early
-        # silence the flush of stdout at interpreter exit (Python docs, "Note on SIGPIPE")
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+        try:
+            return args.func(args)
+        except Terminated:
+            print("replica: terminated", file=sys.stderr)
+            return 143
+        except ValueError as exc:
+            print(f"replica: error: {exc}", file=sys.stderr)
+            return 2
+        except ReplicaError as exc:
+            print(f"replica: error: {exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print("replica: interrupted", file=sys.stderr)
+            return 130
+        except BrokenPipeError:  # output piped into a pager or `head` that closed early
+            # silence the flush of stdout at interpreter exit (Python docs, "Note on SIGPIPE")
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+    finally:
+        if previous is not None:
+            import signal
+
+            signal.signal(signal.SIGTERM, previous)
