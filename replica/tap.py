@@ -79,6 +79,7 @@ NO_BRANCH = "no_tap_branch"
 # where |AT − 1| is below this, RS and the branch coincide to the solver's precision
 _AT_EPS = 1e-9
 _HALF_WIDTH = 13.0  # the Gaussian density is integrated over ±13 standard deviations
+_TINY = 1e-300
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -197,8 +198,9 @@ def tap_residual(model: QuantizedRegression, A: float, B: float, delta: float):
     ``ln[A(1/β + V)/α]``, ``ln[B(1/β + V_B)/α]``, ``ln[(mse + σ²)/(αΔ)]``, and the averages."""
     avg = tap_averages(model, A, B, delta)
     ib, a = 1.0 / model.beta, model.alpha
+    # floors: at perfect recovery (σ² = 0, teacher on the grid) mse and Δ underflow to 0
     res = np.array([math.log(A * (ib + avg.V) / a), math.log(B * (ib + avg.V_B) / a),
-                    math.log((avg.mse + model.noise) / (a * delta))])  # fmt: skip
+                    math.log((avg.mse + model.noise + _TINY) / (a * delta + _TINY))])  # fmt: skip
     return res, avg
 
 
