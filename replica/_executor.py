@@ -21,7 +21,7 @@ import os
 import sys
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
 __all__ = ["available_cpus", "shutdown_pool", "unguarded_main"]
@@ -188,11 +188,13 @@ def _worker_init(parent: int | None = None) -> None:
 
 
 def pool_is_warm(workers: int) -> bool:
-    return _pool is not None and _pool_workers == workers and not getattr(_pool, "_broken", False)
+    """Whether a healthy reused pool with at least ``workers`` processes is running."""
+    return _pool is not None and _pool_workers >= workers and not getattr(_pool, "_broken", False)
 
 
 def get_pool(workers: int) -> ProcessPoolExecutor:
-    """The reused local pool with ``workers`` processes (restarted if broken or resized)."""
+    """The reused local pool with at least ``workers`` processes (started anew when there is
+    none, when it is broken or smaller)."""
     global _pool, _pool_workers
     if not pool_is_warm(workers):
         shutdown_pool()
@@ -263,8 +265,6 @@ def run_local(tasks, fn, chunk_fn, max_workers, what):
             shutdown_pool()
             if attempt:
                 raise
-    from concurrent.futures import as_completed
-
     try:
         for fut in as_completed(futures):
             for key, res in zip(futures[fut], fut.result()):
