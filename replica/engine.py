@@ -192,7 +192,7 @@ def run_tasks(
     if path is None:
         return _run(tasks, solve, solve_chunk, assemble, key, meta, None, executor, max_workers,
                     progress, points)  # fmt: skip
-    path = Path(path)
+    path = io.check_output_path(path, "path")
     # one process per output: a second one would write (and remove) the same checkpoints
     with io.output_lock(path):
         return _run(tasks, solve, solve_chunk, assemble, key, meta, path, executor, max_workers,

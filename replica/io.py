@@ -44,6 +44,7 @@ from .errors import CorruptFileError
 __all__ = [
     "atomic_write",
     "canonical",
+    "check_output_path",
     "checksum",
     "context",
     "load_csv",
@@ -186,6 +187,32 @@ def resume_key(
     }
     text = json.dumps(record, sort_keys=True, allow_nan=False)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def check_output_path(path, name: str = "path") -> Path:
+    """Validate a results path before anything is computed: a non-empty path that is not a
+    directory or a device, in a directory where files can be created (``/dev/null``, ``''``,
+    ``/proc/x.nc`` are refused with a ``ValueError`` naming ``name``)."""
+    if isinstance(path, (str, bytes)) and not path:
+        raise ValueError(f"{name}: expected a file path, got {path!r}")
+    try:
+        path = Path(os.fsdecode(path))
+    except TypeError:
+        raise ValueError(f"{name}: expected a file path, got {path!r}") from None
+    if path.exists() and not path.is_file():
+        kind = "a directory" if path.is_dir() else "not a regular file (a device or a pipe)"
+        raise ValueError(f"{name}: expected a regular file path, got {str(path)!r} ({kind})")
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as exc:
+        raise ValueError(
+            f"{name}: expected a path in a writable directory, got {str(path)!r} "
+            f"({exc.strerror or exc})"
+        ) from None
+    return path
 
 
 # ----------------------------------------------------------------------------- locks

@@ -661,3 +661,27 @@ def test_cli_second_phase_run_on_the_same_out_exits_1_with_one_line(tmp_path, ca
                    "serial", "--out", str(out)])  # fmt: skip
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 1 and len(err) == 1 and "another replica process" in err[0]
+
+
+# ----------------------------------------------------------------------------- CLI
+PHASE = ["phase", "--bits", "1", "--width", "0.5,1", "--quiet", "--executor", "serial"]
+
+
+@pytest.mark.parametrize(
+    "extra, what",
+    [
+        (["--out", "/dev/null"], "--out: expected a regular file path"),
+        (["--out", ""], "--out: expected a file path"),
+        (["--out", "/proc/x.nc"], "--out: expected a path in a writable directory"),
+        (["--workers", "0"], "--workers: expected an integer >= 1"),
+        (["--workers", "-1"], "--workers: expected an integer >= 1"),
+        (["--scheduler", "nonsense"], "--scheduler: expected the address"),
+    ],
+)
+def test_cli_bad_output_workers_or_scheduler_is_one_line_exit_2(extra, what, capsys):
+    """Issue 14 CLI: these were accepted silently, crashed with a traceback, or waited 30 s."""
+    from replica.cli import main
+
+    rc = main(PHASE + extra)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and what in err[0], err

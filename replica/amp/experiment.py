@@ -247,7 +247,7 @@ def experiment(
          "patience": patience, "base_seed": base_seed},
         _NOT_IN_KEY,
     )  # fmt: skip
-    path = Path(checkpoint) if checkpoint is not None else None
+    path = io.check_output_path(checkpoint, "checkpoint") if checkpoint is not None else None
     args = (model, sizes, seeds, backend, dtype, damping, max_iter, tol, variance, patience,
             base_seed, progress, config, key, path)  # fmt: skip
     if path is None:

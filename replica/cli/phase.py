@@ -52,10 +52,15 @@ def _cmd_phase(args) -> int:
 
     import numpy as np
 
+    from .. import io
     from ..phase import phase_diagram
     from ..regression import QuantizedRegression
     from ..sweep import make_quantizer
 
+    if args.workers is not None and args.workers < 1:
+        raise ValueError(f"--workers: expected an integer >= 1, got {args.workers}")
+    if args.out is not None:
+        io.check_output_path(args.out, "--out")
     values = {n: _axis_values(n, getattr(args, n))
               for n in ("bits", "width", "alpha", "beta", "noise", "ridge")}  # fmt: skip
     families = args.grid.split(",")
@@ -73,7 +78,14 @@ def _cmd_phase(args) -> int:
     if args.scheduler:
         from dask.distributed import Client
 
-        executor = Client(args.scheduler)
+        try:  # a bad address: one line within seconds, not dask's 30 s wait and traceback
+            executor = Client(args.scheduler, timeout="5s")
+        except Exception as exc:
+            why = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+            raise ValueError(
+                f"--scheduler: expected the address of a running dask scheduler, got "
+                f"{args.scheduler!r} ({why})"
+            ) from None
     resumed = _checkpoint_state(args.out)
     ds = phase_diagram(model, executor=executor, path=args.out, progress=not args.quiet,
                        max_workers=args.workers, **axes)  # fmt: skip
