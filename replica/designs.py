@@ -255,6 +255,7 @@ class SpectralLaw:
         elif not isinstance(design, GaussianDesign):
             raise TypeError(f"design: expected a replica.designs.Design, got {design!r}")
         self._cdf_table = None
+        self._table = None
 
     # --- the mean of ν, the first free cumulant: R(0)
     @property
@@ -327,36 +328,123 @@ class SpectralLaw:
 
     def at_chi(self, chi):
         """``(s, R(−χ), R'(−χ))`` at ``χ > 0`` (arrays): ``s`` solves ``G(s) = χ`` (continued
-        analytically below the spectrum's lower edge through the λ-form of the equation)."""
+        analytically below the spectrum's lower edge through the λ-form of the equation).
+
+        Served from the cached Chebyshev table (:meth:`table`) inside its range, else solved."""
         chi = np.atleast_1d(np.asarray(chi, dtype=float))
         if self._lam is None and self._mu is None:
             R = self.alpha / (1.0 + chi)
             return 1.0 / chi - R, R, R / (1.0 + chi)
+        tab = self.table()
+        if tab is not None:
+            u = np.log(chi)
+            if np.all((u >= _U_LO) & (u <= _U_HI)):
+                R = np.exp(tab[0](u))
+                return 1.0 / chi - R, R, np.exp(tab[1](u))
+        return self._solve_at_chi(chi)
+
+    def table(self):
+        """The one-time spectral set-up (cached): Chebyshev interpolants in ``u = ln χ`` on
+        ``[−25, 25]`` of ``ln R(−χ)``, ``ln R'(−χ)`` and of ``∫ χR(−χ) du`` (the integrated
+        R-transform), with a degree raised until 64 random checks against the direct solution
+        agree to 1e-12 relative; None (direct solves) if that fails or ``R, R' ≤ 0``."""
+        if self._table is False:
+            return None
+        if self._table is not None:
+            return self._table
+        self._table = False
+        from numpy.polynomial import Chebyshev
+
+        rng = np.random.default_rng(0)
+        u_test = rng.uniform(_U_LO, _U_HI, 64)
+        _, R_t, dR_t = self._solve_at_chi(np.exp(u_test))
+        if not (np.all(R_t > 0) and np.all(dR_t > 0)):
+            return None
+        for deg in (128, 256, 512):
+            nodes = np.cos(math.pi * (np.arange(deg + 1) + 0.5) / (deg + 1))
+            u = 0.5 * (_U_HI - _U_LO) * nodes + 0.5 * (_U_HI + _U_LO)
+            _, R, dR = self._solve_at_chi(np.exp(u))
+            if not (np.all(R > 0) and np.all(dR > 0)):
+                return None
+            fit = [Chebyshev.fit(u, y, deg, domain=[_U_LO, _U_HI])
+                   for y in (np.log(R), np.log(dR), np.exp(u) * R)]  # fmt: skip
+            err = max(float(np.max(np.abs(fit[0](u_test) - np.log(R_t)))),
+                      float(np.max(np.abs(fit[1](u_test) - np.log(dR_t)))))  # fmt: skip
+            if err < 1e-12:
+                integral = fit[2].integ(lbnd=_U_LO)
+                n = deg + 2
+                C = np.zeros((4, n))
+                for i, c in enumerate((fit[0], fit[1], fit[1].deriv(), integral)):
+                    C[i, : c.coef.size] = c.coef
+                # d/du of the fit in its own domain variable: chain rule factor 2/(U_HI − U_LO)
+                self._table = (fit[0], fit[1], integral, C, np.arange(n))
+                return self._table
+        return None
+
+    def point(self, chi: float) -> tuple[float, float, float, float]:
+        """``(s, R(−χ), R'(−χ), dR'(−χ)/d ln χ)`` at one ``χ > 0`` (the saddle-point solver's
+        fast path: one vectorised evaluation of the cached Chebyshev table)."""
+        if self._lam is None and self._mu is None:
+            R = self.alpha / (1.0 + chi)
+            dR = R / (1.0 + chi)
+            return 1.0 / chi - R, R, dR, -2.0 * dR * chi / (1.0 + chi)
+        tab = self.table()
+        u = math.log(chi)
+        if tab is not None and _U_LO <= u <= _U_HI:
+            C, k = tab[3], tab[4]
+            x = (2.0 * u - (_U_HI + _U_LO)) / (_U_HI - _U_LO)
+            ln_R, ln_dR, dln_dR, _ = C @ np.cos(k * math.acos(min(max(x, -1.0), 1.0)))
+            R, dR = math.exp(ln_R), math.exp(ln_dR)
+            return 1.0 / chi - R, R, dR, dR * dln_dR
+        h = 1e-5
+        s, R, dR = (float(v[0]) for v in self._solve_at_chi(np.array([chi])))
+        dRp = float(self._solve_at_chi(np.array([chi * (1 + h)]))[2][0])
+        dRm = float(self._solve_at_chi(np.array([chi * (1 - h)]))[2][0])
+        return s, R, dR, (dRp - dRm) / (2 * h)
+
+    def _solve_at_chi(self, chi):
+        """``(s, R(−χ), R'(−χ))`` by a root solve per χ (vectorised). The covariance design is
+        solved for ``κ ∈ (κ_min, α]`` (``s = (κ + 1 − α)/χ``: no cancellation at large or small
+        χ), an atomic law for ``s ∈ (−min μ, 1/χ]``."""
         if self._mu is not None:
             w, mu = self._w, self._mu
 
-            def h(s):
-                den = mu[None, :] + s[:, None]
-                return (1.0 / den) @ w - chi, -(1.0 / den**2) @ w
+            def h(x):
+                inv = 1.0 / (mu[None, :] + x[:, None])
+                return inv @ w - chi, -(inv * inv) @ w
 
-            s_min = -float(mu.min()) * np.ones_like(chi)
+            lo = -float(mu.min()) * np.ones_like(chi)
+            s = _decreasing_root(h, lo, 1.0 / chi)
+            inv = 1.0 / (mu[None, :] + s[:, None])
+            G = inv @ w
+            m2 = (inv * inv) @ w
+            # m₂ − G² = Var(1/(μ + s)), with 1/(μ_i + s) − G = inv_i (E[μ inv] − μ_i G) (no
+            # cancellation at small χ, where all inv_i ≈ χ)
+            e_mu = (mu[None, :] * inv) @ w
+            var = ((inv * (e_mu[:, None] - mu[None, :] * G[:, None])) ** 2) @ w
+            R = e_mu / chi  # (1 − sG)/χ = E[μ/(μ + s)]/χ
         else:
             lam, a = self._lam, self.alpha
 
-            def h(s):
-                den = (a - 1.0 + s[:, None] * chi[:, None]) * lam + s[:, None]
-                return np.mean(1.0 / den, axis=1) - chi, -np.mean(
-                    (chi[:, None] * lam + 1.0) / den**2, axis=1
-                )
+            def h(k):
+                inv = 1.0 / (k[:, None] * lam + ((k + 1.0 - a) / chi)[:, None])
+                return inv.mean(axis=1) - chi, -((lam + 1.0 / chi[:, None]) * inv * inv).mean(1)
 
-            s_min = np.max(-(a - 1.0) * lam[None, :] / (1.0 + chi[:, None] * lam), axis=1)
-        s = _decreasing_root(h, s_min)
-        if self._mu is not None:
-            dG = self.stieltjes_any(s)[1]
-        else:
-            dG = self._stieltjes_at(s, chi)[1]
-        R = 1.0 / chi - s
-        dR = 1.0 / (chi * chi) + 1.0 / dG
+            lo = np.max((a - 1.0) / (1.0 + chi[:, None] * lam), axis=1)
+            k = _decreasing_root(h, lo, np.full_like(chi, a))
+            s = (k + 1.0 - a) / chi
+            inv = 1.0 / (k[:, None] * lam + s[:, None])
+            G = inv.mean(axis=1)
+            e_lam = (lam * inv).mean(axis=1)
+            p = (lam * inv * inv).mean(axis=1)
+            m2 = ((inv * inv).mean(axis=1) + p * G) / (1.0 + s * p)
+            # m₂ − G² = [Var_λ(1/den) + pG(1 − sG)]/(1 + sp), 1 − sG = κE[λ/den] ≥ 0
+            # (Var_λ(1/den) = κ² E[inv² (E[λ inv] − λG)²]: no cancellation at small χ)
+            var_inv = (k**2) * ((inv * (e_lam[:, None] - lam * G[:, None])) ** 2).mean(axis=1)
+            var = (var_inv + p * G * k * e_lam) / (1.0 + s * p)
+            R = k * e_lam / chi  # α − κ = κE[λ/den]: R = (1 − sχ)/χ = (α − κ)/χ
+        # R' = 1/χ² + 1/G'(s) = (m₂ − χ²)/(χ² m₂), m₂ = −G'(s), without cancellation
+        dR = var / (G * G * m2)
         return s, R, dR
 
     def stieltjes_any(self, s):
@@ -375,13 +463,17 @@ class SpectralLaw:
         r = np.mean(1.0 / den**2, axis=1)
         return G, -(p * G + r) / (1.0 + s * p)
 
-    def integrated_r(self, chi, n: int = 48):
+    def integrated_r(self, chi, n: int = 128):
         """``∫₀^χ R(−u) du`` (so that the integrated R-transform is ``𝓡(−χ) = −`` this).
 
         Gauss–Legendre in ``t = ln(1 + u)`` with ``n`` nodes (exact closed form for the i.i.d.
         design: ``α ln(1 + χ)``)."""
         if self._lam is None and self._mu is None:
             return self.alpha * math.log1p(chi)
+        tab = self.table()
+        if tab is not None and _U_LO <= math.log(chi) <= _U_HI:
+            # ∫₀^{e^{U_LO}} R(−u) du ≈ R(0)e^{U_LO} (R(0) = mean of ν; the rest is O(e^{2 U_LO}))
+            return float(tab[2](math.log(chi))) + self.mean * math.exp(_U_LO)
         x, wq = np.polynomial.legendre.leggauss(n)
         T = math.log1p(chi)
         t = 0.5 * T * (x + 1.0)
@@ -445,32 +537,29 @@ class SpectralLaw:
         return self.zero_mass * (x >= 0) + np.interp(x, grid, cum)
 
 
-def _decreasing_root(h, s_min):
-    """Root in ``s > s_min`` of a function decreasing from +∞ (at ``s_min``) to a negative limit,
-    vectorised: bracket outwards, then safeguarded Newton."""
-    lo = np.asarray(s_min, dtype=float).copy()
-    width = np.maximum(np.abs(lo), 1.0)
-    hi = lo + width
-    for _ in range(2000):
-        f, _ = h(hi)
-        up = f > 0
-        if not np.any(up):
+_U_LO, _U_HI = -25.0, 25.0  # range of ln χ of the cached Chebyshev table
+
+
+def _decreasing_root(h, lo, hi):
+    """Root in ``(lo, hi]`` of functions decreasing from +∞ (pole at ``lo``) to ``h(hi) ≤ 0``,
+    vectorised: Newton (monotone from the left of a convex decreasing function), bisection
+    where a step leaves the bracket."""
+    lo = np.asarray(lo, dtype=float).copy()
+    hi = np.asarray(hi, dtype=float).copy()
+    x = hi.copy()
+    for _ in range(200):
+        f, df = h(x)
+        lo = np.where(f > 0, x, lo)
+        hi = np.where(f <= 0, x, hi)
+        step = x - f / df
+        bad = ~((step > lo) & (step <= hi) & np.isfinite(step))
+        x_new = np.where(bad, 0.5 * (lo + hi), step)
+        scale = np.maximum(np.abs(x_new), 1e-300)
+        done = (np.abs(x_new - x) <= 2e-16 * scale) | (f == 0) | (hi - lo <= 2e-16 * scale)
+        x = x_new
+        if np.all(done):
             break
-        lo = np.where(up, hi, lo)
-        width = np.where(up, 2.0 * width, width)
-        hi = np.where(up, hi + width, hi)
-    s = 0.5 * (lo + hi)
-    for _ in range(300):
-        f, df = h(s)
-        lo = np.where(f > 0, s, lo)
-        hi = np.where(f < 0, s, hi)
-        step = s - f / df
-        bad = ~((step > lo) & (step < hi) & np.isfinite(step))
-        s_new = np.where(bad, 0.5 * (lo + hi), step)
-        if np.all(np.abs(s_new - s) <= 1e-15 * np.maximum(np.abs(s), 1e-300)) or np.all(f == 0):
-            return s_new
-        s = s_new
-    return s
+    return x
 
 
 @lru_cache(maxsize=64)

@@ -78,8 +78,7 @@ def _check_model(model):
 
 
 def _spectral(model, chi):
-    s, R, dR = model.design.law(model.alpha).at_chi(chi)
-    return float(s[0]), float(R[0]), float(dR[0])
+    return model.design.law(model.alpha).point(chi)[:3]
 
 
 def rs_map_structured(model: QuantizedRegression, delta: float, chi: float,
@@ -253,10 +252,7 @@ def _log_jacobian(model, delta, chi, avg: ChannelAverages, spec):
         return None
     _, R, dR = spec
     s2 = model.noise
-    h = 1e-5
-    dRp = _spectral(model, chi * (1 + h))[2]
-    dRm = _spectral(model, chi * (1 - h))[2]
-    ddR_dlnchi = (dRp - dRm) / (2 * h)  # chi · R''-part of dR'/d ln χ, numerically
+    ddR_dlnchi = model.design.law(model.alpha).point(chi)[3]  # dR'(−χ)/d ln χ
     dlnR = -chi * dR / R  # d ln R(−χ)/d ln χ
     (dm_dd, dm_dlnA), (dD_dd, dD_dlnA) = avg.jac
     num = s2 * R + (avg.mse - chi * s2) * dR
