@@ -36,6 +36,18 @@ INFRASTRUCTURE = {
     "replica._version": set(),
 }
 
+#: import edges that close a known cycle, each with its owner and the way out; the acyclicity
+#: test ignores only these edges (any other cycle fails), and an entry whose edge no longer closes
+#: a cycle fails too, so the list cannot go stale
+KNOWN_CYCLES: dict[tuple[str, str], str] = {
+    ("replica.regression", "replica.structured"): (
+        "solve_rs dispatches a structured design to replica.structured.solve_rs_structured "
+        "(function-level import), while structured builds on regression's model, result and "
+        "branch helpers; landed with issue 20 (structured designs), fix pending there: move the "
+        "shared pieces below both or dispatch above both"
+    ),
+}
+
 #: files allowed over MAX_LINES, each with the reason (a file that reads better whole, or a split
 #: that is pending and owned)
 MAX_LINES = 800
@@ -164,8 +176,18 @@ def test_graph_sees_module_and_function_level_imports():
 
 
 def test_import_graph_is_acyclic():
-    cycle = find_cycle(import_graph())
+    graph = {
+        m: deps - {d for (a, d) in KNOWN_CYCLES if a == m} for m, deps in import_graph().items()
+    }
+    cycle = find_cycle(graph)
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+@pytest.mark.parametrize("edge", sorted(KNOWN_CYCLES))
+def test_known_cycles_are_still_cycles(edge):
+    a, b = edge
+    g = import_graph()
+    assert b in g[a] and a in _closure(g, b), f"{a} -> {b} closes no cycle any more: remove it"
 
 
 #: modules kept only so that old import paths work: nothing in the package may import them
