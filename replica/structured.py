@@ -13,7 +13,7 @@ relations:
 
     A = β R(−χ),    Δ = [σ² R + (e − χσ²) R'] / R²,    χ = β E[v] = D / R     (R, R' at −χ)
 
-(derived with ``R`` kept abstract in ``replica.symbolic.designs``). The same fixed
+(derived with ``R`` kept abstract in :mod:`replica.symbolic.designs`). The same fixed
 point is that of VAMP's state evolution with the grid-posterior denoiser at noise precision β
 (:func:`vamp_state_evolution`): ``A = γ₁``, ``Δ = τ₁``, and ``α₁ = D``, ``α₂ = 1 − D``.
 

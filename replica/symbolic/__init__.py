@@ -10,7 +10,7 @@ import importlib
 
 __all__ = ["latex", "register_latex_names"]
 
-_SUBMODULES = ("regression", "rsb", "ste", "tap")
+_SUBMODULES = ("regression", "rsb", "ste", "tap", "designs")
 
 # sympy symbols whose LaTeX form is not derivable from their name (e.g. ``sigma2`` -> σ²);
 # submodules register theirs with :func:`register_latex_names`
