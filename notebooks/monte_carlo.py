@@ -104,6 +104,21 @@ for k in ("energy", "mse", "q", "entropy"):
 # `replica repro kashiwamura2024_mc` runs larger ensembles at four points (two RS points, the
 # RSB point and the entropy-crisis point b = 1, ω = 3, α = 0.6) and a scan over ω with RS, 1RSB,
 # frozen 1RSB and TAP lines next to Monte Carlo and AMP. Its committed tables are read here.
+# What they say (x∞ ± se from x(N) = x∞ + c/N over the per-size means of 32 or 24 instances):
+#
+# * **RS phase** (N = 16–64): every quantity within 1.6 se of `solve_rs`, e.g. b = 2, ω = 1.5:
+#   mse 0.155 ± 0.011 (RS 0.153), energy 0.168 ± 0.006 (0.169), entropy 0.338 ± 0.005 (0.335).
+# * **RSB phase** b = 2, ω = 2.7 (N = 16–48): the entropy 0.050 ± 0.007 excludes RS (0.010,
+#   6.2 se) and is 2.5 se above 1RSB (0.034); the energy 0.216 ± 0.005 sits between RS (0.206,
+#   1.9 se) and 1RSB (0.2115, 0.8 se). The Gibbs-mean error 0.358 ± 0.031 agrees with RS (0.322)
+#   and with 1RSB when the Gibbs mean's self-overlap is the mean of P(q), q̄ = x q₀ + (1 − x) q₁
+#   (0.316, 1.3 se), not with `RSBSolution.mse` = ρ − 2m + q₀ (0.252, 3.4 se away).
+# * **Entropy crisis** b = 1, ω = 3, α = 0.6 (N = 12–32, all instances): the entropy
+#   0.012 ± 0.009 is ≥ 0, 22 se above RS (−0.179) and 1.3 se from the frozen 1RSB (0); energy
+#   0.105 ± 0.010 (frozen 0.109, RS 0.059) and q 4.5 ± 0.6 (frozen q̄ 4.6, RS 0.71): the
+#   measure freezes. Caveat: at N = 24–32 half or more of these runs are flagged
+#   `not_equilibrated` (hot and cold starts differ; `tau_replicas` ≫ `tau`), and the means over
+#   the equilibrated ones alone (point `crisis`) carry wider errors.
 
 # %%
 try:

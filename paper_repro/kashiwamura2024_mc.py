@@ -431,6 +431,8 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
                             label="RS (AT < 1)")  # fmt: skip
                     ax.plot(x, np.where(stable, np.nan, y), color=c, ls=":", label="RS (AT > 1)")
                 else:
+                    if key == "entropy":  # one entropy per theory, whatever the overlap
+                        lab = lab.replace(" ρ−2m+q₀", "")
                     ax.plot(x, y, color=c, ls=ls, marker="s" if x.size < 8 else None, ms=3,
                             label=lab)  # fmt: skip
             for src, c, mk in (("mc", "C3", "o"), ("amp", "C0", "x")):
