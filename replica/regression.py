@@ -260,6 +260,15 @@ def _precision(model: QuantizedRegression, chi: float) -> float:
     return A if math.isfinite(A) else math.inf
 
 
+class _Merged(Exception):
+    """Internal: an attempt of the enumeration reached an already-found branch."""
+
+
+# an attempt within this distance of a found branch (in ln Δ, ln χ), with a residual below it,
+# is in Newton's quadratic basin of that fixed point: the same branch, no need to finish it
+_MERGE = 1e-3
+
+
 class _NoSolution(Exception):
     """Internal: the β = ∞ iteration reached D ≥ α (no RS solution)."""
 
@@ -351,9 +360,11 @@ def solve_rs(
     statistical-to-computational gap). With ``init=None`` every attempt runs from its own start:
     the grid prior (``"uninformative"``: state evolution's initialisation, so this attempt is
     the algorithmic branch), an informative start (``mse = 1e-4 ρ``, near the teacher), the
-    ``continuation`` when given, and a large susceptibility (``χ ~ β``, ``"large-chi"``) where
-    it differs from the prior's. When none converges (finite β), the bracketing rescue below
-    runs. Converged attempts within 1e-7 in ``(ln Δ, ln χ)`` are one branch. The result is the
+    ``continuation`` when given (tried first); where none of these converges, a large
+    susceptibility (``χ ~ β``, ``"large-chi"``, where it differs from the prior's), and then
+    (finite β) the bracketing rescue below. Converged attempts within 1e-7 in ``(ln Δ, ln χ)`` are one
+    branch; an attempt that comes within 1e-3 of a branch already found, with a residual below
+    1e-3 (Newton's quadratic basin), is stopped there as that branch. The result is the
     converged branch of **lowest free energy f** (ties within 1e-12 keep the earlier start):
     the global minimum of the RS free energy, which at a Bayes-optimal point is the minimum of
     the replica potential. Unstable fixed points (saddles of the potential) lie above the
@@ -381,21 +392,29 @@ def solve_rs(
         result = _solve_rs(model, init, tol, max_iter, damping)
         return finish(replace(result, branches=(_branch_record(result),)), throw, what)
     starts = [("uninformative", "uninformative"), ("informative", "informative")]
-    if continuation is not None:
-        starts.append(("continuation", continuation))
+    if continuation is not None:  # first: a sweep's neighbour is usually the answer
+        starts.insert(0, ("continuation", continuation))
     if math.isfinite(model.beta):
         big = (model.rho, min(model.beta, 1e6))
         if abs(math.log(big[1]) - math.log(_prior_start(model)[1])) > 1.0:
             starts.append(("large-chi", big))
     else:
         starts.append(("large-chi", (model.rho, 1e3)))
-    attempts = []
+    attempts, known, n_merged = [], [], 0
     for i, (name, start) in enumerate(starts):
-        # the other starts only look for further branches: a shorter patience when they stall
-        sol = _solve_rs(
-            model, start, tol, max_iter, damping, stall=None if i == 0 else _STALL_OTHER
-        )
+        if name == "large-chi" and any(a.converged for a in attempts):
+            continue  # the large-χ start is the retry for where the others fail (χ ~ β)
+        # the other starts only look for further branches: a shorter patience when they stall,
+        # and they stop once in the basin of a branch already found
+        sol = _solve_rs(model, start, tol, max_iter, damping,
+                        stall=None if i == 0 else _STALL_OTHER, known=tuple(known))  # fmt: skip
+        if isinstance(sol, int):
+            n_merged += sol
+            continue
         attempts.append(replace(sol, branch=name))
+        if sol.converged:
+            known.append(np.clip(np.log([max(sol.delta, _TINY), max(sol.chi, _TINY)]),
+                                 _LOG_LO, _LOG_HI))  # fmt: skip
     if not any(a.converged for a in attempts) and math.isfinite(model.beta):
         # every start failed (Newton can stall where ln χ' − ln χ has a positive local
         # minimum): bracket the root of the reduced 1-D problem in χ instead, then polish
@@ -403,7 +422,7 @@ def solve_rs(
         if start is not None:
             sol = _solve_rs(model, start, tol, max_iter, damping)
             attempts.append(replace(sol, branch="bracketed", n_iter=sol.n_iter + n_used))
-    n_total = sum(a.n_iter for a in attempts)
+    n_total = sum(a.n_iter for a in attempts) + n_merged
     distinct = []
     for a in attempts:
         if not any(_same_branch(a, b) for b in distinct):
@@ -499,7 +518,7 @@ def _bracket(fun, x0, step=1.0):
         x0, f0, step = x, fx, 2.0 * step
 
 
-def _solve_rs(model, init, tol, max_iter, damping, stall=None) -> RSSolution:
+def _solve_rs(model, init, tol, max_iter, damping, stall=None, known=()) -> RSSolution | int:
     """One attempt of :func:`solve_rs` from one starting point (never raises on
     non-convergence)."""
     damping = real(damping, "damping", "a number in [0, 1)", lambda a: 0 <= a < 1)
@@ -526,6 +545,9 @@ def _solve_rs(model, init, tol, max_iter, damping, stall=None) -> RSSolution:
         out = np.array([math.log(max(d_new, _TINY)) - y[0], log_c - y[1]])
         if not math.isfinite(c_new) and abs(out[0]) < tol:
             raise _NoSolution(y)  # Δ converged with D ≥ α: nothing left to iterate
+        if known and np.max(np.abs(out)) < _MERGE:
+            if any(np.max(np.abs(y - k)) < _MERGE for k in known):
+                raise _Merged
         return out, _log_jacobian(model, delta, chi, avg)
 
     y = np.array([math.log(delta), math.log(chi)])
@@ -598,6 +620,8 @@ def _solve_rs(model, init, tol, max_iter, damping, stall=None) -> RSSolution:
                 (res, jac), J = residual(y), None
     except _NoSolution as stop:
         y, res = stop.args[0], np.array([0.0, math.inf])
+    except _Merged:
+        return n_eval  # the enumeration's caller counts the evaluations and drops the attempt
     y = np.clip(y, _LOG_LO, hi)
     delta, chi = math.exp(y[0]), math.exp(y[1])
     chi_new, avg = cache.get(y.tobytes()) or rs_map(model, delta, chi)[1:]
