@@ -296,3 +296,17 @@ def test_phase_diagram_draws_the_entropy_line():
     ent = ds["entropy"].sel(bits=1).values
     assert phases == ["RS" if s >= 0 else "entropy crisis" for s in ent]
     assert "entropy crisis" in phases
+
+
+def test_at_boundary_reports_a_first_order_jump_of_the_equilibrium_branch():
+    # b = 1, α = 0.8466, β = 5, σ² = 0.1, widths 3.3 … 3.8: a second RS branch (mse ≈ 10, AT > 1)
+    # is born near ω ≈ 3.58 with a lower free energy than the continued one (mse 0.65, AT 0.83),
+    # so the equilibrium branch jumps there and AT − 1 changes sign without a zero: at_jump,
+    # not an AT line (both branches have s < 0: the entropy-crisis region, RS is wrong anyway)
+    from replica.phase import AT_JUMP
+
+    m = _crisis_model(1, 3.5, alpha=0.8466)
+    r = at_boundary(m, "width", bracket=(3.3, 3.8), throw=False)
+    assert r.status == AT_JUMP and not r.converged
+    assert r.at_lo < 1.0 < r.at_hi and r.residual > 0.1
+    assert 3.3 < r.value < 3.8
