@@ -28,6 +28,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import gauss
+from .errors import check_memory
 
 __all__ = [
     "ChannelAverages",
@@ -251,6 +252,10 @@ def channel_averages(levels, teacher_mixture, delta, A, ridge_precision=0.0, n=6
         accurate relative to itself when tiny).
     """
     levels = np.asarray(levels, dtype=float)
+    # the clustered rule has 2n nodes per transition and the posterior tables scale with them:
+    # measured peak ~24 kB per level at n = 64 (bits 8, 10, 12); 20 bits would need ~24 GB
+    check_memory(8.0 * 48 * n * levels.size, "quantizer",
+                 f"a grid of {levels.size} levels (2^{math.log2(levels.size):.3g})")  # fmt: skip
     pi, mu, s = (np.asarray(a, dtype=float) for a in teacher_mixture)
     rho = float(np.sum(pi * (mu * mu + s)))
     # m, q, V, D, at_sum, log_z, mse, entropy, then d(mse, D)/d(Δ, ln A)

@@ -132,15 +132,19 @@ def available_memory() -> int | None:
         return None
 
 
-def check_memory(nbytes: float, name: str, what: str) -> None:
+def check_memory(nbytes: float, name: str, what: str, available: int | None = None,
+                 where: str = "the available memory") -> None:  # fmt: skip
     """Raise a clear ``ValueError`` before allocating ``nbytes`` for ``what`` when that exceeds
-    the available memory (instead of a ``MemoryError`` or the OS killing the process).
+    the available memory (instead of a ``MemoryError``, hours of swapping or the OS killing the
+    process). The one memory-estimate check of :mod:`replica`: every large allocation is
+    estimated by its caller and checked here first.
 
-    ``name`` names the parameters to reduce, e.g. ``"d, seeds"``.
+    ``name`` names the parameters to reduce, e.g. ``"d, seeds"``. ``available`` overrides the
+    host's available memory (e.g. a GPU's free memory, described by ``where``).
     """
-    avail = available_memory()
+    avail = available_memory() if available is None else available
     if avail is not None and nbytes > avail:
         raise ValueError(
-            f"{name}: expected sizes whose arrays fit in the available memory "
+            f"{name}: expected sizes whose arrays fit in {where} "
             f"({avail / 2**30:.3g} GiB), got {what} needing {nbytes / 2**30:.3g} GiB"
         )

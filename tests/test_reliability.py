@@ -10,6 +10,7 @@ import dataclasses
 import inspect
 import json
 import os
+import re
 import sys
 import warnings
 
@@ -685,3 +686,89 @@ def test_cli_bad_output_workers_or_scheduler_is_one_line_exit_2(extra, what, cap
     rc = main(PHASE + extra)
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and what in err[0], err
+
+
+# ----------------------------------------------------------------------------- resources
+def _huge_inputs(scale: float = 1.0):
+    """Calls that would exhaust memory or run for hours, each with the parameter its refusal
+    must name. ``scale`` (>= 1) makes them larger still (fuzz target)."""
+    from replica.amp import generate, run
+    from replica.dynamics import STEProblem, fixed_points, ode, pde
+    from replica.dynamics import simulate as ste_simulate
+    from replica.regression import solve_rs
+    from replica.sgd import SGDProblem, SketchedProblem, sketched_risk
+    from replica.sgd import simulate as sgd_simulate
+    from replica.sgd.risk import exact_risk_dense
+
+    k = max(1.0, scale)
+    grid20 = Quantizer.uniform(20, 1.0)
+    X = np.random.default_rng(0).standard_normal((200, 1000)) / 32.0  # N = 1000 weights
+    return {
+        "solve_rs 20-bit grid": (
+            "quantizer",
+            lambda: solve_rs(QuantizedRegression(quantizer=grid20, alpha=2.0, beta=5.0, noise=0.1)),
+        ),
+        "amp.run 20-bit grid": (
+            "quantizer",
+            lambda: run(X, np.ones(200), grid20, 5.0),
+        ),
+        "amp.generate": ("n", lambda: generate(MODEL, int(1e7 * k), seed=0)),
+        "SketchedProblem(dim=1e6, model_size=1e5)": (
+            "dim, model_size",
+            lambda: sketched_risk(
+                SketchedProblem(exponent=2.0, dim=int(1e6 * k), model_size=int(1e5 * k), samples=10)
+            ),
+        ),
+        "exact_risk_dense(d=2e5)": (
+            "spectrum",
+            lambda: exact_risk_dense(
+                SGDProblem(spectrum=np.ones(int(2e5 * k)), steps=2, step=1e-7)
+            ),
+        ),
+        "sgd.simulate(steps=1e10)": (
+            "repeats, chunk, record, steps",
+            lambda: sgd_simulate(
+                SGDProblem(spectrum=np.ones(3), steps=int(1e10 * k), step=0.1), repeats=4, seed=0
+            ),
+        ),
+        "fixed_points(n_teacher=1e9)": (
+            "n_teacher",
+            lambda: fixed_points(
+                STEProblem(eta=1.0, weight_quantizer=Quantizer.uniform(1, 1.0)),
+                n_teacher=int(1e9 * k),
+            ),
+        ),
+        "ode(n_points=1e10)": (
+            "n_points",
+            lambda: ode(STEProblem(eta=1.0), 1.0, n_points=int(1e10 * k)),
+        ),
+        "pde(eta=1e6)": ("dt", lambda: pde(STEProblem(eta=1e6 * k), 1.0)),
+        "dynamics.simulate(d=1e9)": (
+            "d, seeds, chunk",
+            lambda: ste_simulate(STEProblem(eta=0.5), int(1e9 * k), 1.0, seeds=range(4)),
+        ),
+    }
+
+
+def refused_before_allocating(name, call, what):
+    """``call`` raises a ValueError naming ``name`` and allocates < 64 MB on the way (the
+    refusal comes before the big arrays; tracemalloc sees numpy's allocations)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=rf"^{re.escape(name)}: expected") as err:
+            call()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 2**20, f"{what}: {peak / 2**20:.0f} MB allocated before the refusal"
+    return err.value
+
+
+@pytest.mark.parametrize("what", list(_huge_inputs()))
+def test_huge_inputs_are_refused_before_allocating(what):
+    """Issue 14 resources: each took minutes or exhausted memory before failing. One helper
+    (errors.check_memory) checks every estimate first; pde caps its work."""
+    name, call = _huge_inputs()[what]
+    refused_before_allocating(name, call, what)

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from ..channel import grid_posterior
-from ..errors import check, integer, real
+from ..errors import check, check_memory, integer, real
 from ..quantizers import Quantizer
 from ..results import CONVERGED, DIVERGED, MAX_ITER, Result, finish
 from . import backend as bk
@@ -224,6 +224,12 @@ def run(
     for name, arr in (("X", X), ("y", y)):
         check(bool(xp.all(xp.isfinite(arr))), name, "finite entries", "NaN or inf entries")
     levels_np = _levels(quantizer)
+    # the (N, K) posterior tables of each iteration (logits, weights, products): 20-bit grids
+    # at N = 2000 would need ~16 GB
+    free = be.free_memory()
+    check_memory(8.0 * 6 * N * levels_np.size, "quantizer",
+                 f"{levels_np.size} levels x {N} weights per iteration", free,
+                 f"the memory available on {be.name}:{be.device}")  # fmt: skip
     log_prior_np = -0.5 * beta * ridge * levels_np**2
     levels = be.asarray(levels_np)
     log_prior = be.asarray(log_prior_np) if ridge > 0 else None

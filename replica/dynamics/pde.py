@@ -29,7 +29,7 @@ import numpy as np
 from scipy import linalg, special
 
 from .. import gauss
-from ..errors import check, check_memory
+from ..errors import check, check_memory, integer, real
 from ..quantizers import Quantizer
 from ..results import CONVERGED, DIVERGED, Result, finish
 from .moments import closure_moments
@@ -340,6 +340,10 @@ def _pde_grid(problem, tau, per, h, dens_steps, edges, n_cells, n_teacher, pad, 
     return out, dens, status, last
 
 
+#: most particle-steps (or cell-steps) one pde() call may take: ~10-20 s on one core
+_MAX_WORK = 2e10
+
+
 def pde(
     problem: STEProblem,
     t_max: float,
@@ -398,13 +402,28 @@ def pde(
     .. [1] Ichikawa, Kashiwamura & Sakata (2025), per-coordinate limit (card, "Limit dynamics").
     .. [2] D. L. Scharfetter, H. K. Gummel, IEEE Trans. Electron Devices 16, 64 (1969).
     """
-    check(method in ("particles", "grid"), "method", "'particles' or 'grid'", method)
-    check(math.isfinite(t_max) and t_max > 0, "t_max", "> 0", t_max)
-    check(isinstance(n_points, int) and n_points >= 2, "n_points", "an integer >= 2", n_points)
+    check(isinstance(problem, STEProblem), "problem", "an STEProblem", problem)
+    check(isinstance(method, str) and method in ("particles", "grid"), "method",
+          "'particles' or 'grid'", method)  # fmt: skip
+    t_max = real(t_max, "t_max", "a finite time > 0", lambda t: math.isfinite(t) and t > 0)
+    n_points = integer(n_points, "n_points", "an integer >= 2", lambda n: n >= 2)
     rate = problem.eta * (problem.gamma_x + problem.ridge)
     if dt is None:
         dt = (0.01 if method == "particles" else 0.04) / rate
-    check(dt > 0, "dt", "> 0", dt)
+    dt = real(dt, "dt", "a finite number > 0", lambda v: math.isfinite(v) and v > 0)
+    # the work is steps × (particles or cells): refuse a run of hours (dt = 0.01/η makes η = 1e6
+    # take ~1.5 h at the defaults) before starting it
+    size = n_particles if method == "particles" else n_cells * n_teacher
+    steps = t_max / dt
+    if isinstance(size, (int, np.integer)) and steps * max(int(size), 1) > _MAX_WORK:
+        raise ValueError(
+            f"dt: expected a time step giving at most {_MAX_WORK:.0e} "
+            f"{'particle' if method == 'particles' else 'cell'}-steps ({steps:.3g} steps of "
+            f"dt = {dt:.3g} to t_max = {t_max:g} for {size} "
+            f"{'particles' if method == 'particles' else 'cells'}; the default dt is "
+            f"0.01/(eta (gamma_x + ridge)), eta = {problem.eta:g}), got {dt!r}: pass a larger "
+            "dt, a smaller t_max or fewer particles/cells"
+        )
     tau, per, h, dens_steps = _time_grid(t_max, dt, n_points, density_times)
     record: dict[int, int] = {}
     for s in dens_steps:

@@ -433,6 +433,9 @@ def exact_risk_dense(problem: SGDProblem, *, test: str = "full", throw: bool = T
     baseline of the ``sgd`` benchmark.
     """
     check(isinstance(problem, SGDProblem), "problem", "an SGDProblem", problem)
+    d = problem.dim
+    # the covariance, the second moment, the variance and the products of one step (d × d each)
+    check_memory(8.0 * 8 * d * d, "spectrum", f"dense d x d covariances at d={d}")
     hw = problem.spectrum * problem.w_star
     w0 = np.array(problem.w0, dtype=float)
 
