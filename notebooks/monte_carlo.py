@@ -112,7 +112,8 @@ for k in ("energy", "mse", "q", "entropy"):
 #   6.2 se) and is 2.5 se above 1RSB (0.034); the energy 0.216 ± 0.005 sits between RS (0.206,
 #   1.9 se) and 1RSB (0.2115, 0.8 se). The Gibbs-mean error 0.358 ± 0.031 agrees with RS (0.322)
 #   and with 1RSB when the Gibbs mean's self-overlap is the mean of P(q), q̄ = x q₀ + (1 − x) q₁
-#   (0.316, 1.3 se), not with `RSBSolution.mse` = ρ − 2m + q₀ (0.252, 3.4 se away).
+#   (0.316, 1.3 se; `RSBSolution.mse` is this form), not with the q₀ form ρ − 2m + q₀
+#   (0.252, 3.4 se away), which `RSBSolution.mse` used before these data showed it off.
 # * **Entropy crisis** b = 1, ω = 3, α = 0.6 (N = 12–32, all instances): the entropy
 #   0.012 ± 0.009 is ≥ 0, 22 se above RS (−0.179) and 1.3 se from the frozen 1RSB (0); energy
 #   0.105 ± 0.010 (frozen 0.109, RS 0.059) and q 4.5 ± 0.6 (frozen q̄ 4.6, RS 0.71): the

@@ -12,8 +12,9 @@ Four points, each an ensemble over sizes N and instances, extrapolated as x∞ +
 * ``rs_b1`` (b = 1, ω = 0.5, α = 2; AT = 0.24) and ``rs_b2`` (b = 2, ω = 1.5; AT = 0.46): RS
   phase, compared with :func:`replica.solve_rs`;
 * ``rsb`` (b = 2, ω = 2.7, α = 2; AT = 1.35): compared with RS and 1RSB
-  (:func:`replica.solve_1rsb`); for the 1RSB Gibbs-mean error both the package's
-  ``ρ − 2m + q₀`` and ``ρ − 2m + q̄`` with the mean overlap ``q̄ = x q₀ + (1 − x) q₁`` of
+  (:func:`replica.solve_1rsb`); for the 1RSB Gibbs-mean error both the q₀ form
+  ``ρ − 2m + q₀`` (column ``rsb_mse``; ``RSBSolution.mse`` used it until these data showed
+  it off) and ``ρ − 2m + q̄`` (``rsb_mse_qbar``, what ``RSBSolution.mse`` is now) with the mean overlap ``q̄ = x q₀ + (1 − x) q₁`` of
   P(q) = x δ(q − q₀) + (1 − x) δ(q − q₁) (which is what ``‖⟨w⟩‖²/N`` averages to) are listed;
 * ``crisis`` (b = 1, ω = 3, α = 0.6; RS entropy −0.179 < 0): the measured entropy against RS,
   zero and the frozen 1RSB (when :func:`replica.rsb.solve_frozen_1rsb` exists).
@@ -133,7 +134,7 @@ def _theory(bits, width, alpha, with_1rsb=True) -> dict:
             energy = 0.5 * alpha * e_sample.train_error + 0.5 * model.ridge * s.Q
             qbar = s.x * s.q0 + (1.0 - s.x) * s.q1
             out.update(rsb_status=s.status, rsb_x=s.x, rsb_q0=s.q0, rsb_q1=s.q1, rsb_Q=s.Q,
-                       rsb_energy=energy, rsb_mse=s.mse, rsb_mse_qbar=RHO - 2 * s.m + qbar,
+                       rsb_energy=energy, rsb_mse=RHO - 2 * s.m + s.q0, rsb_mse_qbar=RHO - 2 * s.m + qbar,
                        rsb_mse_sample=RHO - 2 * s.m + s.Q, rsb_q=qbar,
                        rsb_free_entropy=s.free_entropy,
                        rsb_entropy=s.free_entropy + BETA * energy)  # fmt: skip

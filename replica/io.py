@@ -173,10 +173,10 @@ def resume_key(
         if p.kind is not inspect.Parameter.VAR_KEYWORD
     ]
     missing = sorted(set(params) - set(arguments) - set(exempt))
-    extra = sorted(set(arguments) & set(exempt))
-    if missing or extra:  # a programming error in replica, not bad user input
+    both = sorted(set(arguments) & set(exempt))
+    if missing or both:  # a programming error in replica, not bad user input
         raise RuntimeError(
-            f"resume key of {func.__qualname__}: arguments {missing} missing, {extra} both "
+            f"resume key of {func.__qualname__}: arguments {missing} missing, {both} both "
             "keyed and exempt"
         )
     record = {

@@ -84,10 +84,12 @@ class RSBSolution(Result):
     m_hat, q_hat0, q_hat1, Q_hat : float
         Conjugates.
     mse, gen_error, train_error : float
-        Errors of the Gibbs mean (whose overlap with itself is ``q₀``): ``mse = ρ − 2m + q₀``,
-        ``gen_error = mse + σ²`` (or without σ², as the model says), ``train_error = E₀/b²``
+        Errors of the Gibbs mean ⟨w⟩, whose overlap with itself is the mean of P(q),
+        ``q̄ = x q₀ + (1 − x) q₁`` (two replicas of one sample lie in the same state with
+        probability ``E Σ_s W_s² = 1 − x``): ``mse = ρ − 2m + q̄``, ``gen_error = mse + σ²`` (or
+        without σ², as the model says); ``train_error = E₀/b²``
         with ``b = 1 + χ₁ + xβ(q₁ − q₀)``. For ``estimator="sample"`` the thermal variances are
-        added: ``Q − q₀`` to the generalization error, ``(Q − q₁)/a + (q₁ − q₀)/(ab)`` to the
+        added: ``Q − q̄`` to the generalization error, ``(Q − q₁)/a + (q₁ − q₀)/(ab)`` to the
         training error (both reduce to :class:`~replica.RSSolution`'s at ``q₁ = q₀``).
     free_entropy, free_energy : float
         ``−βf₁`` and ``f₁``.
@@ -833,6 +835,21 @@ def _from_rs(model, rs, status):
     )  # fmt: skip
 
 
+def _gibbs_mean_errors(model, x, m, q0, q1, Q):
+    """``(mse, gen_error)`` of the estimator the model names, in a 1RSB state.
+
+    The Gibbs mean's self-overlap is the mean of P(q), ``x q₀ + (1 − x) q₁``, not ``q₀``
+    (that one is the overlap of two different states, which enters the energetic term ``E₀``);
+    a Gibbs sample's is ``Q``. Monte Carlo on the same measure (``replica.mc``) measures the
+    former: at b = 2, ω = 2.7, α = 2, β = 5, σ² = 0.1 the q₀ form was 3.4 standard errors off,
+    the mean of P(q) within 1.3.
+    """
+    qbar = x * q0 + (1.0 - x) * q1
+    mse = model.rho - 2.0 * m + qbar
+    gen = mse + (Q - qbar if model.estimator == "sample" else 0.0)
+    return mse, gen + (model.noise if model.include_noise else 0.0)
+
+
 def _assemble(model, x, m, q0, q1, Q, hats, ent, status, n_iter, residual, xres, rs, start):
     m_hat, q_hat0, q_hat1, Q_hat = hats
     be = model.beta
@@ -841,8 +858,7 @@ def _assemble(model, x, m, q0, q1, Q, hats, ent, status, n_iter, residual, xres,
     E0 = model.rho - 2.0 * m + q0 + model.noise
     phi = rsb_free_entropy(model, m, q0, q1, Q, m_hat, q_hat0, q_hat1, Q_hat, x, ent.phi1)
     sample = model.estimator == "sample"
-    mse = model.rho - 2.0 * m + q0
-    gen = E0 + ((Q - q0) if sample else 0.0) - (0.0 if model.include_noise else model.noise)
+    mse, gen = _gibbs_mean_errors(model, x, m, q0, q1, Q)
     # training residual of a sample point: the cavity field is N(ω_s, Q − q₁) within a state and
     # the state means ω_s ~ N(ω, q₁ − q₀) are tilted by Z_s^x; the mean residual is (y − ω)/b and
     # a Gibbs sample adds the within-state (Q − q₁)/a and between-state (q₁ − q₀)/(ab) variances
@@ -946,12 +962,13 @@ def solve_frozen_1rsb(
     E0 = model.rho - 2.0 * rf.m + rf.q + model.noise
     q_hat0 = al * be * be * E0 / b**2
     residual = abs(rf.entropy)
+    mse, gen = _gibbs_mean_errors(model, x, rf.m, rf.q, rf.Q, rf.Q)
     # an entropy jump (a change of RS branch) is a sign change but not a root
     status = CONVERGED if rf.converged and residual < 1e-8 else MAX_ITER
     out = RSBSolution(
         status=status, n_iter=calls, residual=residual, x=x, m=rf.m, q0=rf.q, q1=rf.Q, Q=rf.Q,
         chi1=0.0, m_hat=al * be / b, q_hat0=q_hat0, q_hat1=q_hat0 + al * be / x * (1.0 - 1.0 / b),
-        Q_hat=al * be, mse=rf.mse, gen_error=rf.gen_error, train_error=rf.train_error,
+        Q_hat=al * be, mse=mse, gen_error=gen, train_error=rf.train_error,
         free_entropy=-be * rf.free_energy, free_energy=rf.free_energy, energy=rf.energy,
         entropy=rf.entropy / x, x_residual=residual / x**2, replicon_intra=0.0,
         replicon_inter=rf.at, start="closed_form", rs=rs, beta_f=beta_f,

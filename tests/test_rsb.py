@@ -172,7 +172,11 @@ def test_breaks_replica_symmetry_where_at_above_one():
     assert sol.free_entropy == pytest.approx(free, rel=1e-12)
     # the RSB free energy lies above the (unstable) RS one, errors differ from RS
     assert sol.free_energy > rs.free_energy
-    assert sol.mse == pytest.approx(0.2907, abs=1e-3)
+    # the Gibbs mean's self-overlap is the mean of P(q): mse = ρ − 2m + x q₀ + (1 − x) q₁
+    # (0.4153 here; the q₀ form, 0.2907, is the overlap of two different states)
+    assert sol.mse == pytest.approx(model.rho - 2 * sol.m + x * sol.q0 + (1 - x) * sol.q1,
+                                    rel=1e-14)  # fmt: skip
+    assert sol.mse == pytest.approx(0.4153, abs=1e-3)
     assert sol.gen_error == pytest.approx(sol.mse + 0.1, abs=1e-12)
 
 
