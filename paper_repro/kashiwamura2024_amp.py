@@ -424,7 +424,7 @@ def _finish_ensemble(scratch: Path, data_dir: Path, quick: bool, note: str = "")
 def _phase_plan(quick):
     if quick:
         return (1, 2), (0.5, 1.5, 2.7), 150, 1, 3000
-    return (1, 2, 3), (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5), 500, 2, 6000
+    return (1, 2, 3), (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5), 500, 2, 20000
 
 
 def _amp_phase(data_dir, quick):
@@ -531,7 +531,7 @@ def _tap_damping(data_dir, quick):
                 continue
             state = fixed_point_state(x.X, x.y, model.beta, res.estimate, res.variance)
             eta, rho0, ev = smallest_damping(x.X, x.y, model.quantizer.levels, model.beta,
-                                             state, xtol=0.02, k=4)  # fmt: skip
+                                             state, xtol=0.02, k=6)  # fmt: skip
             eta_trial = math.nan
             for e in trial:
                 r = run(x.X, x.y, model.quantizer, model.beta, damping=e, max_iter=4000,
@@ -732,7 +732,7 @@ def _plot_tap(plt, data_dir, fig_dir) -> list:
 
 _OUTCOMES = (("undamped", "C2", "o", "undamped AMP converges (RS)"),
              ("damped", "C0", "s", "only damped AMP converges (TAP branch)"),
-             ("none", "C3", "X", "no damping converges"))  # fmt: skip
+             ("none", "C3", "X", "no damping converges within max_iter"))  # fmt: skip
 
 
 def _plot_amp_phase(plt, data_dir, fig_dir):
@@ -768,8 +768,8 @@ def _plot_amp_phase(plt, data_dir, fig_dir):
     ax.set_ylabel("bits $b$")
     p = meta["params"]
     ax.set_title(f"what AMP does (damping='auto', N = {int(p['n'])}, "
-                 f"{int(p['instances'])} instances per point; label: majority, damping)",
-                 fontsize=8)  # fmt: skip
+                 f"{int(p['instances'])} instances per point, max_iter = {int(p['max_iter'])}; "
+                 "label: majority, damping)", fontsize=7)  # fmt: skip
     ax.legend(fontsize=6, loc="upper left", ncol=2)
     return save_figure(fig, fig_dir / "amp_phase.png")
 

@@ -55,9 +55,10 @@ def spectrum(X, y, levels, beta, state, damping=0.0, ridge=0.0, k=6, tol=1e-6):
     """The ``k`` largest-magnitude eigenvalues of the Jacobian of ``T_η`` at ``state``.
 
     Matrix-free: ``J u ≈ (T(z + h u) − T(z))/h`` with ``h = 1e-6·(1 + ‖z‖)/‖u‖``. Returns a
-    complex array sorted by decreasing modulus.
+    complex array sorted by decreasing modulus (when ARPACK does not converge even with a larger
+    Krylov space: the eigenvalues that did, or ``[nan]``).
     """
-    from scipy.sparse.linalg import LinearOperator, eigs
+    from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigs
 
     X = np.asarray(X, dtype=float)
     levels = np.asarray(levels, dtype=float)
@@ -80,8 +81,18 @@ def spectrum(X, y, levels, beta, state, damping=0.0, ridge=0.0, k=6, tol=1e-6):
         return (t - t0) / h
 
     op = LinearOperator((2 * N + M, 2 * N + M), matvec=matvec, dtype=float)
-    vals = eigs(op, k=k, which="LM", tol=tol, return_eigenvectors=False,
-                v0=np.random.default_rng(0).standard_normal(2 * N + M))  # fmt: skip
+    v0 = np.random.default_rng(0).standard_normal(2 * N + M)
+    try:
+        vals = eigs(op, k=k, which="LM", tol=tol, return_eigenvectors=False, v0=v0)
+    except ArpackNoConvergence:
+        # clustered moduli (many modes near the radius): a larger Krylov space, looser tol
+        try:
+            vals = eigs(op, k=k, which="LM", tol=max(tol, 1e-4), ncv=max(4 * k + 1, 60),
+                        maxiter=5000, return_eigenvectors=False, v0=v0)  # fmt: skip
+        except ArpackNoConvergence as exc:
+            vals = np.asarray(exc.eigenvalues)  # what converged; NaN when nothing did
+            if vals.size == 0:
+                return np.array([complex(math.nan)])
     return vals[np.argsort(-np.abs(vals))]
 
 
@@ -90,7 +101,7 @@ def smallest_damping(X, y, levels, beta, state, ridge=0.0, xtol=5e-3, k=6):
 
     Bisection on ``[0, 0.99]`` of ``ρ(η) − 1`` (``ρ`` from :func:`spectrum`). Returns
     ``(η, ρ(0), eigenvalues at η = 0)``; ``η = 0`` if the undamped map already contracts and
-    ``nan`` if even ``η = 0.99`` does not.
+    ``nan`` if even ``η = 0.99`` does not or a spectrum could not be computed.
     """
     ev0 = spectrum(X, y, levels, beta, state, 0.0, ridge, k)
     rho0 = float(np.abs(ev0[0]))
@@ -101,11 +112,14 @@ def smallest_damping(X, y, levels, beta, state, ridge=0.0, xtol=5e-3, k=6):
         return float(np.abs(spectrum(X, y, levels, beta, state, eta, ridge, k)[0]))
 
     lo, hi = 0.0, 0.99
-    if radius(hi) >= 1.0:
+    if not radius(hi) < 1.0:
         return math.nan, rho0, ev0
     while hi - lo > xtol:
         mid = 0.5 * (lo + hi)
-        if radius(mid) < 1.0:
+        rad = radius(mid)
+        if math.isnan(rad):
+            return math.nan, rho0, ev0  # the spectrum could not be computed: no answer
+        if rad < 1.0:
             hi = mid
         else:
             lo = mid
