@@ -310,3 +310,18 @@ def test_at_boundary_reports_a_first_order_jump_of_the_equilibrium_branch():
     assert r.status == AT_JUMP and not r.converged
     assert r.at_lo < 1.0 < r.at_hi and r.residual > 0.1
     assert 3.3 < r.value < 3.8
+
+
+def test_phase_diagram_follows_the_equilibrium_branch_across_a_first_order_jump():
+    # Bayes-optimal binary model, σ² = 0.01 (levels ±1, teacher on them, β = 1/σ²): continued
+    # from α = 0.26, the algorithmic branch (mse ≈ 0.7) exists up to α_alg ≈ 0.495, but the
+    # sweep returns the equilibrium, which jumps to near perfect recovery at the first-order
+    # transition α_IT ≈ 0.3124 (paper_repro/kashiwamura2024_branches.py)
+    from replica.teachers import DiscreteTeacher
+
+    q = Quantizer.uniform(1, 1.0)
+    m = QuantizedRegression(quantizer=q, alpha=0.3, beta=100.0, noise=0.01,
+                            teacher=DiscreteTeacher.on_grid(q))  # fmt: skip
+    ds = phase_diagram(m, alpha=np.linspace(0.26, 0.46, 6), executor="serial", progress=False)
+    mse = ds["mse"].values
+    assert np.all(mse[:2] > 0.5) and np.all(mse[2:] < 1e-7)  # α = 0.26, 0.30 | 0.34 … 0.46
