@@ -88,6 +88,16 @@ def test_rs_command(capsys):
     assert "RS unstable (entropy < 0 with AT < 1): entropy crisis" in out
 
 
+def test_phase_command_prints_the_entropy_crisis(capsys):
+    # issue 13: the zero-entropy line per line of the sweep, and the points labelled by it
+    argv = ["phase", "--bits", "1", "--width", "0.5:3:11", "--alpha", "0.6", "--executor",
+            "serial", "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "entropy crisis (RS entropy = 0) at width = 2.10851" in out
+    assert "RS 7, entropy crisis 4" in out
+
+
 def test_advise_command(capsys):
     # η_c = 2(γ_x + λ)/γ_x² with γ_x = 0.9524 for 3 bits on [-2, 2] (card's table) → 2.100
     assert main(["advise", "--bits", "3"]) == 0
