@@ -108,3 +108,45 @@ def test_vamp_state_evolution_fixed_point_is_the_saddle_point(lam):
         assert getattr(se, n) == pytest.approx(getattr(sol, n), rel=1e-8, abs=1e-9), n
     # a non-flat spectrum changes the answer (the test can fail)
     assert abs(sol.mse - solve_rs(m.replace(design=GaussianDesign())).mse) > 1e-3
+
+
+def test_optimal_width_for_a_structured_design_matches_a_dense_scan():
+    # optimal_width (scan + Brent to xtol 1e-6) against a dense scan of the same theory
+    # (spacing 0.005): the scan's minimum lies within one spacing of ω*, and its value is not
+    # below ε_g(ω*) by more than the RS tolerance (1e-9)
+    from replica.optimize import optimal_width
+
+    m = QuantizedRegression(quantizer=Quantizer.uniform(2, 1.5), alpha=2.0, beta=5.0, noise=0.1,
+                            design=CovarianceDesign(eigenvalues=power_law()))  # fmt: skip
+    opt = optimal_width(m, bounds=(0.5, 3.0))
+    assert opt.converged
+    widths = np.arange(opt.width - 0.1, opt.width + 0.1, 0.005)
+    gens = [solve_rs(m.replace(quantizer=Quantizer.uniform(2, float(w)))).gen_error
+            for w in widths]  # fmt: skip
+    assert abs(widths[int(np.argmin(gens))] - opt.width) <= 0.005 + 1e-9
+    assert min(gens) >= opt.gen_error - 1e-9
+    # the design moves the optimum away from the i.i.d. one (the test can fail)
+    iid = optimal_width(m.replace(design=GaussianDesign()), bounds=(0.5, 3.0))
+    assert abs(iid.width - opt.width) > 0.01
+
+
+def test_advise_with_a_spectrum_file(tmp_path, capsys):
+    from replica.cli import main
+
+    lam = power_law()
+    np.save(tmp_path / "spec.npy", lam)
+    np.savetxt(tmp_path / "spec.txt", lam)
+    m = QuantizedRegression(quantizer=Quantizer.uniform(2, 1.0), alpha=2.0, beta=5.0, noise=0.1,
+                            design=CovarianceDesign(eigenvalues=lam))  # fmt: skip
+    from replica.optimize import optimal_width
+
+    want = optimal_width(m, bounds=(0.05, 6.0))
+    for f in ("spec.npy", "spec.txt"):
+        assert main(["advise", "--bits", "2", "--spectrum", str(tmp_path / f)]) == 0
+        out = capsys.readouterr().out
+        assert "300 eigenvalues" in out and f"optimal width      {want.width:.6g}" in out
+    assert main(["advise", "--bits", "2", "--spectrum", str(tmp_path / "missing.txt")]) == 2
+    assert "--spectrum" in capsys.readouterr().err
+    bad = ["advise", "--bits", "2", "--beta", "inf", "--spectrum", str(tmp_path / "spec.txt")]
+    assert main(bad) == 2
+    assert "--beta" in capsys.readouterr().err

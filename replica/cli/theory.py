@@ -65,6 +65,35 @@ def stability_verdict(sol) -> str:
     }[sol.instability]
 
 
+def _spectrum_design(path, beta):
+    """``CovarianceDesign`` from a ``.npy`` or text file of covariance eigenvalues (None
+    without ``--spectrum``)."""
+    if path is None:
+        return None
+    import math
+    from pathlib import Path
+
+    import numpy as np
+
+    from ..designs import CovarianceDesign
+
+    if math.isinf(beta):
+        raise ValueError("--beta: expected a finite inverse temperature with --spectrum "
+                         "(structured designs are solved at finite beta), got inf")  # fmt: skip
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"--spectrum: expected an existing .npy or text file, got {path!r}")
+    try:
+        lam = np.load(p) if p.suffix == ".npy" else np.loadtxt(p)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"--spectrum: expected eigenvalues (.npy or whitespace-separated text) "
+                         f"in {path!r}, could not read them ({exc})") from None  # fmt: skip
+    try:
+        return CovarianceDesign(eigenvalues=lam)
+    except ValueError as exc:
+        raise ValueError(f"--spectrum: {exc}") from None
+
+
 def _cmd_advise(args) -> int:
     import math
 
@@ -78,12 +107,14 @@ def _cmd_advise(args) -> int:
     # validate everything before printing anything
     _positive("--input-width", args.input_width)
     _positive("--max-width", args.max_width)
+    design = _spectrum_design(args.spectrum, _beta(args.beta))
     model = QuantizedRegression(
         quantizer=Quantizer.uniform(args.bits, 1.0),
         alpha=args.alpha,
         beta=_beta(args.beta),
         noise=args.noise,
         ridge=args.ridge,
+        **({} if design is None else {"design": design}),
     )
     q_in = Quantizer.uniform(args.bits, args.input_width)
     # a minimum on the search bound is not an answer: widen the search (x4, three times)
@@ -101,6 +132,10 @@ def _cmd_advise(args) -> int:
         opt = optimal_width(model, bounds=(lo, hi), throw=False)
     print(f"{args.bits}-bit weights, uniform grid, alpha={model.alpha:g}, beta={model.beta:g}, "
           f"noise={model.noise:g}, ridge={model.ridge:g}")  # fmt: skip
+    if args.spectrum is not None:
+        lam = np.asarray(design.eigenvalues)
+        print(f"  inputs: covariance spectrum {args.spectrum} ({lam.size} eigenvalues, mean "
+              f"{lam.mean():.4g}, max/min {lam.max():.4g}/{lam.min():.4g}; generic eigenvectors)")  # fmt: skip
     print(f"  optimal width      {opt.width:.6g}   (status {opt.status}; searched "
           f"[{lo:g}, {hi:g}])")  # fmt: skip
     if opt.status == "at_bound":
@@ -192,4 +227,8 @@ def register(sub) -> None:
     ad.add_argument("--max-width", type=float, default=6.0,
                     help="upper end of the width search (default 6; widened x4 up to three "
                     "times while the optimum sits on it)")  # fmt: skip
+    ad.add_argument("--spectrum", default=None, metavar="FILE",
+                    help="eigenvalues of your inputs' covariance (.npy or text; standardise the "
+                    "features first): rows x ~ N(0, Sigma/N) with generic eigenvectors, used as "
+                    "given (finite --beta only)")  # fmt: skip
     ad.set_defaults(func=_cmd_advise)
