@@ -722,7 +722,7 @@ def _huge_inputs(scale: float = 1.0):
         "exact_risk_dense(d=2e5)": (
             "spectrum",
             lambda: exact_risk_dense(
-                SGDProblem(spectrum=np.ones(int(2e5 * k)), steps=2, step=1e-7)
+                SGDProblem(spectrum=np.ones(int(2e5 * min(k, 2.0))), steps=2, step=1e-7)
             ),
         ),
         "sgd.simulate(steps=1e10)": (

@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import numpy as np
+from scipy import special
 
 from ..errors import check, check_memory
 from ..noise import Additive, FloatRounding, IntRounding, Multiplicative
@@ -472,7 +473,11 @@ class SketchedProblem(Compact):
 
     # The sketch is E[SᵀS] = I, so E tr(SHSᵀ) = tr H: a sketch-independent stability scale.
     def _trace_bound(self) -> float:
-        tr = float(np.sum(self.spectrum))
+        if self.dim <= 10**6:
+            tr = float(np.sum(self.spectrum))
+        else:  # Σ_{i≤d} i^(−a) = ζ(a) − ζ(a, d + 1) (Hurwitz): no d-sized array at construction
+            a = float(self.exponent)
+            tr = float(special.zeta(a, 1.0) - special.zeta(a, self.dim + 1.0))
         model = _noise_model(self.quantization.get("data"))
         if isinstance(model, Additive):
             tr = tr + self.model_size * model.eps
