@@ -13,12 +13,27 @@ Figures:
    ``mse∞ + c/N`` and the RS prediction of :func:`replica.solve_rs` for the design (RS is
    stable at both points: AT 0.41 and 0.50);
 2. ``structured_width`` — the RS generalisation error against the width ω for the i.i.d. design
-   and both spectra, with the optimal widths of :func:`replica.optimal_width`.
+   and both spectra, with the optimal widths of :func:`replica.optimal_width`;
+3. ``structured_real_data`` — real inputs: 16×16 patches of the photograph bundled with
+   matplotlib (``grace_hopper.jpg``, no download), standardised per pixel. The spectrum of their
+   covariance, the RS prediction of ε_g(ω) for that spectrum (and for i.i.d. inputs), and VAMP on
+   the *real* design (M = αN patches drawn at random, a synthetic Gaussian teacher) — next to
+   VAMP on the same design rotated by a Haar matrix (same spectrum, generic eigenvectors), which
+   isolates the effect of the real eigenvectors.
 
 Full run (committed data, 243 s on the shared cores): VAMP converged on all 48 instances
 (N = 500, 1000, 2000; 8 each). Extrapolated ``mse∞`` against RS: power-law 0.2561 ± 0.0073 vs
 0.2507 (z = 0.73), two-level 0.1879 ± 0.0065 vs 0.1773 (z = 1.63); at N = 2000 both are within
 one standard error (0.2546 ± 0.0054, 0.1810 ± 0.0053).
+
+Real data (N = 256 pixels, M = 512 patches per draw, 8 draws per width, all VAMP runs
+converged): the patch spectrum is steep (λ₁ ≈ 194, mean 1, smallest ≈ 5e-4). RS for that
+spectrum predicts ε_g ≈ 0.119 at the optimal width ≈ 1.75, against 0.241 for i.i.d. inputs;
+VAMP on the real X measures 0.122–0.142, 1–6 % above the prediction over ω ∈ [0.5, 3] (a
+finite-size offset of the size seen in the synthetic ensembles at N = 500, plus
+non-Gaussian, overlapping rows), with its minimum in the same flat region (ω ≈ 1.75–2.25).
+Real and Haar-rotated designs differ by ≤ 6e-4: for these delocalised (Fourier-like)
+eigenvectors and a Gaussian teacher, the generic-eigenvector assumption holds.
 
 Instance ``(spectrum, N, s)``: ``generate(model, N, seed=(SEED, N, s))`` with ``base_seed =
 SEED + index of the spectrum``.
@@ -113,6 +128,74 @@ def _width_curves(data_dir, quick, params):
     meta = metadata(params=params)
     save_csv(data_dir / "width_curves.csv", cols, meta)
     save_csv(data_dir / "optimal_widths.csv", best, meta)
+    p = 8 if quick else 16
+    draws = 2 if quick else 8
+    real_widths = np.linspace(0.5, 3.0, 4 if quick else 11)
+    table, spec = real_data(real_widths, draws, p=p)
+    meta = metadata(params={**params, "patch": p, "draws": draws, "image": "grace_hopper.jpg"},
+                    seed=SEED)  # fmt: skip
+    save_csv(data_dir / "real_data.csv", table, meta)
+    save_csv(data_dir / "real_spectrum.csv", spec, meta)
+
+
+def image_patches(p: int = 16, stride: int = 4) -> np.ndarray:
+    """Standardised ``p × p`` patches (rows) of matplotlib's bundled grayscale photograph."""
+    from matplotlib import cbook, image
+
+    with cbook.get_sample_data("grace_hopper.jpg") as f:
+        gray = image.imread(f).astype(float).mean(axis=2)
+    win = np.lib.stride_tricks.sliding_window_view(gray, (p, p))[::stride, ::stride]
+    Z = win.reshape(-1, p * p)
+    return (Z - Z.mean(axis=0)) / Z.std(axis=0)
+
+
+def real_data(widths, n_draws: int, p: int = 16, seed: int = SEED) -> tuple[dict, dict]:
+    """Theory and VAMP on image patches: ``(per-width table, spectrum table)``.
+
+    The covariance eigenvalues are those of all standardised patches (used as given); each draw
+    takes ``M = αN`` patches at random as the rows of ``X`` (scaled by ``1/√N``), a teacher
+    ``w⁰ ~ N(0, 1)`` and label noise σ². ``gen_error`` of a VAMP run is
+    ``(w⁰ − ŵ)ᵀΣ̂(w⁰ − ŵ)/N + σ²`` with Σ̂ the covariance of all patches; the rotated control
+    uses ``X O`` with ``O`` Haar."""
+    from replica.amp import vamp
+    from replica.designs import _haar
+
+    Z = image_patches(p)
+    N = p * p
+    M = round(ALPHA * N)
+    cov = Z.T @ Z / Z.shape[0]
+    lam = np.clip(np.linalg.eigvalsh(cov)[::-1], 0.0, None)
+    design = CovarianceDesign(eigenvalues=lam)
+    rng = np.random.default_rng(seed)
+    cols = {k: [] for k in ("width", "kind", "draw", "mse", "gen_error", "converged")}
+
+    def add(w, kind, d, mse, gen, ok):
+        for k, v in zip(cols, (w, kind, d, mse, gen, ok)):
+            cols[k].append(v)
+
+    for w in widths:
+        q = Quantizer.uniform(BITS, float(w))
+        for kind, dsg in (("theory", design), ("theory-iid", GaussianDesign())):
+            sol = solve_rs(model(dsg, width=float(w)), throw=False)
+            add(float(w), kind, -1, sol.mse, sol.gen_error, int(sol.converged))
+        for d in range(n_draws):
+            rows = rng.choice(Z.shape[0], M, replace=False)
+            X = Z[rows] / np.sqrt(N)
+            w0 = rng.standard_normal(N)
+            y = X @ w0 + np.sqrt(NOISE) * rng.standard_normal(M)
+            O = _haar(N, rng)
+            for kind, XX, sigma, w_true in (
+                ("vamp-real", X, cov, w0),
+                ("vamp-rotated", X @ O, O.T @ cov @ O, O.T @ w0),
+            ):
+                # the rotated control keeps y: X O (Oᵀ w⁰) = X w⁰; its teacher is Oᵀw⁰, not
+                # i.i.d. on the grid's axes (a Gaussian teacher is rotation invariant in law)
+                res = vamp(XX, y, q, BETA, teacher=w_true, max_iter=500, throw=False)
+                e = w_true - res.estimate
+                add(float(w), kind, d, float(e @ e / N), float(e @ sigma @ e / N + NOISE),
+                    int(res.converged))  # fmt: skip
+    spec = {"rank": np.arange(1, N + 1), "eigenvalue": lam}
+    return cols, spec
 
 
 def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
@@ -154,4 +237,51 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
     ax.set_title("b=2, α=2, β=5: optimal width per design (stars)")
     ax.legend(fontsize=8)
     out.append(save_figure(fig, fig_dir / "structured_width.png"))
+    out.append(plot_real_data(data_dir, fig_dir))
     return out
+
+
+def plot_real_data(data_dir: Path, fig_dir: Path | None = None):
+    """Figure 3 from the real-data tables (returned as a figure when ``fig_dir`` is None)."""
+    import matplotlib.pyplot as plt
+
+    tab, _ = load_csv(data_dir / "real_data.csv")
+    spec, _ = load_csv(data_dir / "real_spectrum.csv")
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
+    a1.loglog(spec["rank"], spec["eigenvalue"], ".", ms=3)
+    a1.set_xlabel("rank i")
+    a1.set_ylabel("eigenvalue λ_i of the patch covariance")
+    a1.set_title("standardised image patches")
+    widths = np.unique(tab["width"])
+    for kind, style in (("theory", "-"), ("theory-iid", "--")):
+        sel = tab["kind"] == kind
+        a2.plot(
+            tab["width"][sel],
+            tab["gen_error"][sel],
+            style,
+            color="k",
+            label={"theory": "RS, patch spectrum", "theory-iid": "RS, i.i.d. inputs"}[kind],
+        )
+    for kind, c in (("vamp-real", "C0"), ("vamp-rotated", "C1")):
+        mean, se = [], []
+        for w in widths:
+            sel = (tab["kind"] == kind) & (tab["width"] == w) & (tab["converged"] == 1)
+            g = tab["gen_error"][sel]
+            mean.append(g.mean() if g.size else np.nan)
+            se.append(g.std(ddof=1) / np.sqrt(g.size) if g.size > 1 else np.nan)
+        a2.errorbar(
+            widths,
+            mean,
+            se,
+            fmt="o",
+            color=c,
+            ms=4,
+            label={"vamp-real": "VAMP, real X", "vamp-rotated": "VAMP, X·O (generic)"}[kind],
+        )
+    a2.set_xlabel("width ω")
+    a2.set_ylabel("test error ε_g")
+    a2.set_title(f"b={BITS}, α={ALPHA:g}, β={BETA:g}, σ²={NOISE:g}")
+    a2.legend(fontsize=8)
+    if fig_dir is None:
+        return fig
+    return save_figure(fig, fig_dir / "structured_real_data.png")
