@@ -150,3 +150,17 @@ def test_advise_with_a_spectrum_file(tmp_path, capsys):
     bad = ["advise", "--bits", "2", "--beta", "inf", "--spectrum", str(tmp_path / "spec.txt")]
     assert main(bad) == 2
     assert "--beta" in capsys.readouterr().err
+
+
+def test_boundaries_accept_a_design():
+    # at_boundary works through solve_rs's dispatch: the structured AT quantity is 1 there
+    # (to the root finder's xtol 1e-8 in ω times the slope of AT, ~1: tolerance 1e-6)
+    from replica import at_boundary
+
+    m = QuantizedRegression(quantizer=Quantizer.uniform(2, 1.5), alpha=2.0, beta=5.0, noise=0.1,
+                            design=CovarianceDesign(eigenvalues=power_law()))  # fmt: skip
+    b = at_boundary(m)
+    at = solve_rs(m.replace(quantizer=Quantizer.uniform(2, b.value))).at
+    assert at == pytest.approx(1.0, abs=1e-6)
+    iid = at_boundary(m.replace(design=GaussianDesign()))
+    assert abs(iid.value - b.value) > 0.05  # the spectrum moves the AT line

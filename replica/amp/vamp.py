@@ -148,8 +148,8 @@ def vamp(
             g1 = math.exp(damping * math.log(g1) + (1.0 - damping) * math.log(g1_new))
         else:
             r1, g1 = r1_new, g1_new
-        if not (math.isfinite(g1) and g1 > 0):
-            status = DIVERGED
+        if not (math.isfinite(g1) and g1 > 0 and math.isfinite(a2)):
+            status = DIVERGED  # the denoiser needs a positive precision
             break
         # denoiser module
         f, v = grid_posterior(r1, g1, levels, log_prior, xp=xp)
@@ -168,8 +168,10 @@ def vamp(
             resid = bk.scalar(d @ d) ** 0.5 / sqrt_n
         w_prev = f
         residuals.append(resid)
-        if not (math.isfinite(resid) or it == 1) or not (0.0 < a1 < 1.0):
-            status = DIVERGED if not (0.0 < a1 < 1.0) or not math.isfinite(resid) else status
+        # α₁ ≥ 1 (a negative message precision γ₂) is allowed, as in expectation propagation;
+        # only a non-finite iterate or α₁ ∈ {0, 1} (a division by zero) stops the run
+        if (not math.isfinite(resid) and it > 1) or not math.isfinite(a1) or a1 in (0.0, 1.0):
+            status = DIVERGED
             break
         if resid < tol:
             status = CONVERGED
