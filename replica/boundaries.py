@@ -454,6 +454,9 @@ def interpolation_threshold(model: QuantizedRegression, throw: bool = True):
     >>> round(interpolation_threshold(m).alpha_c, 3)
     0.367
     """
+    from .designs import gaussian_only
+
+    gaussian_only(model, "interpolation_threshold")
     check(model.ridge == 0.0, "ridge", "0 (the threshold is defined for the ridgeless model)",
           model.ridge)  # fmt: skip
     levels = model.quantizer.levels

@@ -566,3 +566,15 @@ def _decreasing_root(h, lo, hi):
 def spectral_law(design: Design, alpha: float) -> SpectralLaw:
     """The (cached) :class:`SpectralLaw` of ``design`` at ``M/N = alpha``."""
     return SpectralLaw(design, alpha)
+
+
+def gaussian_only(model, what: str) -> None:
+    """Refuse a structured design in a computation that assumes i.i.d. Gaussian inputs (so that
+    it never silently returns the i.i.d. answer)."""
+    design = getattr(model, "design", None)
+    if design is not None and not design.gaussian:
+        raise ValueError(
+            f"model.design: expected GaussianDesign() for {what} (structured designs are "
+            f"supported by solve_rs and what builds on it, structured.vamp_state_evolution and "
+            f"amp.vamp), got {design!r}"
+        )

@@ -713,6 +713,9 @@ def solve_1rsb(
     ----------
     Card "1RSB (beyond the paper)".
     """
+    from .designs import gaussian_only
+
+    gaussian_only(model, "solve_1rsb")
     check(math.isfinite(model.beta), "model.beta", "a finite inverse temperature for 1RSB",
           model.beta)  # fmt: skip
     check(x is None or 0 < x <= 1, "x", "None or a number in (0, 1]", x)
@@ -920,6 +923,9 @@ def solve_frozen_1rsb(
     O. Rivoire, Phys. Rev. Lett. 93, 217205 (2004) (frozen 1RSB with ``q₁ = 1`` and the
     Parisi parameter fixed by zero complexity); card "1RSB (beyond the paper)".
     """
+    from .designs import gaussian_only
+
+    gaussian_only(model, "solve_frozen_1rsb")
     check(math.isfinite(model.beta), "model.beta", "a finite inverse temperature for 1RSB",
           model.beta)  # fmt: skip
     check(xtol > 0, "xtol", "a positive tolerance", xtol)

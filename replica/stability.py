@@ -28,6 +28,9 @@ def at_from_averages(avg, alpha: float) -> float:
 
 def at_quantity(model, delta: float, A: float) -> float:
     """AT quantity of ``model`` at the channel ``(Δ, A)`` (``A = inf`` for β = ∞)."""
+    from .designs import gaussian_only
+
+    gaussian_only(model, "at_quantity")
     from .channel import channel_averages
 
     ridge = model.beta * model.ridge if math.isfinite(A) else 0.0

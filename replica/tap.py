@@ -365,6 +365,9 @@ def solve_tap(
     ``(A, Δ)`` (warm start from the previous ``t``); the first sign change of the residual of
     (2) is bracketed, located by Brent's method and polished by Newton on all three equations.
     """
+    from .designs import gaussian_only
+
+    gaussian_only(model, "solve_tap")
     _check_model(model)
     check(tol > 0, "tol", "a number > 0", tol)
     check(isinstance(t_max, (int, float)) and math.isfinite(t_max) and t_max > 0, "t_max",

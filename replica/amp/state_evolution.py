@@ -119,6 +119,9 @@ def state_evolution(
     Paper card (Kashiwamura et al., arXiv:2401.17269), "AMP": state evolution
     ``Δ_t = (σ² + mse_t)/α``, ``A_t = αβ/(1 + β E[v])``, ``mse_{t+1} = E[(w⁰ − f)²]``.
     """
+    from ..designs import gaussian_only
+
+    gaussian_only(model, "state_evolution")
     check(isinstance(model, QuantizedRegression), "model", "a QuantizedRegression", model)
     check(math.isfinite(model.beta), "beta", "a finite inverse temperature for state evolution",
           model.beta)  # fmt: skip
