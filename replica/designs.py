@@ -568,6 +568,28 @@ def spectral_law(design: Design, alpha: float) -> SpectralLaw:
     return SpectralLaw(design, alpha)
 
 
+def design_spec(design: Design) -> dict | None:
+    """JSON-able description of a design (``None`` for the Gaussian default), inverted by
+    :func:`design_from_spec`: how sweeps carry a design to their worker processes."""
+    if design.gaussian:
+        return None
+    if isinstance(design, CovarianceDesign):
+        return {"kind": "covariance", "eigenvalues": list(design.eigenvalues)}
+    if isinstance(design, SpectralDesign):
+        return {"kind": "spectral", "xtx_eigenvalues": list(design.xtx_eigenvalues),
+                "weights": list(design.weights)}  # fmt: skip
+    raise TypeError(f"design: cannot describe {design!r} for a sweep")
+
+
+def design_from_spec(spec: dict | None) -> Design:
+    """The design described by :func:`design_spec`."""
+    if spec is None:
+        return GaussianDesign()
+    if spec["kind"] == "covariance":
+        return CovarianceDesign(eigenvalues=spec["eigenvalues"])
+    return SpectralDesign(xtx_eigenvalues=spec["xtx_eigenvalues"], weights=spec["weights"])
+
+
 def gaussian_only(model, what: str) -> None:
     """Refuse a structured design in a computation that assumes i.i.d. Gaussian inputs (so that
     it never silently returns the i.i.d. answer)."""

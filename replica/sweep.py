@@ -35,6 +35,7 @@ import numpy as np
 
 from . import io
 from .boundaries import VARY, at_boundary, entropy_boundary, interpolation_threshold, with_width
+from .designs import design_from_spec, design_spec
 from .engine import run_tasks
 from .errors import ConvergenceError, check
 from .quantizers import Quantizer
@@ -139,7 +140,7 @@ def _model(base: dict, point: Mapping) -> QuantizedRegression:
     return QuantizedRegression(
         quantizer=q, alpha=p["alpha"], beta=p["beta"], noise=p["noise"], ridge=p["ridge"],
         teacher=_teacher(p["teacher"]), estimator=p["estimator"],
-        include_noise=p["include_noise"],
+        include_noise=p["include_noise"], design=design_from_spec(p.get("design")),
     )  # fmt: skip
 
 
@@ -162,11 +163,6 @@ def _values(name, values) -> list:
 
 def _spec(model: QuantizedRegression, grid: Mapping, along, boundaries: bool) -> dict:
     check(isinstance(model, QuantizedRegression), "model", "a QuantizedRegression", model)
-    # the lines rebuild each point's model from this spec, which has no design entry: a
-    # structured design would silently be swept as the i.i.d. Gaussian one
-    check(getattr(model.design, "gaussian", True), "model",
-          "a model with the i.i.d. Gaussian design (sweeps of structured designs are not "
-          "supported)", model.design)  # fmt: skip
     check(isinstance(grid, Mapping) and len(grid) > 0, "grid",
           f"a mapping of one or more of {PARAMETERS} to values", grid)  # fmt: skip
     for name in grid:
@@ -180,6 +176,8 @@ def _spec(model: QuantizedRegression, grid: Mapping, along, boundaries: bool) ->
     }  # fmt: skip
     if family == "custom":
         base["levels"] = model.quantizer.levels.tolist()
+    if not model.design.gaussian:  # the lines rebuild each point's model from this spec
+        base["design"] = design_spec(model.design)
     dims = [[name, _values(name, vals)] for name, vals in grid.items()]
     swept = dict((n, v) for n, v in dims)
     if family == "custom" and ("bits" in swept) != ("grid" in swept):

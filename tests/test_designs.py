@@ -188,3 +188,17 @@ def test_spectral_design_from_singular_values_of_an_iid_matrix():
     assert solve_rs(m.replace(design=d)).mse == pytest.approx(iid.mse, abs=2e-3)
     orth = solve_rs(m.replace(design=SpectralDesign.orthogonal(2.0)))
     assert orth.converged and abs(orth.mse - iid.mse) > 1e-2
+
+
+def test_phase_diagram_sweeps_a_structured_design():
+    # the sweep carries the design to its workers (design_spec): every point equals solve_rs of
+    # the same model (both solve to 1e-11 in the log variables: 1e-9)
+    from replica import phase_diagram
+
+    m = QuantizedRegression(quantizer=Quantizer.uniform(2, 1.5), alpha=2.0, beta=5.0, noise=0.1,
+                            design=CovarianceDesign(eigenvalues=power_law()))  # fmt: skip
+    ds = phase_diagram(m, width=[1.0, 2.0, 4.0], bits=[2], progress=False, max_workers=1)
+    for w in (1.0, 2.0, 4.0):
+        sol = solve_rs(m.replace(quantizer=Quantizer.uniform(2, w)))
+        for k in ("at", "gen_error"):
+            assert float(ds[k].sel(bits=2, width=w)) == pytest.approx(getattr(sol, k), rel=1e-9)
