@@ -2,9 +2,9 @@
 
 * :func:`at_boundary` — the RS/RSB boundary ``AT = 1`` located by Brent's method along one
   parameter (width ω, α, β, σ² or λ) to ``1e-8`` in that parameter, never read off a grid;
-* :func:`interpolation_threshold` — at β = ∞ and λ = 0 the RS solution exists only for
-  ``α > α_c`` with ``D(α_c) = α_c`` (the shifted double-descent peak, ``α_c < 1`` for any
-  finite grid);
+* :func:`interpolation_threshold` — at β = ∞ and λ = 0 the equilibrium RS branch reaches zero
+  training energy at ``α_c`` with ``D(α_c) = α_c`` (the shifted double-descent peak,
+  ``α_c < 1`` for any finite grid; the largest such root where several branches end);
 * :func:`with_width`, :func:`with_parameter` — a model moved along one of :data:`VARY`.
 
 The phase diagram over a grid (:func:`replica.phase.phase_diagram`) sits above the sweep, which
@@ -410,12 +410,18 @@ class InterpolationThreshold(Result):
         ``include_noise`` convention.
     residual : float
         ``|Δ D(Δ) − mse(Δ) − σ²|`` at the threshold.
+    other_roots : tuple of float
+        ``α = D(Δ)`` at every other root of ``g`` found (where another RS branch reaches
+        ``χ → ∞``, the thresholds of non-equilibrium branches, all ``< alpha_c``), increasing;
+        empty when the Δ curve has a single root (every uniform grid with a Gaussian teacher
+        we scanned).
     """
 
     alpha_c: float
     delta: float
     mse: float
     gen_error: float
+    other_roots: tuple = ()
 
 
 def interpolation_threshold(model: QuantizedRegression, throw: bool = True):
@@ -423,12 +429,33 @@ def interpolation_threshold(model: QuantizedRegression, throw: bool = True):
 
     At β = ∞ and λ = 0 the denoiser is the nearest-level staircase, whose averages depend on the
     channel variance Δ only. A fixed point at α satisfies ``αΔ = mse(Δ) + σ²`` and exists while
-    ``D(Δ) < α``; along the curve ``α(Δ) = (mse(Δ) + σ²)/Δ`` the threshold is the first root of
+    ``D(Δ) < α``: every RS solution, of every branch, is a point of the curve
+    ``α(Δ) = (mse(Δ) + σ²)/Δ`` where
 
-        g(Δ) = Δ D(Δ) − mse(Δ) − σ²,   α_c = D(Δ_c),
+        g(Δ) = Δ D(Δ) − mse(Δ) − σ²  < 0,
 
-    with ``D = Σ_k (q_{k+1} − q_k) p_r(t_k)`` (exact per cell). The model's ``alpha`` and
-    ``beta`` are not used.
+    with ``D = Σ_k (q_{k+1} − q_k) p_r(t_k)`` (exact per cell). Its ground-state energy (the
+    β = ∞ free energy :func:`~replica.regression.solve_rs` compares branches by) is
+    ``e = (α − D)²Δ/2 = g(Δ)²/(2Δ) ≥ 0``: it vanishes exactly at the roots of ``g``, where a
+    branch reaches ``χ → ∞`` (interpolation, zero training error) at ``α = D(Δ)``.
+
+    **The equilibrium rule.** The threshold is that of the equilibrium branch: the largest
+    ``α`` at which the lowest-energy RS solution reaches zero training energy,
+
+        α_c = max over the roots Δ_r of g of D(Δ_r),   Δ_c the maximising root.
+
+    Just above ``α_c`` the branch ending at ``Δ_c`` has ``e → 0``, so it is the lowest-energy
+    (equilibrium) branch there whatever other branches coexist, and the reported ``mse`` and
+    ``gen_error`` are its limits; no first-order jump can sit at ``α_c`` (the energy is
+    continuous, 0, along the ending branch). Below ``α_c`` other RS fixed points may still
+    exist (``solve_rs`` returns them, e.g. perfect recovery in the Bayes-optimal binary model),
+    but an interpolating state exists for every ``α < α_c`` (fewer constraints), so they are
+    not the ground state. The other roots are listed in ``other_roots``. Where ``g`` has a
+    single root (the usual case) this is the first root of ``g``, the threshold of the branch
+    reached from large ``α`` (the rule before the branch enumeration); irregular grids can
+    have three or more roots, with the largest ``D`` at a later one. Roots are bracketed on a
+    logarithmic scan of Δ (12 points per decade): two roots closer than one scan step are not
+    resolved. The model's ``alpha`` and ``beta`` are not used.
 
     Parameters
     ----------
@@ -470,19 +497,20 @@ def interpolation_threshold(model: QuantizedRegression, throw: bool = True):
         avg = channel(delta)
         return delta * avg.D - avg.mse - model.noise
 
-    def done(alpha_c, delta, status, n, residual):
+    def done(alpha_c, delta, status, n, residual, others=()):
         avg = channel(delta)
         gen = avg.mse + (model.noise if model.include_noise else 0.0)
         res = InterpolationThreshold(alpha_c=alpha_c, delta=delta, mse=avg.mse, gen_error=gen,
-                                     status=status, n_iter=n, residual=residual)  # fmt: skip
+                                     status=status, n_iter=n, residual=residual,
+                                     other_roots=others)  # fmt: skip
         return finish(res, throw, f"interpolation_threshold({model.quantizer.name})")
 
     if levels.size == 1:  # D = 0 < α for every α: a solution always exists
         return done(0.0, (channel(1.0).mse + model.noise), CONVERGED, 0, 0.0)
-    # g < 0 as Δ → 0 (when mse(0) + σ² > 0) and g ~ √Δ → +∞ as Δ → ∞: the first sign change
-    # on a fine logarithmic scan (12 points per decade) is the threshold of the branch reached
-    # from large α. For Δ ≫ ω², ΔD ≈ (q_K − q_1)√(Δ/2π) while mse + σ² ≤ (√ρ + ω)² + σ², so
-    # g > 0 beyond the upper end below (with a safety factor 100; 1e8 unless ω is tiny)
+    # g < 0 as Δ → 0 (when mse(0) + σ² > 0) and g ~ √Δ → +∞ as Δ → ∞: every sign change on a
+    # fine logarithmic scan (12 points per decade) brackets a root. For Δ ≫ ω², ΔD ≈
+    # (q_K − q_1)√(Δ/2π) while mse + σ² ≤ (√ρ + ω)² + σ², so g > 0 beyond the upper end below
+    # (with a safety factor 100; 1e8 unless ω is tiny): no root lies beyond it
     cmax = float(np.max(np.abs(levels)))
     bound = ((math.sqrt(model.rho) + cmax) ** 2 + model.noise) / (levels[-1] - levels[0])
     hi = max(1e8, 100.0 * 2.0 * math.pi * bound**2)
@@ -494,10 +522,14 @@ def interpolation_threshold(model: QuantizedRegression, throw: bool = True):
         # change at all): flagged, alpha_c = 0 or inf, residual inf
         a_c = math.inf if pos.size == 0 else 0.0
         return done(a_c, 1e-12, "no_bracket", logs.size, math.inf)
-    i = int(pos[0])
-    root, info = optimize.brentq(g, logs[i - 1], logs[i], xtol=1e-15, rtol=1e-15,
-                                 full_output=True, disp=False)  # fmt: skip
-    delta = math.exp(root)
-    avg = channel(delta)
-    status = CONVERGED if info.converged else "max_iter"
-    return done(float(avg.D), delta, status, logs.size + info.function_calls, abs(g(root)))
+    n_calls, roots = logs.size, []  # (D, Δ, |g|, Brent converged) at every root
+    for i in np.flatnonzero((vals[:-1] >= 0.0) != (vals[1:] >= 0.0)):
+        root, info = optimize.brentq(g, logs[i], logs[i + 1], xtol=1e-15, rtol=1e-15,
+                                     full_output=True, disp=False)  # fmt: skip
+        n_calls += info.function_calls
+        delta = math.exp(root)
+        roots.append((float(channel(delta).D), delta, abs(g(root)), info.converged))
+    best = max(roots)  # the equilibrium rule: the largest α = D(Δ_r)
+    others = tuple(sorted(r[0] for r in roots if r is not best))
+    status = CONVERGED if best[3] else "max_iter"
+    return done(best[0], best[1], status, n_calls, best[2], others)

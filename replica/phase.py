@@ -9,9 +9,9 @@ coordinates. The boundaries themselves, located to ``1e-8`` and never read off a
   (width ω, α, β, σ² or λ);
 * :func:`entropy_boundary` — the zero-entropy line of the RS solution (the entropy crisis,
   where RS fails with AT < 1), by the same method;
-* :func:`interpolation_threshold` — at β = ∞ and λ = 0 the RS solution exists only for
-  ``α > α_c`` with ``D(α_c) = α_c`` (the shifted double-descent peak, ``α_c < 1`` for any
-  finite grid).
+* :func:`interpolation_threshold` — at β = ∞ and λ = 0 the equilibrium RS branch reaches zero
+  training energy at ``α_c`` with ``D(α_c) = α_c`` (the shifted double-descent peak,
+  ``α_c < 1`` for any finite grid).
 
 Layering: ``boundaries`` (physics) → ``sweep`` (grids of RS solutions on the sweep engine) →
 ``phase`` (this module); nothing below imports it.

@@ -20,6 +20,7 @@ from replica.phase import (
 )
 from replica.regression import NO_RS_SOLUTION, QuantizedRegression, solve_rs
 from replica.sweep import make_quantizer
+from replica.teachers import DiscreteTeacher
 
 
 def model(bits=2, width=1.0, **kw):
@@ -37,6 +38,7 @@ def test_interpolation_threshold_card_values(bits, width, alpha_c):
     r = interpolation_threshold(model(bits, width, beta=math.inf))
     assert r.converged
     assert r.alpha_c == pytest.approx(alpha_c, abs=5e-4)
+    assert r.other_roots == ()  # one root of g: the only branch that reaches χ = ∞
     # just above α_c the β = ∞ error is finite (no divergence): the card quotes 1.2–1.4 for
     # these grids; the exact limits are 1.365, 1.230, 1.292, 1.533 (checked loosely: < 2)
     assert 1.0 < r.gen_error < 2.0
@@ -80,6 +82,76 @@ def test_alpha_c_tends_to_one_in_the_continuous_limit():
     vals = [r.alpha_c for r in ac]
     assert all(np.diff(vals) > 0) and 0.99 < vals[-1] < 1.0
     assert all(np.diff([r.gen_error for r in ac]) > 0) and ac[-1].gen_error > 20
+
+
+def test_interpolation_threshold_single_root_on_uniform_grids():
+    # the search behind the equilibrium rule: on uniform grids (1-3 bits, widths 0.5-5,
+    # σ² 0.1 and 1e-3, Gaussian teacher or teacher uniform on the grid) g(Δ) = ΔD − mse − σ²
+    # has a single root, so the equilibrium threshold is the first root (the rule before the
+    # branch enumeration, whose values the card tests above pin). Several RS branches can still
+    # coexist at one α (the Bayes-optimal test below); they meet χ = ∞ at that one root.
+    for bits in (1, 2, 3):
+        for width in (0.5, 2.0, 5.0):
+            q = Quantizer.uniform(bits, width)
+            for teacher in (None, DiscreteTeacher.on_grid(q)):
+                for noise in (0.1, 1e-3):
+                    kw = {} if teacher is None else {"teacher": teacher}
+                    m = QuantizedRegression(quantizer=q, alpha=1.0, beta=math.inf, noise=noise,
+                                            **kw)  # fmt: skip
+                    r = interpolation_threshold(m)
+                    assert r.converged and r.other_roots == (), (bits, width, noise, teacher)
+
+
+def test_interpolation_threshold_bayes_binary_is_the_equilibrium_branch():
+    # Bayes-optimal binary model at β = ∞ (teacher uniform on ±1, σ² = 0.01): g has one root
+    # (α_c = 0.40122) but the Δ curve folds, so near it solve_rs finds two RS branches, the
+    # one ending at α_c (mse 1.09) and perfect recovery (mse ~ 0, training energy ασ²/2 > 0).
+    q = Quantizer.uniform(1, 1.0)
+    m = QuantizedRegression(quantizer=q, alpha=1.0, beta=math.inf, noise=0.01,
+                            teacher=DiscreteTeacher.on_grid(q))  # fmt: skip
+    r = interpolation_threshold(m)
+    assert r.converged and r.other_roots == ()
+    above = solve_rs(m.replace(alpha=r.alpha_c + 1e-6))
+    assert sum(b.status == "converged" for b in above.branches) >= 2
+    # the equilibrium (lowest ground-state energy) branch is the one ending at α_c: D → α_c,
+    # energy → 0 (it is (α − D)²Δ/2 = O(1e-12) at 1e-6 above), and the threshold's limit
+    # values are its values (they move by O(1e-6) over 1e-6 in α: tolerance 1e-4)
+    assert above.D == pytest.approx(r.alpha_c, abs=1e-4) and above.free_energy < 1e-9
+    assert above.gen_error == pytest.approx(r.gen_error, abs=1e-4)
+    assert all(above.free_energy < b.free_energy for b in above.branches
+               if b.status == "converged" and abs(b.delta - above.delta) > 1e-3)  # fmt: skip
+    # 1e-6 below, that branch has ended (its attempt reports no RS solution); only perfect
+    # recovery remains, with positive energy (not the ground state: an interpolator exists)
+    below = solve_rs(m.replace(alpha=r.alpha_c - 1e-6))
+    assert below.converged and below.mse < 1e-6 and below.free_energy > 1e-3
+    assert not any(b.status == "converged" and abs(math.log(b.delta / r.delta)) < 0.5
+                   for b in below.branches)  # fmt: skip
+
+
+def test_interpolation_threshold_takes_the_largest_root():
+    # irregular grid {−0.25, 0.25, 4}, teacher uniform on it, σ² = 1e-3: g(Δ) has three roots,
+    # at α = D = 0.264 (the first, in Δ: the old rule's answer), 0.238 and 0.456 (Δ ≈ 8.4).
+    # Just above α = 0.456 the branch ending there has zero training energy, the lowest
+    # possible, so it is the equilibrium: α_c = 0.456, the other two are listed
+    q = Quantizer(levels=np.array([-0.25, 0.25, 4.0]))
+    m = QuantizedRegression(quantizer=q, alpha=1.0, beta=math.inf, noise=1e-3,
+                            teacher=DiscreteTeacher.on_grid(q))  # fmt: skip
+    r = interpolation_threshold(m)
+    assert r.converged and r.residual < 1e-12
+    assert len(r.other_roots) == 2 and max(r.other_roots) < r.alpha_c
+    # 4-decimal regression values of this implementation (the roots themselves are ~1e-15)
+    assert r.alpha_c == pytest.approx(0.4561, abs=1e-4)
+    assert r.other_roots == pytest.approx((0.2380, 0.2642), abs=1e-4)
+    # the independent solver agrees: 1e-6 above α_c its equilibrium branch (the lowest of >= 2
+    # converged ones) is the one ending there (D = α_c, energy ~ 1e-12, same limit values to
+    # 1e-4 as above); 1e-6 below, that branch has ended
+    above = solve_rs(m.replace(alpha=r.alpha_c + 1e-6))
+    assert sum(b.status == "converged" for b in above.branches) >= 2
+    assert above.D == pytest.approx(r.alpha_c, abs=1e-4) and above.free_energy < 1e-9
+    assert above.gen_error == pytest.approx(r.gen_error, abs=1e-4)
+    below = solve_rs(m.replace(alpha=r.alpha_c - 1e-6))
+    assert not any(b.status == "converged" and abs(math.log(b.delta / r.delta)) < 0.5
+                   for b in below.branches)  # fmt: skip
 
 
 def test_interpolation_threshold_rejects_ridge():
