@@ -91,9 +91,10 @@ def test_iid_design_reproduces_solve_rs(bits, width, alpha, beta):
         assert sol.converged
         for n in names:
             assert getattr(sol, n) == pytest.approx(getattr(ref, n), abs=1e-10, rel=1e-10), n
-    se = vamp_state_evolution(m)
+    # VAMP's state evolution, iterated to 1e-13 in ln γ₁, ln τ₁ (measured ≤ 1.2e-12)
+    se = vamp_state_evolution(m, tol=1e-13, max_iter=3000)
     for n in ("mse", "chi", "delta", "gen_error", "free_energy", "at"):
-        assert getattr(se, n) == pytest.approx(getattr(ref, n), abs=1e-9, rel=1e-9), n
+        assert getattr(se, n) == pytest.approx(getattr(ref, n), abs=1e-10, rel=1e-10), n
     assert (ref.at > 1) == (se.at > 1)
 
 
