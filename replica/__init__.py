@@ -2,6 +2,9 @@
 
 Public API (see README.md for a tour):
 
+* input designs (:mod:`replica.designs`): :class:`GaussianDesign` (default),
+  :class:`CovarianceDesign`, :class:`SpectralDesign`; the RS theory for them is
+  :mod:`replica.structured` (``solve_rs`` dispatches on ``model.design``);
 * quantizers and noise models: :class:`Quantizer`, :class:`Additive`, :class:`Multiplicative`,
   :class:`IntRounding`, :class:`FloatRounding`;
 * Gaussian expectations: :mod:`replica.gauss`;
@@ -21,6 +24,7 @@ import importlib
 
 from . import gauss
 from ._version import __version__
+from .designs import CovarianceDesign, GaussianDesign, SpectralDesign
 from .errors import ConvergenceError, ReplicaError
 from .noise import Additive, FloatRounding, IntRounding, Multiplicative
 from .quantizers import GaussianMoments, Quantizer
@@ -30,7 +34,7 @@ from .teachers import DiscreteTeacher, GaussianMixtureTeacher, GaussianTeacher
 
 _SUBPACKAGES = (
     "symbolic", "dynamics", "sgd", "amp", "bench", "io", "phase", "optimize", "sweep", "rsb",
-    "mc", "tap",
+    "mc", "tap", "designs", "structured",
 )  # fmt: skip
 
 # functions imported on first access (they pull in scipy.optimize, dask hooks, …)
@@ -53,8 +57,10 @@ _LAZY = {
 __all__ = [
     "Additive",
     "ConvergenceError",
+    "CovarianceDesign",
     "DiscreteTeacher",
     "FloatRounding",
+    "GaussianDesign",
     "GaussianMixtureTeacher",
     "GaussianMoments",
     "GaussianTeacher",
@@ -66,6 +72,7 @@ __all__ = [
     "RSSolution",
     "ReplicaError",
     "Result",
+    "SpectralDesign",
     "TAPSolution",
     "__version__",
     "at_boundary",
