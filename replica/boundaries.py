@@ -380,7 +380,7 @@ def entropy_boundary(
     >>> from replica import Quantizer
     >>> from replica.regression import QuantizedRegression
     >>> m = QuantizedRegression(quantizer=Quantizer.uniform(1, 3.0), alpha=0.6, beta=5, noise=0.1)
-    >>> r = entropy_boundary(m, "alpha", bracket=(0.6, 3.0))
+    >>> r = entropy_boundary(m, "alpha", bracket=(0.3, 0.6))
     >>> r.converged and abs(r.solution.entropy) < 1e-8
     True
     """
