@@ -51,13 +51,7 @@ KNOWN_CYCLES: dict[tuple[str, str], str] = {
 #: files allowed over MAX_LINES, each with the reason (a file that reads better whole, or a split
 #: that is pending and owned)
 MAX_LINES = 800
-LONG_FILES: dict[str, str] = {
-    "replica/rsb.py": (
-        "over the budget since issue 13 (1RSB defects, speed, frozen 1RSB) grew it while that "
-        "issue was still editing it; split pending (free entropy and its terms / the solvers), "
-        "not judged to read better whole"
-    ),
-}
+LONG_FILES: dict[str, str] = {}
 
 
 # ----------------------------------------------------------------------------- the graph
@@ -385,6 +379,9 @@ MOVED = {
             "AT_JUMP", "RS_UNSOLVED", "VARY", "ATBoundary", "InterpolationThreshold",
             "at_boundary", "interpolation_threshold", "with_parameter", "with_width",
         ),
+    ),
+    "replica.rsb_free_entropy": (
+        "replica.rsb", ("RSBEntropic", "rsb_energetic", "rsb_entropic", "rsb_free_entropy"),
     ),
 }
 # fmt: on
