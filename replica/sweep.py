@@ -458,7 +458,12 @@ def run_sweep(
         Checkpoint/results file (netCDF). Finished lines are written atomically to
         ``<path>.parts/``; a restarted sweep recomputes only missing lines. On completion the
         dataset is written to ``path`` and the parts are removed; a later call with the same
-        arguments just loads it.
+        arguments just loads it. Stored work is reused only under the same resume key (every
+        argument except ``executor``, ``path``, ``progress``, ``max_workers``, and the package
+        version); each file carries a checksum: a damaged part is recomputed (with a
+        :class:`~replica.errors.CheckpointWarning`), a damaged final file raises
+        :class:`~replica.errors.CorruptFileError`. ``<path>.lock`` keeps a second process out
+        (:class:`~replica.errors.OutputLockedError`).
     progress : bool
         Show a tqdm progress bar (points).
     max_workers : int, optional

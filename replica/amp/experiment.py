@@ -195,10 +195,15 @@ def experiment(
         See :func:`generate`.
     damping, max_iter, tol, variance, patience :
         Passed to :func:`replica.amp.run` (which never raises here: non-convergence is
-        recorded).
+        recorded). ``tol=None``: :func:`replica.amp.amp.default_tol` of ``dtype`` (1e-7 in
+        float64, ``32·eps ≈ 3.8e-6`` in float32, whose residual has a rounding floor ≈ 3e-7).
     checkpoint : path, optional
-        netCDF file updated atomically after every instance; on restart, the instances it
-        holds (same configuration, else ``ValueError``) are not recomputed.
+        netCDF file updated atomically after every instance, locked against a second process
+        (:func:`replica.io.output_lock`); a damaged file is a
+        :class:`~replica.errors.CorruptFileError` naming it. On restart, the instances it
+        holds are not recomputed, provided its resume key (every argument that can change an
+        instance, ``base_seed``, ``dtype`` and the package version) is this call's; else
+        ``ValueError``.
     base_seed : int
         First entropy word of every instance seed.
     control_variates : bool
