@@ -50,7 +50,7 @@ import numpy as np
 from .channel import ChannelAverages, channel_averages
 from .designs import CovarianceDesign, GaussianDesign, SpectralDesign
 from .errors import check
-from .regression import (
+from .model import (
     NO_RS_SOLUTION,
     STALLED,
     QuantizedRegression,
