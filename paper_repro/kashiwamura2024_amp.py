@@ -725,7 +725,7 @@ def _plot_tap(plt, data_dir, fig_dir) -> list:
         out.append(_plot_amp_phase(plt, data_dir, fig_dir))
     if (data_dir / "tap_summary.csv").exists():
         out.append(_plot_tap_validation(plt, data_dir, fig_dir))
-    if (data_dir / "tap_fields.csv").exists() and (data_dir / "tap_damping.csv").exists():
+    if (data_dir / "tap_fields.csv").exists():
         out.append(_plot_fields_damping(plt, data_dir, fig_dir))
     return out
 
@@ -819,7 +819,6 @@ def _plot_tap_validation(plt, data_dir, fig_dir):
 
 def _plot_fields_damping(plt, data_dir, fig_dir):
     fl, fmeta = load_csv(data_dir / "tap_fields.csv")
-    dm, _ = load_csv(data_dir / "tap_damping.csv")
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
     width = fl["hi"] - fl["lo"]
     tot = float(np.sum(fl["count"]))
@@ -839,6 +838,10 @@ def _plot_fields_damping(plt, data_dir, fig_dir):
     ax1.set_xlabel("s")
     ax1.set_ylabel("density")
     ax1.legend(fontsize=6)
+    if not (data_dir / "tap_damping.csv").exists():
+        ax2.text(0.5, 0.5, "tap_damping.csv not computed", ha="center", transform=ax2.transAxes)
+        return save_figure(fig, fig_dir / "tap_fields_damping.png")
+    dm, _ = load_csv(data_dir / "tap_damping.csv")
     names = list(dict.fromkeys(np.asarray(dm["point"]).astype(str)))
     x = np.arange(len(names))
     for j, name in enumerate(names):
