@@ -67,7 +67,7 @@ def _key(call) -> str:
     func=st.sampled_from(["run_sweep", "experiment"]),
     alpha=st.floats(0.1, 10.0),
     noise=st.floats(0.0, 1.0),
-    widths=st.lists(st.floats(0.1, 5.0), min_size=1, max_size=3, unique=True),
+    widths=st.lists(st.floats(0.1, 5.0), min_size=2, max_size=3, unique=True),
     change=st.sampled_from(sorted({*MODEL_CHANGES, *SWEEP_CHANGES, *EXPERIMENT_CHANGES})),
     numpy_spelling=st.booleans(),
 )
@@ -77,7 +77,7 @@ def test_fuzz_resume_key(func, alpha, noise, widths, change, numpy_spelling):
 
     def call_with(model, **kw):
         if func == "run_sweep":
-            grid = kw.pop("grid", {"width": widths})
+            grid = kw.pop("grid", {"width": widths, "noise": [0.1, 0.2]})
             return lambda: run_sweep(model, grid, **kw)
         return lambda: experiment(model, **kw)
 
@@ -97,7 +97,7 @@ def test_fuzz_resume_key(func, alpha, noise, widths, change, numpy_spelling):
         elif change in changes:
             value = changes[change]
             if change == "grid":
-                value = {"width": [*widths, max(widths) + 1.0]}
+                value = {"width": [*widths, max(widths) + 1.0], "noise": [0.1, 0.2]}
             assert _key(call_with(model, **{change: value})) != key, f"{func}: {change}"
         return {"changed": 1.0}
 
