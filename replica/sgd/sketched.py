@@ -146,13 +146,17 @@ def step_schedule(samples: int, step: float, schedule: str = "geometric") -> np.
 # sketch and its spectral quantities
 
 
+def _check_sketch_memory(model_size: int, dim: int) -> None:
+    # the sketch and the two scaled copies and Gram matrices of sketch_spectrum
+    check_memory(8.0 * (3 * model_size * dim + 3 * model_size * model_size),
+                 "dim, model_size", f"a {model_size} x {dim} sketch")  # fmt: skip
+
+
 def sketch(model_size: int, dim: int, seed) -> np.ndarray:
     """Gaussian sketch ``S ∈ R^{M×d}`` with iid ``N(0, 1/M)`` entries from ``default_rng(seed)``."""
     check(_is_int(model_size) and model_size >= 1, "model_size", "an integer >= 1", model_size)
     check(_is_int(dim) and dim >= 1, "dim", "an integer >= 1", dim)
-    # the sketch and the two scaled copies and Gram matrices of sketch_spectrum
-    check_memory(8.0 * (3 * model_size * dim + 3 * model_size * model_size),
-                 "dim, model_size", f"a {model_size} x {dim} sketch")  # fmt: skip
+    _check_sketch_memory(model_size, dim)
     rng = np.random.default_rng(seed)
     return rng.standard_normal((model_size, dim)) / math.sqrt(model_size)
 
@@ -526,6 +530,7 @@ class SketchedProblem(Compact):
 
 @functools.lru_cache(maxsize=256)
 def _cached_spectrum(exponent, dim, model_size, seed, k, source) -> SketchSpectrum:
+    _check_sketch_memory(model_size, dim)  # before the d-sized spectrum arrays, too
     i = np.arange(1, dim + 1, dtype=float)
     spec = sketch_spectrum(sketch(model_size, dim, [seed, k]), i**-exponent, i**-source)
     spec.mu.flags.writeable = False
