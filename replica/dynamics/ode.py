@@ -114,6 +114,10 @@ class Trajectory(Result):
         )
 
 
+#: most output times of one ode() call
+_MAX_POINTS = 10**6
+
+
 def ode(
     problem: STEProblem,
     t_max: float,
@@ -166,10 +170,13 @@ def ode(
         _check_closure(problem)
         check(problem.init > 0, "init", "> 0 for the isotropic closure", problem.init)
     if t_eval is None:
-        n_points = integer(n_points, "n_points", "an integer >= 2", lambda n: n >= 2)
+        # the dense output is evaluated point by point (~5 µs each): 1e8 points took minutes
+        n_points = integer(n_points, "n_points", f"an integer in [2, {_MAX_POINTS:.0e}]",
+                           lambda n: 2 <= n <= _MAX_POINTS)  # fmt: skip
         # the output grid and its trajectory arrays (τ, m, Q, m_ψ, q_ψ, ε_g and temporaries)
         check_memory(8.0 * 12 * n_points, "n_points", f"n_points={n_points}")
     tev = np.linspace(0.0, t_max, n_points) if t_eval is None else np.asarray(t_eval, float)
+    check(tev.size <= _MAX_POINTS, "t_eval", f"at most {_MAX_POINTS:.0e} times", tev.size)
     check(
         tev.ndim == 1 and tev.size >= 1 and bool(np.all(np.diff(tev) > 0))
         and bool(tev[0] >= 0) and bool(tev[-1] <= t_max),
