@@ -393,6 +393,15 @@ MOVED = {
             "RSSolution",
         ),
     ),
+    "replica.sgd.sketch": (
+        "replica.sgd.sketched",
+        (
+            "SCHEDULES", "SITES", "SketchSpectrum", "approximation_error", "effective_samples",
+            "irreducible_error", "quantized_floor", "quantized_spectrum", "sketch",
+            "sketch_spectrum", "sketched_hessian", "sketched_quantized_hessian",
+            "sketched_target", "step_schedule",
+        ),
+    ),
 }
 # fmt: on
 
