@@ -90,9 +90,13 @@ def context(*, on_write=None, **fields):
 
 def metadata(params: Mapping[str, Any] | None = None, seed: Any = None, **extra) -> dict:
     """Metadata record: package version, time, platform, parameters and seed(s), and the fields
-    of an enclosing :func:`context`."""
+    of an enclosing :func:`context`. Whether the data are the coarse version (``quick``) is
+    recorded at the top level also when only ``params`` says it (a compute step called outside
+    ``replica repro``)."""
     ctx = _CONTEXT.get() or {}
     extra = {**ctx.get("fields", {}), **extra}
+    if "quick" not in extra and params is not None and "quick" in params:
+        extra["quick"] = bool(params["quick"])
     return _jsonable(
         {
             "package": "replica-theory",
