@@ -88,8 +88,11 @@ print(f"VAMP at N={n}: {np.mean(mses):.4f} ± {np.std(mses, ddof=1) / np.sqrt(n_
 # non-Gaussian teacher, or when the signal is aligned with the top principal components.
 
 # %%
-# the data loading and the VAMP loop live in the reproduction script (run from a checkout)
-from paper_repro.structured_designs import real_data
+# the data loading and the VAMP loop live in the reproduction script
+try:
+    from paper_repro.structured_designs import real_data  # a checkout on the path
+except ImportError:
+    from replica._repro.structured_designs import real_data  # the installed package
 
 p, draws = (8, 2) if QUICK else (16, 8)
 widths = np.linspace(0.5, 3.0, 4 if QUICK else 11)
