@@ -80,19 +80,45 @@ def rs_map(
     At β = ∞, ``χ' = D/(α − D)`` (``inf`` when ``D ≥ α``: no RS solution). ``derivatives``
     asks the channel for ``avg.jac`` (see :func:`~replica.channel.channel_averages`).
     """
-    levels = model.quantizer.levels
-    mix = model.teacher.mixture()
+    levels, mix, delta, A, ridge_precision, derivatives = _channel_request(
+        model, delta, chi, derivatives
+    )
+    avg = channel_averages(levels, mix, delta, A, ridge_precision, derivatives=derivatives)
+    return _map_values(model, chi, A, avg)
+
+
+def _channel_request(model: QuantizedRegression, delta, chi, derivatives):
+    """The arguments ``(levels, teacher_mixture, Δ, A, ridge_precision, derivatives)`` of
+    :func:`~replica.channel.channel_averages` for :func:`rs_map` at ``(Δ, χ)`` (the batched
+    solver :mod:`replica.batch` evaluates many of them at once)."""
     A = _precision(model, chi)
     if math.isinf(A):
         shift = model.ridge * (1.0 + chi) / model.alpha  # λ/(α − D)
-        avg = channel_averages(levels, mix, delta, math.inf, shift, derivatives=derivatives)
+        return model.quantizer.levels, model.teacher.mixture(), delta, A, shift, derivatives
+    return (model.quantizer.levels, model.teacher.mixture(), delta, A, model.beta * model.ridge,
+            derivatives)  # fmt: skip
+
+
+def _map_values(model: QuantizedRegression, chi, A, avg: ChannelAverages):
+    """``(Δ', χ', avg)`` of :func:`rs_map` from the channel averages at precision ``A``."""
+    if math.isinf(A):
         chi_new = avg.D / (model.alpha - avg.D) if avg.D < model.alpha else math.inf
     else:
-        avg = channel_averages(levels, mix, delta, A, model.beta * model.ridge,
-                               derivatives=derivatives)  # fmt: skip
         # χ' = βV = (1 + χ)D/α (D = AV): no underflow of V ~ 1/β at β up to ~1e300
         chi_new = (1.0 + chi) * avg.D / model.alpha
     return (avg.mse + model.noise) / model.alpha, chi_new, avg
+
+
+def _drive(model: QuantizedRegression, gen):
+    """Run a solver generator of this module (:func:`_attempt`, :func:`_equilibrium`) for one
+    point: each request ``(Δ, χ, derivatives)`` it yields is answered by :func:`rs_map`; its
+    return value is returned. :func:`replica.batch.solve_rs_many` drives many at once."""
+    try:
+        request = next(gen)
+        while True:
+            request = gen.send(rs_map(model, *request))
+    except StopIteration as stop:
+        return stop.value
 
 
 def _precision(model: QuantizedRegression, chi: float) -> float:
@@ -218,6 +244,13 @@ def solve_rs(
     if init is not None:
         result = _solve_rs(model, init, tol, max_iter, damping)
         return finish(replace(result, branches=(_branch_record(result),)), throw, what)
+    return finish(_drive(model, _equilibrium(model, tol, max_iter, damping, continuation)),
+                  throw, what)  # fmt: skip
+
+
+def _equilibrium(model, tol, max_iter, damping, continuation=None):
+    """The branch enumeration of :func:`solve_rs` (``init=None``) as a generator: yields the
+    map requests of its attempts (see :func:`_attempt`) and returns the unfinished result."""
     starts = [("uninformative", "uninformative"), ("informative", "informative")]
     if continuation is not None:  # first: a sweep's neighbour is usually the answer
         starts.insert(0, ("continuation", continuation))
@@ -233,8 +266,8 @@ def solve_rs(
             continue  # the large-χ start is the retry for where the others fail (χ ~ β)
         # the other starts only look for further branches: a shorter patience when they stall,
         # and they stop once in the basin of a branch already found
-        sol = _solve_rs(model, start, tol, max_iter, damping,
-                        stall=None if i == 0 else _STALL_OTHER, known=tuple(known))  # fmt: skip
+        sol = yield from _attempt(model, start, tol, max_iter, damping,
+                                  stall=None if i == 0 else _STALL_OTHER, known=tuple(known))  # fmt: skip
         if isinstance(sol, int):
             n_merged += sol
             continue
@@ -247,7 +280,7 @@ def solve_rs(
         # minimum): bracket the root of the reduced 1-D problem in χ instead, then polish
         start, n_used = _bracketed_start(model, max_iter)
         if start is not None:
-            sol = _solve_rs(model, start, tol, max_iter, damping)
+            sol = yield from _attempt(model, start, tol, max_iter, damping)
             attempts.append(replace(sol, branch="bracketed", n_iter=sol.n_iter + n_used))
     n_total = sum(a.n_iter for a in attempts) + n_merged
     distinct = []
@@ -265,7 +298,7 @@ def solve_rs(
         # "no_rs_solution" at β = ∞ is a definite answer and is preferred)
         best = min(attempts, key=lambda a: (a.status != NO_RS_SOLUTION, a.residual))
     records = tuple(_branch_record(a) for a in distinct)
-    return finish(replace(best, n_iter=n_total, branches=records), throw, what)
+    return replace(best, n_iter=n_total, branches=records)
 
 
 def _bracketed_start(model, max_iter):
@@ -331,6 +364,14 @@ def _bracket(fun, x0, step=1.0):
 def _solve_rs(model, init, tol, max_iter, damping, stall=None, known=()) -> RSSolution | int:
     """One attempt of :func:`solve_rs` from one starting point (never raises on
     non-convergence)."""
+    return _drive(model, _attempt(model, init, tol, max_iter, damping, stall, known))
+
+
+def _attempt(model, init, tol, max_iter, damping, stall=None, known=()):
+    """:func:`_solve_rs` as a generator: yields each map request ``(Δ, χ, derivatives)`` and
+    receives :func:`rs_map`'s ``(Δ', χ', avg)`` through ``send``; returns the attempt's
+    :class:`RSSolution`, or the number of evaluations used when it merged into a branch of
+    ``known``. The control flow does not depend on who answers the requests."""
     damping = real(damping, "damping", "a number in [0, 1)", lambda a: 0 <= a < 1)
     tol = real(tol, "tol", "a number > 0", lambda t: t > 0)
     max_iter = integer(max_iter, "max_iter", "an integer >= 1", lambda n: n >= 1)
@@ -346,7 +387,7 @@ def _solve_rs(model, init, tol, max_iter, damping, stall=None, known=()) -> RSSo
         n_eval += 1
         y = np.clip(y, _LOG_LO, hi)
         delta, chi = math.exp(y[0]), math.exp(y[1])
-        d_new, c_new, avg = rs_map(model, delta, chi, derivatives=True)
+        d_new, c_new, avg = yield delta, chi, True
         cache[y.tobytes()] = (c_new, avg)
         # χ' = ∞ (β = ∞ with D ≥ α): push χ towards the box edge, where it is reported
         # Δ' or χ' can underflow to 0 (perfect recovery: σ² = 0 and a teacher on the grid);
@@ -362,7 +403,7 @@ def _solve_rs(model, init, tol, max_iter, damping, stall=None, known=()) -> RSSo
 
     y = np.array([math.log(delta), math.log(chi)])
     try:
-        res, jac = residual(y)
+        res, jac = yield from residual(y)
         # a few undamped Picard steps (the state-evolution iteration in log variables): fast
         # where the map contracts strongly (high signal-to-noise, where the solution sits at
         # ln χ ~ −40 and Newton's local model is poor); kept only while they halve the residual
@@ -371,7 +412,7 @@ def _solve_rs(model, init, tol, max_iter, damping, stall=None, known=()) -> RSSo
             # Newton finishes from a residual of 1e-2 in two or three steps (quadratic)
             if not (1e-2 <= np.max(np.abs(res)) and n_eval < max_iter):
                 break
-            r_try, j_try = residual(y + res)
+            r_try, j_try = yield from residual(y + res)
             ratio = np.max(np.abs(r_try)) / np.max(np.abs(res))
             # a monotone sequence of Δ whose steps grow is progress too: state evolution
             # escaping a plateau towards the informative fixed point, where χ then collapses by
@@ -391,7 +432,7 @@ def _solve_rs(model, init, tol, max_iter, damping, stall=None, known=()) -> RSSo
         damped_until = 0.3 if math.isinf(model.beta) else 1.0
         while np.max(np.abs(res)) >= damped_until and n_eval < min(60, max_iter):
             y = y + (1.0 - damping) * res
-            res, jac = residual(y)
+            res, jac = yield from residual(y)
         # Newton on G(y) − y with the Jacobian the channel integrates on its nodes; where it
         # has none (β = ∞, the large-A staircase path) quasi-Newton: a forward-difference
         # Jacobian once (2 evaluations), then Broyden rank-one updates. A step that does not
@@ -414,11 +455,11 @@ def _solve_rs(model, init, tol, max_iter, damping, stall=None, known=()) -> RSSo
                 for j in range(2):
                     e = np.zeros(2)
                     e[j] = h
-                    J[:, j] = (residual(y + e)[0] - res) / h
+                    J[:, j] = ((yield from residual(y + e))[0] - res) / h
             step = _newton_step(J, res, trust)
             if step is None:  # singular Jacobian
                 step = (1.0 - damping) * res
-            res_trial, jac_trial = residual(y + step)
+            res_trial, jac_trial = yield from residual(y + step)
             if np.max(np.abs(res_trial)) < np.max(np.abs(res)):
                 if jac_trial is None:
                     J = J + np.outer(res_trial - res - J @ step, step) / (step @ step)
@@ -427,14 +468,15 @@ def _solve_rs(model, init, tol, max_iter, damping, stall=None, known=()) -> RSSo
             else:
                 trust = max(0.25 * trust, 0.25)
                 y = y + (1.0 - damping) * res
-                (res, jac), J = residual(y), None
+                (res, jac), J = (yield from residual(y)), None
     except _NoSolution as stop:
         y, res = stop.args[0], np.array([0.0, math.inf])
     except _Merged:
         return n_eval  # the enumeration's caller counts the evaluations and drops the attempt
     y = np.clip(y, _LOG_LO, hi)
     delta, chi = math.exp(y[0]), math.exp(y[1])
-    chi_new, avg = cache.get(y.tobytes()) or rs_map(model, delta, chi)[1:]
+    hit = cache.get(y.tobytes())
+    chi_new, avg = hit if hit is not None else (yield delta, chi, False)[1:]
     resid = float(np.max(np.abs(res)))
     if math.isinf(model.beta) and not math.isfinite(chi_new):
         status = NO_RS_SOLUTION
