@@ -257,6 +257,7 @@ SNAPSHOT = {
         "ChannelAverages", "channel_averages", "clustered_rule", "grid_posterior", "legendre01",
         "log_partition", "transitions",
     ),
+    "replica.channel_batch": ("channel_averages_many",),
     "replica.dynamics": (
         "Elementwise", "FixedPoint", "PDESolution", "Plateau", "STEProblem", "Simulation",
         "Trajectory", "closure_moments", "drift", "fixed_points", "gibbs_density", "jacobian",

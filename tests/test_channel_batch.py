@@ -1,0 +1,150 @@
+"""The batched channel averages equal the per-point ones.
+
+Kind of truth: identity (vectorised = scalar loop). :func:`replica.channel_batch.
+channel_averages_many` builds the same quadrature nodes and integrands as
+:func:`replica.channel.channel_averages` with the same floating-point operations, summed in
+blocks (a batched matrix product instead of one per point), so the two agree to rounding: the
+tolerance is 1e-13 relative (1e-15 absolute for values at zero), a few hundred ulps of headroom
+for the different order of the final sums.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from replica import channel_batch
+from replica.channel import channel_averages
+from replica.channel_batch import channel_averages_many
+from replica.quantizers import Quantizer
+from replica.teachers import DiscreteTeacher, GaussianMixtureTeacher, GaussianTeacher
+
+FIELDS = ("m", "q", "Q", "V", "D", "at_sum", "log_z", "mse", "rho", "entropy")
+RTOL, ATOL = 1e-13, 1e-15
+
+
+def _requests():
+    """A seeded grid over every path: β = ∞ with a shift, large A (staircase + windows),
+    the clustered rule (merged coincident points, edges, sharp switches), K = 2 … 16 and 64
+    (banded, per-point), ridge > 0, derivatives on and off, Gaussian, mixture and discrete
+    teachers, Δ down to 1e-150 and A up to 1e200."""
+    rng = np.random.default_rng(20261130)
+    out = []
+    for bits in (1, 2, 3, 4, 6):
+        for width in (0.1, 0.7, 2.0):
+            q = Quantizer.uniform(bits, width)
+            teachers = [GaussianTeacher(), GaussianTeacher(rho=0.3), DiscreteTeacher.on_grid(q),
+                        GaussianMixtureTeacher(weights=[0.3, 0.7], means=[-0.5, 0.4],
+                                               variances=[0.2, 0.0])]  # fmt: skip
+            for teacher in teachers:
+                mix = teacher.mixture()
+                for _ in range(6):
+                    delta = float(10.0 ** rng.uniform(-4, 1))
+                    A = float(10.0 ** rng.uniform(-1, 6))
+                    ridge = float(rng.choice([0.0, 10.0 ** rng.uniform(-3, 1)]))
+                    out.append((q.levels, mix, delta, A, ridge, bool(rng.integers(2))))
+                out.append((q.levels, mix, 1e-150, 1e4, 0.0, True))
+                out.append((q.levels, mix, 0.05, 1e200, 0.5, True))
+                out.append((q.levels, mix, 0.05, math.inf, 0.3, True))
+                out.append((q.levels, mix, 0.3, math.inf, 0.0, False))
+    return out
+
+
+def _assert_same(got, want, where):
+    for name in FIELDS:
+        a, b = getattr(got, name), getattr(want, name)
+        if math.isnan(b) or math.isinf(b):
+            assert a == b or (math.isnan(a) and math.isnan(b)), (where, name, a, b)
+        else:
+            assert abs(a - b) <= max(RTOL * abs(b), ATOL), (where, name, a, b)
+    if want.jac is None:
+        assert got.jac is None, where
+    else:
+        np.testing.assert_allclose(got.jac, want.jac, rtol=RTOL, atol=ATOL, err_msg=str(where))
+
+
+def test_many_equals_the_per_point_call_on_every_path(monkeypatch):
+    reqs = _requests()
+    # the per-point path may serve only the banded grids (K > 16) and the empty rules of point
+    # masses at Δ = 1e-150 (μ ± 13√Δ rounds to μ): count who falls back
+    fallback = []
+    monkeypatch.setattr(channel_batch, "channel_averages",
+                        lambda levels, mix, delta, *a, **k: fallback.append((levels.size, delta))
+                        or channel_averages(levels, mix, delta, *a, **k))  # fmt: skip
+    calls = {"split": 0, "clustered": 0, "hard": 0}
+    for name, key in (("_split_many", "split"), ("_clustered_sums", "clustered"),
+                      ("_hard_many", "hard")):  # fmt: skip
+        orig = getattr(channel_batch, name)
+
+        def counted(*a, _orig=orig, _key=key, **k):
+            calls[_key] += 1
+            return _orig(*a, **k)
+
+        monkeypatch.setattr(channel_batch, name, counted)
+    got = channel_averages_many(reqs)
+    assert len(got) == len(reqs)
+    assert {k for k, d in fallback if d != 1e-150} == {64}, fallback
+    n_fine = sum(r[0].size <= 16 for r in reqs)
+    assert sum(k <= 16 for k, _ in fallback) < 0.02 * n_fine, "the common case is vectorised"
+    assert all(calls.values()), calls
+    for i, (req, g) in enumerate(zip(reqs, got)):
+        levels, mix, delta, A, ridge, der = req
+        want = channel_averages(levels, mix, delta, A, ridge, derivatives=der)
+        _assert_same(g, want, (i, levels.size, delta, A, ridge, der))
+
+
+def test_many_keeps_order_and_matches_small_batches():
+    reqs = _requests()[:40]
+    whole = channel_averages_many(reqs)
+    one_by_one = [channel_averages_many([r])[0] for r in reqs]
+    for i, (a, b) in enumerate(zip(whole, one_by_one)):
+        _assert_same(a, b, i)
+    assert channel_averages_many([]) == []
+
+
+def test_n_is_the_clustered_rule_order():
+    q = Quantizer.uniform(2, 1.0)
+    req = (q.levels, GaussianTeacher().mixture(), 0.2, 30.0, 0.1, True)
+    want = channel_averages(*req[:5], n=24, derivatives=True)
+    _assert_same(channel_averages_many([req], n=24)[0], want, "n=24")
+
+
+@pytest.mark.parametrize(
+    "requests, match",
+    [
+        (5, "requests"),
+        ("abc", "requests"),
+        ([(np.array([-1.0, 1.0]), GaussianTeacher().mixture(), 0.1, 2.0, 0.0)], r"requests\[0\]"),
+        (
+            [[np.array([-1.0, 1.0]), GaussianTeacher().mixture(), 0.1, 2.0, 0.0, True, 1]],
+            r"requests\[0\]",
+        ),
+        (
+            [(np.ones((2, 2)), GaussianTeacher().mixture(), 0.1, 2.0, 0.0, True)],
+            r"requests\[0\] levels",
+        ),
+        (
+            [(np.array([-1.0, 1.0]), ([1.0], [0.0]), 0.1, 2.0, 0.0, True)],
+            r"requests\[0\] teacher_mixture",
+        ),
+        (
+            [(np.array([-1.0, 1.0]), GaussianTeacher().mixture(), "0.1", 2.0, 0.0, True)],
+            r"requests\[0\] delta",
+        ),
+        (
+            [(np.array([-1.0, 1.0]), GaussianTeacher().mixture(), 0.1, 2.0, 0.0, "yes")],
+            r"requests\[0\] derivatives",
+        ),
+        ([(["a", "b"], GaussianTeacher().mixture(), 0.1, 2.0, 0.0, True)], r"requests\[0\]"),
+    ],
+)
+def test_bad_requests_are_refused(requests, match):
+    with pytest.raises(ValueError, match=match):
+        channel_averages_many(requests)
+
+
+def test_bad_n_is_refused():
+    with pytest.raises(ValueError, match="n: expected an integer >= 1"):
+        channel_averages_many([], n=0)
