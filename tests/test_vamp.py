@@ -84,8 +84,70 @@ def test_experiment_uses_vamp_for_structured_designs():
     assert float(ds["rs_mse"]) == pytest.approx(solve_rs_structured(m).mse, rel=1e-12)
     assert float(ds["se_mse"]) == pytest.approx(vamp_state_evolution(m).mse, rel=1e-8)
     assert np.isnan(float(ds["tap_mse"]))
+    # damping="auto" reaches VAMP too: at this RS-stable point its undamped first stage
+    # converges, so the instances' results are those of undamped VAMP, bit for bit
+    auto = amp.experiment(m, sizes=(100,), seeds=2, max_iter=200, damping="auto")
+    assert bool(auto["converged"].all())
+    np.testing.assert_array_equal(auto["mse"].values, ds["mse"].sel(size=[100]).values)
     with pytest.raises(ValueError, match="damping"):
-        amp.experiment(m, sizes=(50,), seeds=1, damping="auto")
+        amp.experiment(m, sizes=(50,), seeds=1, damping="fast")
+
+
+# an RSB-side point of the power-law design: b = 2, ω = 4 (structured AT = 1.07 at α = 2,
+# β = 5, σ² = 0.1); at N = 300, seeds (3, 0..5), undamped VAMP stalled on 6/6 instances
+# (residual 0.1-0.3 after 100 iterations without progress), damping="auto" converged on 4/6
+# with η = 0.5 (the other two: η = 0.9 still moving after 3000 iterations)
+RSB_WIDTH, RSB_SEEDS = 4.0, ((3, 1), (3, 2))
+
+
+@pytest.mark.parametrize("seed", RSB_SEEDS)
+def test_vamp_auto_damping_converges_where_undamped_vamp_does_not(seed):
+    m = model(CovarianceDesign(eigenvalues=power_law()), width=RSB_WIDTH)
+    assert solve_rs(m).at > 1  # the RSB side: the undamped iteration is unstable there
+    inst = amp.generate(m, 300, seed=seed)
+    plain = amp.vamp(inst.X, inst.y, m.quantizer, m.beta, teacher=inst.w0, max_iter=1000,
+                     patience=100, throw=False)  # fmt: skip
+    assert plain.status == "stalled"
+    res = amp.vamp(inst.X, inst.y, m.quantizer, m.beta, teacher=inst.w0, damping="auto",
+                   max_iter=3000)  # fmt: skip
+    # converged means the undamped update (the damped step / (1 - η)) is below tol = 1e-7
+    assert res.converged and res.residual < 1e-7 and res.damping == 0.5
+    first, last = res.stages[0], res.stages[-1]
+    assert first[0] == 0.0 and first[3] == "stalled" and first[4] == "initial"
+    assert last[0] == 0.5 and last[3] == "converged" and last[4] == "best"
+    assert sum(st[1] for st in res.stages) == res.n_iter == res.trajectory.residual.size
+    assert np.all(np.isfinite(res.estimate)) and 0.0 < res.mse < 2.0
+
+
+@pytest.mark.parametrize("width", [1.5, 2.7])
+def test_vamp_auto_damping_is_undamped_vamp_where_that_converges(width):
+    # RS-stable points (AT 0.41, 0.59): the first, undamped stage converges, and it is the
+    # same computation as damping=0 (identical iterates, not merely close)
+    m = model(CovarianceDesign(eigenvalues=power_law()), width=width)
+    inst = amp.generate(m, 300, seed=(3, 0))
+    plain = amp.vamp(inst.X, inst.y, m.quantizer, m.beta, teacher=inst.w0)
+    res = amp.vamp(inst.X, inst.y, m.quantizer, m.beta, teacher=inst.w0, damping="auto")
+    assert plain.converged and res.converged
+    assert res.damping == 0.0 and res.n_iter == plain.n_iter
+    assert res.stages == ((0.0, plain.n_iter, res.stages[0][2], "converged", "initial"),)
+    np.testing.assert_array_equal(res.estimate, plain.estimate)
+    np.testing.assert_array_equal(res.trajectory.mse, plain.trajectory.mse)
+    assert plain.stages == () and plain.damping == 0.0
+
+
+def test_vamp_damped_residual_estimates_the_undamped_update():
+    # a fixed damping η reports ‖Δŵ₁‖/(√N(1 − η)): at convergence the damped and undamped runs
+    # sit at the same fixed point; with tol = 1e-10 the estimates agree to 5.5e-10 (measured,
+    # max over coordinates: the contraction turns a residual of 1e-10 into an error of a few
+    # 1e-10); tolerance 1e-8, well below any physical difference of fixed points
+    m = model(CovarianceDesign(eigenvalues=TWO_LEVEL), width=1.5)
+    inst = amp.generate(m, 200, seed=4)
+    plain = amp.vamp(inst.X, inst.y, m.quantizer, m.beta, tol=1e-10)
+    damped = amp.vamp(inst.X, inst.y, m.quantizer, m.beta, damping=0.8, tol=1e-10)
+    assert plain.converged and damped.converged and damped.n_iter > plain.n_iter
+    np.testing.assert_allclose(damped.estimate, plain.estimate, atol=1e-8)
+    tr = damped.trajectory.residual
+    assert np.all(tr[1:] >= 0) and tr[-1] < 1e-10
 
 
 @pytest.mark.slow

@@ -97,6 +97,86 @@ def _stage_patience(eta: float) -> int:
     return max(100, math.ceil(30.0 / (1.0 - eta)))
 
 
+def _check_damping(damping) -> float | str:
+    """``damping`` of :func:`run` and :func:`~replica.amp.vamp.vamp`: a number in [0, 1) or
+    ``"auto"``."""
+    if isinstance(damping, str):
+        check(damping == "auto", "damping", "a number in [0, 1) or 'auto'", damping)
+        return damping
+    return real(damping, "damping", "a number in [0, 1) or 'auto'", lambda a: 0.0 <= a < 1.0)
+
+
+class _Schedule:
+    """The damping of one run of :func:`run` or :func:`~replica.amp.vamp.vamp`: a fixed ``η``,
+    or the ``"auto"`` schedule of :data:`AUTO_DAMPINGS` with backtracking (see :func:`run`).
+
+    The algorithm passes each iteration's residual and the state that iteration started from
+    to :meth:`failed`; when it answers True, :meth:`next_stage` returns the state to continue
+    from with the next damping :attr:`eta`. The state is opaque here (a tuple of arrays).
+    """
+
+    __slots__ = ("_best_state", "_init_state", "_patience", "_restarted", "_stage_start", "_start",
+                 "_todo", "auto", "best", "eta", "patience", "since_best", "stages")  # fmt: skip
+
+    def __init__(self, damping, patience: int | None, init_state):
+        self.auto = isinstance(damping, str)
+        self._todo = list(AUTO_DAMPINGS) if self.auto else [float(damping)]
+        self.eta = self._todo.pop(0)
+        self._patience = patience
+        self.patience = (patience or _stage_patience(self.eta)) if self.auto else patience
+        self.best, self.since_best = math.inf, 0
+        self.stages = []
+        self._best_state, self._init_state = None, init_state
+        self._stage_start, self._start = 0, "initial"
+        self._restarted = False  # the second pass: every damping from the initial state
+
+    def failed(self, resid: float | None, state) -> bool:
+        """Record the residual of an iteration (None: none yet) that started from ``state``;
+        True when ``"auto"`` must leave the current damping: a non-finite residual, one above
+        10× the stage's best, or ``patience`` iterations without a new best."""
+        if resid is not None and resid < self.best:  # False for NaN
+            self.best, self.since_best = resid, 0
+            if self.auto:  # where a backtrack returns to
+                self._best_state = state
+            return False
+        self.since_best += 1
+        if not self.auto or not (self._todo or not self._restarted):
+            return False
+        if resid is not None and (not math.isfinite(resid) or resid > 10.0 * self.best):
+            return True
+        return self.since_best >= self.patience
+
+    def next_stage(self, it: int, resid: float | None):
+        """Close the failed stage at iteration ``it`` and return the state to continue from: the
+        stage's best (``"best"``) or, on the second pass, the initial one (``"initial"``)."""
+        bad = resid is not None and not math.isfinite(resid)
+        self.stages.append((self.eta, it - self._stage_start, self.best,
+                            "diverged" if bad else STALLED, self._start))  # fmt: skip
+        if not self._todo:
+            # backtracking led nowhere (the best iterates can sit near a point the damped map
+            # does not contract to): once more, each damping from the initial state
+            self._restarted, self._todo = True, list(AUTO_DAMPINGS[1:])
+        self.eta = self._todo.pop(0)
+        if self._restarted or self._best_state is None:
+            state, self._start = self._init_state, "initial"
+        else:  # back to the best iterate of this stage, damp more
+            state, self._start = self._best_state, "best"
+        self._stage_start, self.since_best = it, 0
+        self.patience = self._patience or _stage_patience(self.eta)
+        self.best, self._best_state = math.inf, None
+        return state
+
+    def stalled(self) -> bool:
+        """``patience`` iterations without a new best (the run stops as ``"stalled"``)."""
+        return self.patience is not None and self.since_best >= self.patience
+
+    def close(self, it: int, status: str) -> tuple:
+        """The stages of an ``"auto"`` run, the last ending with ``status`` at ``it``."""
+        if self.auto:
+            self.stages.append((self.eta, it - self._stage_start, self.best, status, self._start))
+        return tuple(self.stages)
+
+
 def _levels(quantizer) -> np.ndarray:
     if isinstance(quantizer, Quantizer):
         return np.asarray(quantizer.levels, dtype=float)
@@ -205,12 +285,7 @@ def run(
     beta = real(beta, "beta", "a finite number > 0 (AMP needs a finite temperature)",
                 lambda b: math.isfinite(b) and b > 0)  # fmt: skip
     ridge = real(ridge, "ridge", "a finite number >= 0", lambda r: math.isfinite(r) and r >= 0)
-    auto = isinstance(damping, str)
-    if auto:
-        check(damping == "auto", "damping", "a number in [0, 1) or 'auto'", damping)
-    else:
-        damping = real(damping, "damping", "a number in [0, 1) or 'auto'",
-                       lambda a: 0.0 <= a < 1.0)  # fmt: skip
+    damping = _check_damping(damping)
     max_iter = integer(max_iter, "max_iter", "an integer >= 1", lambda n: n >= 1)
     if tol is None:
         tol = default_tol(be.dtype)
@@ -273,14 +348,8 @@ def run(
     V, A, Vbar, A_mean = precision(v)
     record(w, Vbar, A_mean)
     status, it, resid = MAX_ITER, 0, math.inf
-    schedule = list(AUTO_DAMPINGS) if auto else [float(damping)]
-    eta = schedule.pop(0)
-    stages = []
-    stage_start, start = 0, "initial"
-    stage_patience = (patience or _stage_patience(eta)) if auto else patience
-    best, since_best = math.inf, 0
-    init_state, best_state = (w, v, g), None
-    restarted = False  # auto: the second pass, every damping from the initial state
+    sched = _Schedule(damping, patience, (w, v, g))
+    eta = sched.eta
     for it in range(1, max_iter + 1):
         g_old = g
         omega = X @ w - V * g
@@ -289,34 +358,15 @@ def run(
         f, vv = grid_posterior(r, A, levels, log_prior, xp=xp)
         d = f - w
         resid = bk.scalar(d @ d) ** 0.5 / sqrt_n
-        finite = math.isfinite(resid)
-        if finite and resid < best:
-            best, since_best = resid, 0
-            if auto:  # the state this update started from: where a backtrack returns to
-                best_state = (w, v, g_old)
-        else:
-            since_best += 1
-        failed = not finite or resid > 10.0 * best or since_best >= (stage_patience or math.inf)
-        if auto and failed and (schedule or not restarted):
-            stages.append((eta, it - stage_start, best, "diverged" if not finite else STALLED,
-                           start))  # fmt: skip
-            if not schedule:
-                # backtracking led nowhere (the best iterates can sit near a point the damped
-                # map does not contract to): once more, each damping from the initial state
-                restarted, schedule = True, list(AUTO_DAMPINGS[1:])
-            eta = schedule.pop(0)
-            if restarted or best_state is None:
-                (w, v, g), start = init_state, "initial"
-            else:  # back to the best iterate of this stage, damp more
-                (w, v, g), start = best_state, "best"
+        # the state this update started from: where a backtrack of "auto" returns to
+        if sched.failed(resid, (w, v, g_old)):
+            w, v, g = sched.next_stage(it, resid)
+            eta = sched.eta
             V, A, Vbar, A_mean = precision(v)
-            stage_start, since_best = it, 0
-            stage_patience = patience or _stage_patience(eta)
-            best, best_state = math.inf, None
-            residuals.append(resid if finite else math.inf)
+            residuals.append(resid if math.isfinite(resid) else math.inf)
             record(w, Vbar, A_mean)
             continue
-        if not finite:
+        if not math.isfinite(resid):
             status = DIVERGED
             break
         if eta > 0.0:
@@ -330,11 +380,10 @@ def run(
         if resid < tol:
             status = CONVERGED
             break
-        if stage_patience is not None and since_best >= stage_patience:
+        if sched.stalled():
             status = STALLED
             break
-    if auto:
-        stages.append((eta, it - stage_start, best, status, start))
+    stages = sched.close(it, status)
     traj = Trajectory(
         **{k: np.asarray(val, dtype=float) for k, val in rows.items()},
         residual=np.asarray(residuals, dtype=float),
@@ -351,7 +400,7 @@ def run(
         m=float(traj.m[-1]) if w0 is not None else None,
         q=float(traj.q[-1]),
         damping=eta,
-        stages=tuple(stages),
+        stages=stages,
     )
-    how = "auto" if auto else f"{damping:g}"
+    how = "auto" if sched.auto else f"{damping:g}"
     return finish(result, throw, f"amp.run(N={N}, M={M}, beta={beta:g}, damping={how})")

@@ -194,8 +194,9 @@ def experiment(
     backend, dtype :
         See :func:`generate`.
     damping, max_iter, tol, variance, patience :
-        Passed to :func:`replica.amp.run` (which never raises here: non-convergence is
-        recorded). ``tol=None``: :func:`replica.amp.amp.default_tol` of ``dtype`` (1e-7 in
+        Passed to :func:`replica.amp.run`, or to :func:`replica.amp.vamp` for a structured
+        design (``variance`` does not apply there); neither raises here: non-convergence is
+        recorded. ``damping="auto"`` works for both. ``tol=None``: :func:`replica.amp.amp.default_tol` of ``dtype`` (1e-7 in
         float64, ``32·eps ≈ 3.8e-6`` in float32, whose residual has a rounding floor ≈ 3e-7).
     checkpoint : path, optional
         netCDF file updated atomically after every instance, locked against a second process
@@ -229,9 +230,6 @@ def experiment(
         ``rs_status``, ``se_status``, ``tap_status``, ``tap_branch`` and a metadata record.
     """
     check(isinstance(model, QuantizedRegression), "model", "a QuantizedRegression", model)
-    check(model.design.gaussian or not isinstance(damping, str), "damping",
-          "a number in [0, 1) for a structured design (VAMP has no auto schedule)",
-          damping)  # fmt: skip
     sizes = _int_list(sizes, "sizes", "distinct integers >= 1")
     check(len(sizes) >= 1 and len(set(sizes)) == len(sizes) and min(sizes) >= 1, "sizes",
           "distinct integers >= 1", sizes)  # fmt: skip

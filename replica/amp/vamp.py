@@ -32,7 +32,7 @@ from ..channel import grid_posterior
 from ..errors import check
 from ..results import CONVERGED, DIVERGED, MAX_ITER, finish
 from . import backend as bk
-from .amp import STALLED, AMPResult, _levels
+from .amp import STALLED, AMPResult, _check_damping, _levels, _Schedule, default_tol
 from .denoiser import prior_moments
 from .trajectory import Trajectory
 
@@ -45,9 +45,9 @@ def vamp(
     quantizer,
     beta: float,
     ridge: float = 0.0,
-    damping: float = 0.0,
+    damping: float | str = 0.0,
     max_iter: int = 500,
-    tol: float = 1e-7,
+    tol: float | None = None,
     teacher=None,
     patience: int | None = None,
     throw: bool = True,
@@ -66,18 +66,30 @@ def vamp(
         Inverse temperature (finite, > 0): the noise precision of the LMMSE module.
     ridge : float
         ``λ ≥ 0``.
-    damping : float
+    damping : float or "auto"
         ``η ∈ [0, 1)``: weight of the old message ``(r₁, γ₁)`` (in ``r₁`` and ``ln γ₁``) in each
         update of the denoiser's input; 0 is the algorithm state evolution describes.
+        ``"auto"``: the schedule of :func:`replica.amp.run` (:data:`~replica.amp.amp.AUTO_DAMPINGS`
+        0, 0.5, 0.7, … 0.98, each stage left after ``max(100, 30/(1 − η))`` iterations without
+        a new minimum of the residual (or ``patience``), a residual above 10× that minimum, or a
+        non-finite iterate or precision; the state ``(r₂, γ₂, r₁, γ₁)`` then goes back to the
+        start of the stage's best iteration, and after the whole schedule once more from the
+        initial state). Where undamped VAMP converges, ``"auto"`` is undamped VAMP (same
+        iterates); ``result.damping`` and ``result.stages`` report what was used.
     max_iter : int
-        Iteration budget.
-    tol : float
-        Converged when ``‖ŵ₁ − ŵ₁_prev‖/√N < tol``.
+        Iteration budget (of all stages together with ``"auto"``).
+    tol : float, optional
+        Converged when the residual ``‖ŵ₁ − ŵ₁_prev‖/(√N (1 − η))`` is below ``tol``: the RMS
+        change of the estimate, divided by the damping's step fraction ``1 − η`` so that it
+        estimates the undamped update and a strong damping cannot pass a slow drift as
+        converged (the same meaning as :func:`replica.amp.run`'s residual). Default
+        :func:`~replica.amp.amp.default_tol` of the array's dtype (1e-7 in float64,
+        ``32·eps ≈ 3.8e-6`` in float32, whose residual has a rounding floor of a few 1e-7).
     teacher : (N,) array, optional
         ``w⁰``; when given, ``mse`` and ``m`` are recorded at every iteration.
     patience : int, optional
         Stop with status ``"stalled"`` after this many iterations without a new minimum of
-        the residual (None: run to ``max_iter``).
+        the residual (None: run to ``max_iter``); with ``"auto"`` the patience of each stage.
     throw : bool
         Raise :class:`~replica.ConvergenceError` (carrying the result) when not converged.
 
@@ -87,7 +99,9 @@ def vamp(
         As :func:`replica.amp.run`: ``estimate`` = ``ŵ₁`` (the denoiser's posterior mean, on the
         grid's convex hull), ``variance`` its posterior variances, ``A`` = ``γ₁``; statuses
         ``"converged"``, ``"max_iter"``, ``"stalled"``, ``"diverged"`` (a non-finite iterate or
-        a precision ``γ`` that left ``(0, ∞)``).
+        a precision ``γ`` that left ``(0, ∞)``); ``damping`` the damping of the last iteration
+        and ``stages`` (``"auto"`` only) ``(damping, iterations, best residual, outcome, start)``
+        per stage, as in :func:`replica.amp.run`.
     """
     check(getattr(X, "ndim", None) == 2, "X", "a 2-D (M, N) array", getattr(X, "shape", X))
     M, N = (int(s) for s in X.shape)
@@ -100,10 +114,11 @@ def vamp(
     ok = isinstance(beta, (int, float, np.floating)) and math.isfinite(beta) and beta > 0
     check(ok, "beta", "a finite number > 0 (VAMP needs a finite temperature)", beta)
     check(math.isfinite(ridge) and ridge >= 0, "ridge", "a finite number >= 0", ridge)
-    check(isinstance(damping, (int, float)) and 0.0 <= damping < 1.0, "damping",
-          "a number in [0, 1)", damping)  # fmt: skip
+    damping = _check_damping(damping)
     check(isinstance(max_iter, (int, np.integer)) and max_iter >= 1, "max_iter",
           "an integer >= 1", max_iter)  # fmt: skip
+    if tol is None:
+        tol = default_tol(be.dtype)
     check(tol > 0, "tol", "a number > 0", tol)
     check(patience is None or (isinstance(patience, (int, np.integer)) and patience >= 1),
           "patience", "None or an integer >= 1", patience)  # fmt: skip
@@ -131,9 +146,11 @@ def vamp(
     residuals = []
     w_prev, r1, g1 = None, None, None
     status, it, resid = MAX_ITER, 0, math.inf
-    best, since_best = math.inf, 0
+    sched = _Schedule(damping, patience, (r2, g2, r1, g1, w_prev))
     f = v = None
     for it in range(1, max_iter + 1):
+        start = (r2, g2, r1, g1, w_prev)  # where a backtrack of "auto" returns to
+        eta = sched.eta
         # LMMSE module
         inv = 1.0 / (bS2 + g2)
         Vr = Vh @ r2
@@ -141,50 +158,57 @@ def vamp(
         a2 = g2 * (bk.scalar(xp.sum(inv)) + (N - k) / g2) / N
         g1_new = g2 * (1.0 - a2) / a2
         r1_new = (w2 - a2 * r2) / (1.0 - a2)
-        if r1 is None or damping == 0.0:
-            r1, g1 = r1_new, g1_new
-        elif g1_new > 0 and g1 > 0:
-            r1 = damping * r1 + (1.0 - damping) * r1_new
-            g1 = math.exp(damping * math.log(g1) + (1.0 - damping) * math.log(g1_new))
+        if r1 is not None and eta > 0.0 and g1_new > 0 and g1 > 0:
+            r1 = eta * r1 + (1.0 - eta) * r1_new
+            g1 = math.exp(eta * math.log(g1) + (1.0 - eta) * math.log(g1_new))
+            scale = 1.0 / ((1.0 - eta) * sqrt_n)
         else:
             r1, g1 = r1_new, g1_new
-        if not (math.isfinite(g1) and g1 > 0 and math.isfinite(a2)):
-            status = DIVERGED  # the denoiser needs a positive precision
-            break
-        # denoiser module
-        f, v = grid_posterior(r1, g1, levels, log_prior, xp=xp)
-        Vbar = bk.scalar(xp.sum(v)) / N
-        a1 = g1 * Vbar
-        q = bk.scalar(f @ f) / N
-        rows["q"].append(q)
-        rows["V"].append(Vbar)
-        rows["A"].append(g1)
-        if w0 is not None:
-            e = w0 - f
-            rows["mse"].append(bk.scalar(e @ e) / N)
-            rows["m"].append(bk.scalar(w0 @ f) / N)
-        if w_prev is not None:
-            d = f - w_prev
-            resid = bk.scalar(d @ d) ** 0.5 / sqrt_n
-        w_prev = f
-        residuals.append(resid)
-        # α₁ ≥ 1 (a negative message precision γ₂) is allowed, as in expectation propagation;
-        # only a non-finite iterate or α₁ ∈ {0, 1} (a division by zero) stops the run
-        if (not math.isfinite(resid) and it > 1) or not math.isfinite(a1) or a1 in (0.0, 1.0):
+            scale = 1.0 / sqrt_n
+        # the denoiser needs a positive precision
+        ok = math.isfinite(g1) and g1 > 0 and math.isfinite(a2)
+        step = None  # this iteration's residual (none before the second denoising step)
+        if ok:  # denoiser module
+            f, v = grid_posterior(r1, g1, levels, log_prior, xp=xp)
+            Vbar = bk.scalar(xp.sum(v)) / N
+            a1 = g1 * Vbar
+            rows["q"].append(bk.scalar(f @ f) / N)
+            rows["V"].append(Vbar)
+            rows["A"].append(g1)
+            if w0 is not None:
+                e = w0 - f
+                rows["mse"].append(bk.scalar(e @ e) / N)
+                rows["m"].append(bk.scalar(w0 @ f) / N)
+            if w_prev is not None:
+                d = f - w_prev
+                step = bk.scalar(d @ d) ** 0.5 * scale
+            # α₁ ≥ 1 (a negative message precision γ₂) is allowed, as in expectation
+            # propagation; only a non-finite iterate or α₁ ∈ {0, 1} (a division by zero) stops
+            ok = math.isfinite(a1) and a1 not in (0.0, 1.0)
+        if sched.failed(step if ok else math.nan, start):
+            if len(rows["q"]) < it:  # no denoising step this iteration: a NaN row, said so
+                for key in rows if w0 is not None else ("q", "V", "A"):
+                    rows[key].append(math.nan)
+            residuals.append(step if ok and step is not None else math.inf)
+            r2, g2, r1, g1, w_prev = sched.next_stage(it, step if ok else math.nan)
+            continue
+        if not ok or (step is not None and not math.isfinite(step)):
+            if len(rows["q"]) == it:
+                residuals.append(math.inf if step is None else step)
             status = DIVERGED
             break
+        resid = math.inf if step is None else step
+        w_prev = f
+        residuals.append(resid)
         if resid < tol:
             status = CONVERGED
             break
-        if resid < best:
-            best, since_best = resid, 0
-        else:
-            since_best += 1
-            if patience is not None and since_best >= patience:
-                status = STALLED
-                break
+        if sched.stalled():
+            status = STALLED
+            break
         g2 = g1 * (1.0 - a1) / a1
         r2 = (f - a1 * r1) / (1.0 - a1)
+    stages = sched.close(it, status)
     traj = Trajectory(
         **{key: np.asarray(val, dtype=float) for key, val in rows.items()},
         residual=np.asarray(residuals, dtype=float),
@@ -195,6 +219,7 @@ def vamp(
         status=status, n_iter=it, residual=resid, estimate=f, variance=v, A=g1,
         trajectory=traj, mse=float(traj.mse[-1]) if w0 is not None and traj.mse.size else None,
         m=float(traj.m[-1]) if w0 is not None and traj.m.size else None,
-        q=float(traj.q[-1]) if traj.q.size else math.nan, damping=float(damping),
+        q=float(traj.q[-1]) if traj.q.size else math.nan, damping=sched.eta, stages=stages,
     )  # fmt: skip
-    return finish(result, throw, f"amp.vamp(N={N}, M={M}, beta={beta:g}, damping={damping:g})")
+    how = "auto" if sched.auto else f"{damping:g}"
+    return finish(result, throw, f"amp.vamp(N={N}, M={M}, beta={beta:g}, damping={how})")
