@@ -23,7 +23,11 @@ Thermodynamics (per weight, ``f = e − s/β``, every term O(1)):
     e = VR/2 + ½(e_w − 2χσ²)R − (χ/2)(e_w − χσ²)R' + ασ²/2 + λQ/2,
 
 and the AT (replicon) quantity ``AT = (R'(−χ)/R(−χ)²) E[(∂_r f)²]`` (``1/α`` times
-``E[(∂_r f)²]`` for i.i.d. inputs). Errors on a fresh input ``x ~ N(0, Σ/N)``: the estimate is
+``E[(∂_r f)²]`` for i.i.d. inputs). ``e = ∂(βf)/∂β``, ``s = β²∂f/∂β`` and the AT quantity are
+derived with ``R``, ``𝓡`` abstract by :func:`replica.symbolic.designs.thermodynamics_derivation`
+and :func:`replica.symbolic.designs.replicon_derivation` (``e_w`` is the mse, ``V = E[v]``;
+the test-suite checks these formulas against the derivation, symbolically and at solved
+points). Errors on a fresh input ``x ~ N(0, Σ/N)``: the estimate is
 VAMP's LMMSE output ``ŵ − w⁰ = (XᵀX + s)⁻¹(Xᵀξ + s q₂)``, ``q₂ ~ N(0, τ₂)`` isotropic, so
 
     gen = σ²(δ + sδ') − s²τ₂δ' (+ σ² noise),   δ(s) = Tr[Σ(XᵀX + s)⁻¹]/N.
