@@ -325,7 +325,7 @@ def thermodynamics_derivation() -> ThermoDerivation:
        (``φ = E ln Σ_w exp[−(Q̂ + βλ)w²/2 + (m̂w⁰ + √q̂ z)w]``).
     2. Envelope theorem: with the order parameters as functions of β, ``dΦ/dβ − ∂Φ/∂β =
        Σ_x (∂Φ/∂x) x'(β)`` and every ``∂Φ/∂x`` vanishes at the saddle point (checks
-       ``implicit: ∂Φ/∂x``). So ``e = −∂Φ/∂β`` at fixed order parameters, where
+       ``saddle: …`` and ``envelope: …``, for arbitrary rates ``x'(β)``). So ``e = −∂Φ/∂β`` at fixed order parameters, where
        ``∂φ/∂β = λ φ_P = −λQ/2`` by the entropic saddle point.
     3. The chain rule ``∂Φ/∂β = (Q − q) ∂_χG_E + ∂_βG_E|_χ + ∂_βφ`` is checked against sympy's
        derivative of the fully substituted ``Φ``.
@@ -337,7 +337,8 @@ def thermodynamics_derivation() -> ThermoDerivation:
        = m + Δ E[∂_r f] = m + ΔD`` by Gaussian integration by parts (Stein's lemma, used, not
        derived here) and ``D = AV`` (``∂_r f = Av``, derived in ``scalar_channel``), so
        ``φ = E_H + A(m + ΔAV) − (A + βλ)Q/2``.
-    5. ``β(Q − q) → χ`` and ``Q − q → V``; the entropy uses ``χ = βV`` once more (``q̂V/2``
+    5. ``β(Q − q) → χ`` and ``Q − q → V`` (a rewriting only: check ``energy: canonical
+       form …`` compares with ``Q − q = χ/β`` everywhere); the entropy uses ``χ = βV`` once more (``q̂V/2``
        against ``βe``), the saddle-point relation ``χ = β E[v]``.
 
     The results equal :mod:`replica.structured`'s ``e`` and ``s`` identically (checks
@@ -399,6 +400,11 @@ def thermodynamics_derivation() -> ThermoDerivation:
     e_expr = sp.expand(_spectral_symbols(e_expr))
     checks["energy - structured"] = sp.simplify(e_expr - _structured_energy())
     checks["energy: no explicit beta"] = sp.Integer(int(e_expr.has(beta)))
+    e_all_chi = -partial_beta.subs(psol).subs(rho, e + 2 * m - q).subs(Q, q + chi / beta)
+    e_all_chi = _spectral_symbols(e_all_chi.doit()).subs(q, Q - chi / beta)
+    checks["energy: canonical form - (Q - q = chi/beta everywhere)"] = sp.simplify(
+        e_expr.subs(V, chi / beta) - e_all_chi
+    )
 
     # the value of φ through the channel averages (step 4)
     r_, A_ = sp.symbols("r A", real=True)
