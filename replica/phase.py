@@ -76,7 +76,7 @@ def phase_diagram(model: QuantizedRegression, *, along=None, executor=None, path
         ``gen_error``, ``train_error``, ``at``, ``entropy``, ``phase`` ("RS", "RSB" (AT ≥ 1),
         "entropy crisis" (AT < 1 but entropy < 0), "no RS solution", "unconverged"),
         ``status``, ``residual`` … per point (the equilibrium RS branch of
-        :func:`~replica.solve_rs`, continued along the line); the AT line along the
+        :func:`~replica.solve_rs`, per point); the AT line along the
         continuation axis (``at_boundary_<axis>``) and, when the grid contains β = ∞ and λ = 0,
         the interpolation threshold ``alpha_c`` as coordinates.
 

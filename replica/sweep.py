@@ -1,9 +1,11 @@
 """Parameter sweeps of the RS theory: Cartesian grids → :class:`xarray.Dataset`, on any executor,
 with checkpoint and resume.
 
-A sweep is cut into *lines* along one continuation axis (``along``: width, α, β, σ² or λ). A line
-is solved in order, each point warm-started from the previous converged one (continuation), and
-the AT line ``AT = 1`` between consecutive points is located by Brent's method
+A sweep is cut into *lines* along one continuation axis (``along``: width, α, β, σ² or λ). The
+points of a line are solved together by :func:`replica.batch.solve_rs_many` (each point by
+:func:`replica.solve_rs`'s own rule, with one batched channel evaluation per round; a point that
+fails on its own is retried from the previous converged point of the line), and the AT line
+``AT = 1`` between consecutive points is located by Brent's method
 (:func:`replica.boundaries.at_boundary`). Lines are independent tasks, run by the sweep engine
 (:mod:`replica.engine`) to which this module hands its per-line function :func:`_solve_line`:
 on any :class:`concurrent.futures.Executor`: by default this process for small sweeps and a reused local
@@ -34,6 +36,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from . import io
+from .batch import solve_rs_many
 from .boundaries import VARY, at_boundary, entropy_boundary, interpolation_threshold, with_width
 from .designs import design_from_spec, design_spec
 from .engine import run_tasks
@@ -247,10 +250,25 @@ def _phase(sol) -> str:
     return PHASES[0] if sol.entropy >= 0.0 else PHASES[4]
 
 
-def _solve(model: QuantizedRegression, prev):
-    """The equilibrium RS branch (:func:`replica.solve_rs`'s rule: every start, the lowest free
-    energy), with the previous point of the line as one more start (continuation)."""
-    return solve_rs(model, throw=False, continuation=prev)
+def _solve_points(models: list) -> list:
+    """The equilibrium RS branch at every point of a line (:func:`replica.solve_rs`'s rule:
+    every start, the lowest free energy), solved in lock-step by
+    :func:`replica.batch.solve_rs_many` (the per-point solver, with one batched channel
+    evaluation per round). Where a point does not converge, the previous converged point of the
+    line is tried as one more start (``solve_rs(continuation=...)``); that result replaces the
+    point's only if it converged, so the rescue can only turn a failure into a solution: every
+    point that converges on its own is exactly the per-point ``solve_rs`` result, whatever its
+    neighbours."""
+    sols = solve_rs_many(models)
+    prev = None
+    for i, model in enumerate(models):
+        if not sols[i].converged and prev is not None:
+            rescued = solve_rs(model, throw=False, continuation=prev)
+            if rescued.converged:
+                sols[i] = rescued
+        if sols[i].converged:
+            prev = sols[i]
+    return sols
 
 
 def _solve_line(task_json: str) -> str:
@@ -258,14 +276,10 @@ def _solve_line(task_json: str) -> str:
     task = json.loads(task_json)
     base, along = task["base"], task["along"]
     fields = {k: [] for k in (*FIELDS, "n_iter", "status", "phase", "alpha_c")}
-    sols, models = [], []
-    prev = None
+    models = [_model(base, {**task["fixed"], along: x}) for x in task["values"]]
+    sols = _solve_points(models)
     thresholds = {}
-    for x in task["values"]:
-        model = _model(base, {**task["fixed"], along: x})
-        sol = _solve(model, prev)
-        if sol.converged:
-            prev = sol
+    for model, sol in zip(models, sols):
         for k in FIELDS:
             # a point without a converged RS solution has no order parameters: its status
             # (and phase) say why the values are NaN; the residual is kept
@@ -281,8 +295,6 @@ def _solve_line(task_json: str) -> str:
                 thresholds[key] = interpolation_threshold(model, throw=False).alpha_c
             ac = thresholds[key]
         fields["alpha_c"].append(ac)
-        sols.append(sol)
-        models.append(model)
     out = {"fields": fields}
     for key, level, locate in _LINES:
         out[key], out[key.replace("boundary", "crossings")] = _first_crossing(
@@ -441,7 +453,8 @@ def run_sweep(
         ``width``, ``alpha``, ``beta``, ``noise``, ``ridge``, ``grid``: family names of
         :func:`make_quantizer`). The dataset's dimensions follow the mapping's order.
     along : str, optional
-        Continuation axis: lines along it are solved in the given order with warm starts and
+        Continuation axis: lines along it are solved together (a point that fails on its own is
+        retried from the previous converged point of the line), their boundaries located, and
         are the unit of work and of checkpointing. Default: the first swept of width, α, β,
         σ², λ (else the last swept parameter).
     executor : None, "serial", "processes", concurrent.futures.Executor or dask.distributed.Client

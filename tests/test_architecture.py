@@ -253,6 +253,7 @@ SNAPSHOT = {
     "replica.bench": (
         "BENCHMARKS", "Measurement", "best_time", "interleaved", "run",
     ),
+    "replica.batch": ("solve_rs_many",),  # issue 18: the batched RS solver
     "replica.channel": (
         "ChannelAverages", "channel_averages", "clustered_rule", "grid_posterior", "legendre01",
         "log_partition", "transitions",
