@@ -35,9 +35,13 @@ __all__ = ["channel_averages_many"]
 # finer grids use the banded posterior of the per-point path
 _MAX_LEVELS = 16
 # elements of one (levels, points, nodes) table: blocks this size stay in the L2 cache
-_BLOCK = 1 << 16
+_BLOCK = 1 << 15
 # Gauss–Legendre nodes per half-window of the large-A path (as in channel._split_component)
 _N_SPLIT = 48
+# relative logits are floored here before exp, which is 10-60x slower where its result is
+# subnormal or 0: weights e^-700 ≈ 1e-304 relative to the largest (1) change no sum by more than
+# 1e-300 in absolute terms
+_FLOOR = -700.0
 _FORM = "a tuple (levels, teacher_mixture, delta, A, ridge_precision, derivatives)"
 
 
@@ -62,94 +66,119 @@ def channel_averages_many(requests, n=64) -> list[ChannelAverages]:
     """
     check(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1, "n",
           "an integer >= 1", n)  # fmt: skip
-    reqs = _parse(requests)
-    out: list[ChannelAverages | None] = [None] * len(reqs)
-    # one task per (request, teacher component with weight > 0), grouped by grid size
-    by_k: dict[int, list] = defaultdict(list)
-    slow = []
-    for i, (levels, pi, mu, s, delta, A, ridge, der) in enumerate(reqs):
-        K = levels.size
-        if not (1 < K <= _MAX_LEVELS and 0.0 < delta < math.inf and A > 0.0
-                and 0.0 <= ridge < math.inf):  # fmt: skip
-            slow.append(i)
+    levels, mix_of, mixes, delta, A, ridge, der = _parse(requests)
+    R = len(levels)
+    if not R:
+        return []
+    delta, A, ridge = np.array(delta), np.array(A), np.array(ridge)
+    der = np.array(der, dtype=bool)
+    K = np.array([lv.size for lv in levels])
+    # grids above 16 levels (banded posterior) and odd parameters take the per-point path
+    slow = ~((K > 1) & (K <= _MAX_LEVELS) & (delta > 0.0) & (delta < math.inf) & (A > 0.0)
+             & (ridge >= 0.0) & (ridge < math.inf))  # fmt: skip
+    # sums over the teacher components, in their order, as the per-point call adds them
+    acc = np.zeros((R, 12))
+    groups = defaultdict(list)
+    for i in np.flatnonzero(~slow).tolist():
+        groups[K[i], mix_of[i]].append(i)
+    for (_, mi), rows in groups.items():
+        rows = np.array(rows)
+        pi, mu, s = mixes[mi][:3]
+        comps = [j for j in range(pi.size) if pi[j] > 0]
+        if not comps:
             continue
-        for j in range(pi.size):
-            if pi[j] > 0:
-                by_k[K].append((i, j, float(pi[j]), float(mu[j]), float(s[j]), levels, delta,
-                                A, ridge, der))  # fmt: skip
-    comps = {}  # (request, component) -> 8 or 12 values
-    failed = set()
-    for tasks in by_k.values():
-        _solve_tasks(tasks, n, comps, failed)
-    for i, (levels, pi, mu, s, _, A, _, der) in enumerate(reqs):
-        if i in slow or i in failed:
-            continue
-        acc = [0.0] * 12
-        for j in range(pi.size):
-            if pi[j] > 0:
-                o = comps[i, j]
-                acc[: len(o)] = [a + float(pi[j]) * b for a, b in zip(acc, o)]
-        vals = [float(v) for v in acc[:8]]
-        m, q, V, D, at_sum, log_z, mse, ent = vals
-        if math.isinf(A):
-            V, at_sum, log_z = 0.0, (math.inf if levels.size > 1 else 0.0), math.nan
-        jac = np.array(acc[8:]).reshape(2, 2) if der else None
-        rho = float(np.sum(pi * (mu * mu + s)))
-        out[i] = ChannelAverages(m=m, q=q, Q=q + V, V=V, D=D, at_sum=at_sum, log_z=log_z,
-                                 mse=mse, rho=rho, jac=jac, entropy=ent)  # fmt: skip
-    for i in sorted({*slow, *failed}):
-        levels, pi, mu, s, delta, A, ridge, der = reqs[i]
-        out[i] = channel_averages(levels, (pi, mu, s), delta, A, ridge, n, derivatives=der)
+        P = rows.size
+        reps = len(comps)
+        lev = np.array([levels[i] for i in rows.tolist()])
+        vals, bad = _solve_tasks(np.tile(lev, (reps, 1)), np.repeat(mu[comps], P),
+                                 np.repeat(s[comps], P), np.tile(delta[rows], reps),
+                                 np.tile(A[rows], reps), np.tile(ridge[rows], reps),
+                                 np.tile(der[rows], reps), n)  # fmt: skip
+        for c, j in enumerate(comps):
+            acc[rows] = acc[rows] + float(pi[j]) * vals[c * P : (c + 1) * P]
+        slow[rows] = bad.reshape(reps, P).any(axis=0)
+    m, q, V, D, at_sum, log_z, mse, ent = acc[:, :8].T.copy()
+    hard = np.isinf(A)
+    V[hard], at_sum[hard], log_z[hard] = 0.0, math.inf, math.nan
+    rho = np.array([mixes[mi][3] for mi in mix_of])
+    table = np.column_stack([m, q, q + V, V, D, at_sum, log_z, mse, rho, ent]).tolist()
+    jacs = acc[:, 8:].reshape(R, 2, 2)
+    out = [ChannelAverages(*row[:9], jacs[i] if d else None, row[9])
+           for i, (row, d) in enumerate(zip(table, der.tolist()))]  # fmt: skip
+    for i in np.flatnonzero(slow).tolist():
+        out[i] = channel_averages(levels[i], mixes[mix_of[i]][:3], float(delta[i]), float(A[i]),
+                                  float(ridge[i]), n, derivatives=bool(der[i]))  # fmt: skip
     return out
+
+
+def _real(x, name):
+    if type(x) is float:
+        return x
+    check(isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool), name,
+          "a real number", x)  # fmt: skip
+    return float(x)
 
 
 def _parse(requests):
-    """Requests as ``(levels, pi, mu, s, delta, A, ridge, derivatives)`` with float arrays."""
+    """Requests as columns: levels (float arrays), the index of each one's teacher mixture in
+    the list of distinct mixtures ``(pi, mu, s, rho)``, Δ, A, βλ and the derivatives flags."""
     check(not isinstance(requests, (str, bytes)) and hasattr(requests, "__len__")
           and hasattr(requests, "__getitem__"), "requests", "a sequence of " + _FORM + "s",
           type(requests).__name__)  # fmt: skip
-    out = []
+    levels, mix_of, deltas, As, ridges, ders = [], [], [], [], [], []
+    by_id, by_value, mixes = {}, {}, []
     for i, req in enumerate(requests):
         name = f"requests[{i}]"
         check(isinstance(req, (tuple, list)) and len(req) == 6, name, _FORM, req)
-        levels, mix, delta, A, ridge, der = req
-        try:
-            levels = np.asarray(levels, dtype=float)
-            mix = tuple(np.asarray(a, dtype=float) for a in mix)
-        except (TypeError, ValueError):
-            check(False, name, "levels and a mixture (weights, means, variances) of numbers",
-                  (levels, mix))  # fmt: skip
-        check(levels.ndim == 1 and levels.size >= 1, f"{name} levels", "a non-empty 1-D array",
-              levels.shape)  # fmt: skip
-        check(len(mix) == 3 and all(a.ndim == 1 and a.shape == mix[0].shape for a in mix),
-              f"{name} teacher_mixture", "(weights, means, variances): three 1-D arrays of one "
-              "length", [a.shape for a in mix])  # fmt: skip
-        for label, x in (("delta", delta), ("A", A), ("ridge_precision", ridge)):
-            check(isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool),
-                  f"{name} {label}", "a real number", x)  # fmt: skip
-        check(isinstance(der, (bool, np.bool_)), f"{name} derivatives", "True or False", der)
-        out.append((levels, *mix, float(delta), float(A), float(ridge), bool(der)))
-    return out
+        lv, mix, delta, A, ridge, der = req
+        if not (type(lv) is np.ndarray and lv.dtype == np.float64):
+            try:
+                lv = np.asarray(lv, dtype=float)
+            except (TypeError, ValueError):
+                check(False, f"{name} levels", "an array of numbers", lv)
+        check(lv.ndim == 1 and lv.size >= 1, f"{name} levels", "a non-empty 1-D array",
+              lv.shape)  # fmt: skip
+        mi = by_id.get(id(mix))
+        if mi is None:
+            try:
+                arrs = tuple(np.asarray(a, dtype=float) for a in mix)
+            except (TypeError, ValueError):
+                check(False, f"{name} teacher_mixture", "(weights, means, variances) of numbers",
+                      mix)  # fmt: skip
+            check(len(arrs) == 3 and all(a.ndim == 1 and a.shape == arrs[0].shape for a in arrs),
+                  f"{name} teacher_mixture", "(weights, means, variances): three 1-D arrays of "
+                  "one length", [a.shape for a in arrs])  # fmt: skip
+            key = tuple(a.tobytes() for a in arrs)
+            mi = by_value.get(key)
+            if mi is None:
+                pi, mu, s = arrs
+                mi = by_value[key] = len(mixes)
+                mixes.append((pi, mu, s, float(np.sum(pi * (mu * mu + s)))))
+            by_id[id(mix)] = mi
+            by_id[-1 - i] = mix  # holds the object, so that its id is not reused in this call
+        check(type(der) is bool or isinstance(der, np.bool_), f"{name} derivatives",
+              "True or False", der)  # fmt: skip
+        levels.append(lv)
+        mix_of.append(mi)
+        deltas.append(_real(delta, f"{name} delta"))
+        As.append(_real(A, f"{name} A"))
+        ridges.append(_real(ridge, f"{name} ridge_precision"))
+        ders.append(bool(der))
+    return levels, mix_of, mixes, deltas, As, ridges, ders
 
 
-def _solve_tasks(tasks, n, comps, failed):
-    """Component averages for tasks sharing one grid size: decide each one's path on
-    ``(T, K − 1)`` arrays, then evaluate each group of equal structure at once."""
-    T = len(tasks)
-    req = np.array([t[0] for t in tasks])
-    comp = np.array([t[1] for t in tasks])
-    mu = np.array([t[3] for t in tasks])
-    s = np.array([t[4] for t in tasks])
-    lev = np.array([t[5] for t in tasks])
-    delta = np.array([t[6] for t in tasks])
-    A = np.array([t[7] for t in tasks])
-    ridge = np.array([t[8] for t in tasks])
-    der = np.array([t[9] for t in tasks], dtype=bool)
+def _solve_tasks(lev, mu, s, delta, A, ridge, der, n):
+    """Averages of single teacher components N(μ, s) on grids of one size (rows of ``lev``):
+    each one's path decided on ``(T, K − 1)`` arrays, then each group of equal structure
+    evaluated at once. Returns ``(T, 12)`` values (8 without derivatives, then NaN) and the
+    mask of the tasks left to the per-point path."""
+    T = lev.shape[0]
     tau = s + delta
     sd = np.sqrt(tau)
     g = s / tau
     post_var = s * delta / tau
     results = np.full((T, 12), np.nan)
+    failed = np.zeros(T, dtype=bool)
 
     def store(rows, vals):
         results[rows, : vals.shape[1]] = vals
@@ -185,15 +214,12 @@ def _solve_tasks(tasks, n, comps, failed):
         sel = np.flatnonzero(~split)
         if sel.size:
             _clustered_tasks(fin[sel], lev, mu, sd, tau, g, post_var, A, ridge, der,
-                             r_k[sel], widths[sel], nbr[sel], n, store, failed, req)  # fmt: skip
-    for t in range(T):
-        if req[t] not in failed:
-            k = 12 if der[t] else 8
-            comps[int(req[t]), int(comp[t])] = results[t, :k].tolist()
+                             r_k[sel], widths[sel], nbr[sel], n, store, failed)  # fmt: skip
+    return results, failed
 
 
 def _clustered_tasks(rows, lev, mu, sd, tau, g, post_var, A, ridge, der, r_k, widths, nbr, n,
-                     store, failed, req):  # fmt: skip
+                     store, failed):  # fmt: skip
     """The clustered-rule path (:func:`replica.channel._component`) for the tasks ``rows``:
     the rule's points for all at once, merged and grouped by their number."""
     P, K = rows.size, lev.shape[1]
@@ -224,7 +250,7 @@ def _clustered_tasks(rows, lev, mu, sd, tau, g, post_var, A, ridge, der, r_k, wi
     count = np.bincount(row_f, minlength=P)
     first = np.concatenate([[0], np.cumsum(count)[:-1]])
     bad = count == 0  # empty rule (a density below the spacing of doubles)
-    failed.update(req[rows[bad]].tolist())
+    failed[rows[bad]] = True
     dflag = der[rows]
     for M in set(count[~bad].tolist()):
         for d in (False, True):
@@ -233,11 +259,11 @@ def _clustered_tasks(rows, lev, mu, sd, tau, g, post_var, A, ridge, der, r_k, wi
                 continue
             take = first[sel][:, None] + np.arange(M)
             _clustered_group(rows[sel], pts_f[take], scl_f[take], lo[sel], hi[sel], lev, mu,
-                             sd, tau, g, post_var, A, ridge, d, n, K, store, failed, req)  # fmt: skip
+                             sd, tau, g, post_var, A, ridge, d, n, K, store, failed)  # fmt: skip
 
 
 def _clustered_group(rows, pts, sc, lo, hi, lev, mu, sd, tau, g, post_var, A, ridge, der, n, K,
-                     store, failed, req):  # fmt: skip
+                     store, failed):  # fmt: skip
     """:func:`replica.channel.clustered_rule` and the weighted sums of ``_component`` for
     tasks with ``M`` sorted, distinct points each, in blocks of ``_BLOCK`` table elements."""
     P, M = pts.shape
@@ -250,47 +276,55 @@ def _clustered_group(rows, pts, sc, lo, hi, lev, mu, sd, tau, g, post_var, A, ri
     length[:, 1::2] = bounds[:, 1:] - pts
     zero = np.any(length == 0.0, axis=1)  # a dropped half-interval: per-point path
     if zero.any():
-        failed.update(req[rows[zero]].tolist())
+        failed[rows[zero]] = True
         ok = ~zero
         rows, center, length, sc = rows[ok], center[ok], length[ok], sc[ok]
         P = rows.size
-        if not P:
-            return
     sc = np.repeat(sc, 2, axis=1)
     span = np.abs(length)
     scale = np.minimum(sc, span)
+    s_max = np.arcsinh(span / scale)
     x, w = legendre01(n)
-    s_max = np.arcsinh(span / scale)[..., None]
-    s = x * s_max
-    scale = scale[..., None]
-    nodes = center[..., None] + np.copysign(scale, length[..., None]) * np.sinh(s)
-    weights = (w * s_max) * scale * np.cosh(s)
     N = 2 * M * n
-    nodes, weights = nodes.reshape(P, N), weights.reshape(P, N)
     step = max(1, _BLOCK // (K * N))
     for b in range(0, P, step):
         blk = slice(b, b + step)
+        sm = s_max[blk][..., None]
+        s = x * sm
+        scl = scale[blk][..., None]
+        nodes = center[blk][..., None] + np.copysign(scl, length[blk][..., None]) * np.sinh(s)
+        weights = (w * sm) * scl * np.cosh(s)
         r = rows[blk]
-        vals = _clustered_sums(nodes[blk], weights[blk], lev[r], mu[r], sd[r], tau[r], g[r],
-                               post_var[r], A[r], ridge[r], der)  # fmt: skip
+        vals = _clustered_sums(nodes.reshape(-1, N), weights.reshape(-1, N), lev[r], mu[r], sd[r],
+                               tau[r], g[r], post_var[r], A[r], ridge[r], der)  # fmt: skip
         store(r, vals)
 
 
 def _clustered_sums(r, w, lev, mu, sd, tau, g, post_var, A, ridge, der):
     """The averages of ``_component`` on the nodes ``r`` and weights ``w`` (P, N)."""
+    P, N = r.shape
     mu_, sd_, A_ = mu[:, None], sd[:, None], A[:, None]
     u = (r - mu_) / sd_
     p_r = np.exp(-0.5 * u * u) * w * (1.0 / (sd_ * math.sqrt(2.0 * math.pi)))
     mean_w0 = mu_ + (g * sd)[:, None] * u
-    f, v, lnz, ent, k3, k4 = _posterior_many(r, A, lev, ridge, der)
+    rows = np.empty((P, 13 if der else 8, N))  # the integrands, one row each
+    f, v, k3, k4 = _posterior_many(r, A, lev, ridge, der, rows[:, 5], rows[:, 7])
     err = mean_w0 - f
-    av = A_ * v
-    rows = [mean_w0 * f, f * f, v, av, av * av, lnz, err * err, ent]
+    av = np.multiply(A_, v, out=rows[:, 3])
+    np.multiply(mean_w0, f, out=rows[:, 0])
+    np.multiply(f, f, out=rows[:, 1])
+    rows[:, 2] = v
+    np.multiply(av, av, out=rows[:, 4])
+    np.multiply(err, err, out=rows[:, 6])
     if der:
         kernel = (u * u - 1.0) / (2.0 * tau)[:, None]
-        rows += [kernel * rows[6], err * u, err * (A_ * ((r - f) * v - 0.5 * k3)), kernel * av,
-                 A_ * ((r - f) * k3 - 0.5 * (k4 - v * v))]  # fmt: skip
-    sums = np.matmul(np.stack(rows, axis=1), p_r[..., None])[..., 0]  # (P, rows)
+        np.multiply(kernel, rows[:, 6], out=rows[:, 8])
+        np.multiply(err, u, out=rows[:, 9])
+        rf = r - f
+        np.multiply(err, A_ * (rf * v - 0.5 * k3), out=rows[:, 10])
+        np.multiply(kernel, av, out=rows[:, 11])
+        np.multiply(A_, rf * k3 - 0.5 * (k4 - v * v), out=rows[:, 12])
+    sums = np.matmul(rows, p_r[..., None])[..., 0]  # (P, rows)
     out = sums[:, :8].copy()
     out[:, 6] = post_var + sums[:, 6]
     if not der:
@@ -301,31 +335,40 @@ def _clustered_sums(r, w, lev, mu, sd, tau, g, post_var, A, ridge, der):
                             sums[:, 3] + A * sums[:, 12]])  # fmt: skip
 
 
-def _posterior_many(r, A, lev, ridge, moments):
+def _posterior_many(r, A, lev, ridge, moments, lnz, ent):
     """``channel._posterior_stats`` (unbanded) for rows of nodes ``r`` (P, N) with their own
-    ``A``, levels and ``βλ``, on (K, P, N) tables."""
+    ``A``, levels and ``βλ``, on (K, P, N) tables, with the same operations in place; ``lnz``
+    and ``ent`` are written into the given arrays."""
     lin = (A[:, None] * lev).T[:, :, None]
     const = -0.5 * (A + ridge)[:, None] * lev * lev
     c0 = const.max(axis=1)
     const = (const - c0[:, None]).T[:, :, None]
     lv = lev.T[:, :, None]
-    logits = lin * r + const
-    mx = logits.max(axis=0)
-    rel = logits - mx
+    rel = lin * r
+    rel += const  # the logits
+    mx = rel.max(axis=0)
+    rel -= mx
+    np.maximum(rel, _FLOOR, out=rel)
     p = np.exp(rel)
     z = p.sum(axis=0)
     p /= z
-    f = (p * lv).sum(axis=0)
-    dev = lv - f
-    pdev2 = p * dev * dev
-    v = pdev2.sum(axis=0)
-    log_z_rel = np.log(z)
-    lnz = (mx + c0[:, None]) + log_z_rel
-    ent = log_z_rel - (p * rel).sum(axis=0)
+    tmp = np.multiply(p, lv)
+    f = tmp.sum(axis=0)
+    np.multiply(p, rel, out=tmp)
+    np.log(z, out=z)  # ln z relative to the largest logit
+    np.subtract(z, tmp.sum(axis=0), out=ent)
+    mx += c0[:, None]
+    np.add(mx, z, out=lnz)
+    dev = np.subtract(lv, f, out=rel)
+    np.multiply(p, dev, out=tmp)
+    tmp *= dev
+    v = tmp.sum(axis=0)
     if not moments:
-        return f, v, lnz, ent, None, None
-    pdev3 = pdev2 * dev
-    return f, v, lnz, ent, pdev3.sum(axis=0), (pdev3 * dev).sum(axis=0)
+        return f, v, None, None
+    tmp *= dev
+    k3 = tmp.sum(axis=0)
+    tmp *= dev
+    return f, v, k3, tmp.sum(axis=0)
 
 
 def _stair_mean(values, u, above):
@@ -398,7 +441,7 @@ def _split_many(lev, mu, tau, g, post_var, A, ridge, r_k, widths, idx, der):
     logits = (A3 * dq)[..., None] * x + base[..., None]  # (4, P, S, 2n)
     logits[1:][band[1:] == band[:-1]] = -np.inf
     mx = logits.max(axis=0)
-    rel = logits - mx
+    rel = np.maximum(logits - mx, _FLOOR)
     p = np.exp(rel)
     zsum = p.sum(axis=0)
     p /= zsum
