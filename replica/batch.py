@@ -6,7 +6,7 @@ overhead dominates. :func:`solve_rs_many` runs the *same* per-point solver as
 :func:`replica.solve_rs` (its branch enumeration and attempts, written as generators in
 :mod:`replica.regression` that yield their map requests) for every model at once: each round it
 collects the pending request ``(Δ, χ, derivatives)`` of every unfinished point, evaluates all
-of them in one batched channel call (``replica.channel_batch.channel_averages_many``) and
+of them in one batched channel call (:func:`replica.channel_batch.channel_averages_many`) and
 sends each point its answer. The control flow of every point (Picard, damped and Newton phases,
 trust region, stall, merge into a known branch, the large-χ retry, the bracketing rescue, the
 branch rule) is exactly that of :func:`~replica.solve_rs`; only who evaluates the map differs.
@@ -20,10 +20,9 @@ Models with a non-Gaussian design are solved by :func:`replica.solve_rs` one by 
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 
-from .channel import channel_averages
+from .channel_batch import channel_averages_many
 from .errors import check, integer, real
 from .regression import (
     QuantizedRegression,
@@ -34,19 +33,6 @@ from .regression import (
     solve_rs,
 )
 from .results import finish
-
-
-def _channel_loop(requests):
-    """The per-request channel loop (reference for, and stand-in until, the batched channel)."""
-    return [channel_averages(lv, mix, d, A, rp, derivatives=der)
-            for lv, mix, d, A, rp, der in requests]  # fmt: skip
-
-
-try:  # transitional: the vectorised channel of issue 18 is written in parallel
-    _channel_many = importlib.import_module("replica.channel_batch").channel_averages_many
-except ModuleNotFoundError:  # pragma: no cover
-    _channel_many = _channel_loop
-
 
 __all__ = ["solve_rs_many"]
 
@@ -127,6 +113,6 @@ def solve_rs_many(
 def _rs_map_many(models, requests):
     """:func:`replica.regression.rs_map` for many ``(model, (Δ, χ, derivatives))`` at once."""
     reqs = [_channel_request(m, d, c, der) for m, (d, c, der) in zip(models, requests)]
-    avgs = _channel_many(reqs)
+    avgs = channel_averages_many(reqs)
     return [_map_values(m, c, req[3], avg)
             for m, (_, c, _), req, avg in zip(models, requests, reqs, avgs)]  # fmt: skip
