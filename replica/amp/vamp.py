@@ -161,10 +161,10 @@ def vamp(
         if r1 is not None and eta > 0.0 and g1_new > 0 and g1 > 0:
             r1 = eta * r1 + (1.0 - eta) * r1_new
             g1 = math.exp(eta * math.log(g1) + (1.0 - eta) * math.log(g1_new))
-            scale = 1.0 / ((1.0 - eta) * sqrt_n)
+            denom = (1.0 - eta) * sqrt_n
         else:
             r1, g1 = r1_new, g1_new
-            scale = 1.0 / sqrt_n
+            denom = sqrt_n
         # the denoiser needs a positive precision
         ok = math.isfinite(g1) and g1 > 0 and math.isfinite(a2)
         step = None  # this iteration's residual (none before the second denoising step)
@@ -181,7 +181,7 @@ def vamp(
                 rows["m"].append(bk.scalar(w0 @ f) / N)
             if w_prev is not None:
                 d = f - w_prev
-                step = bk.scalar(d @ d) ** 0.5 * scale
+                step = bk.scalar(d @ d) ** 0.5 / denom
             # α₁ ≥ 1 (a negative message precision γ₂) is allowed, as in expectation
             # propagation; only a non-finite iterate or α₁ ∈ {0, 1} (a division by zero) stops
             ok = math.isfinite(a1) and a1 not in (0.0, 1.0)
