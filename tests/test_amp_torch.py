@@ -1,13 +1,16 @@
 """The array-API (torch) code paths of replica.amp, run on torch's CPU build.
 
-CI installs the CPU build of torch (.ci/run), so these run in every CI run; without torch they
-skip. Kind of truth: identities between backends, the numpy path being the reference: the same
+CI installs the CPU build of torch (.ci/run), so these run in every CI run (there, with
+REPLICA_REQUIRE_TORCH=1, a missing torch is an error); elsewhere they skip without torch.
+Kind of truth: identities between backends, the numpy path being the reference: the same
 arithmetic in float64 (agreement to rounding, BLAS summation order aside), single precision in
-float32 (agreement to its rounding propagated through a contracting iteration). The
-GPU versions of the AMP checks are test_amp.py::test_backend_matches_numpy.
+float32 (agreement to its rounding propagated through a contracting iteration). The GPU
+versions of the AMP checks are test_amp.py::test_backend_matches_numpy.
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import pytest
@@ -17,7 +20,10 @@ from replica.amp import backend
 from replica.amp.amp import default_tol
 from replica.designs import CovarianceDesign
 
-torch = pytest.importorskip("torch")
+if os.environ.get("REPLICA_REQUIRE_TORCH") == "1":
+    import torch  # .ci/run installs torch and sets this: there a missing torch fails, not skips
+else:
+    torch = pytest.importorskip("torch")
 
 CPU = backend.resolve("torch:cpu")
 CPU32 = backend.resolve("torch:cpu", "float32")
