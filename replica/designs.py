@@ -269,13 +269,82 @@ class SpectralLaw:
 
     @property
     def zero_mass(self) -> float:
-        """Mass of ν at 0 (``max(0, 1 − α)`` for a covariance design with ``λ > 0``)."""
+        """Mass of ν at 0: ``1 − rank(XᵀX)/N = 1 − min(α, 1 − z)`` for a covariance design with a
+        fraction ``z`` of zero eigenvalues (``max(0, 1 − α)`` when all ``λ > 0``)."""
         if self._mu is not None:
             return float(self._w[self._mu == 0].sum())
-        zero = 1.0 - self.alpha
+        z = float(np.mean(self._lam == 0)) if self._lam is not None else 0.0
+        return max(1.0 - min(self.alpha, 1.0 - z), 0.0)
+
+    # --- the β = ∞ limit: Φ(χ) = χR(−χ) and its inverse
+    @property
+    def rank_limit(self) -> float:
+        """``L = lim_{χ→∞} χR(−χ)``, the largest ``D`` with a finite root of ``χR(−χ) = D``.
+
+        ``Φ(χ) = χR(−χ) = 1 − sG(s) = ∫ μ/(μ + s) ν(dμ)`` (``G(s) = χ``) increases with χ. Where ν
+        has an atom at 0, ``s → 0⁺`` as ``χ → ∞`` and ``L = 1 − ν({0})``, the fraction of
+        non-zero eigenvalues of ``XᵀX`` (rank/N). Where it has none (a full-rank ``XᵀX``,
+        ``α ≥ 1``), L depends on the law near its lower edge, on the branch continued below it:
+        ``L = α`` for a covariance design with all ``λ > 0`` (Marchenko–Pastur: ``αχ/(1 + χ) → α``;
+        ``Φ = α − κ`` and ``κ → 0``), ``L = ∞`` for an atomic law whose smallest eigenvalue is
+        ``> 0`` (``s → −min μ``, ``Φ → ∞``: every ``D`` has a root). For a covariance design with a
+        fraction ``z`` of zero eigenvalues, ``L = min(α, 1 − z)`` (``= 1 − ν({0})``). Checked against
+        ``χR(−χ)`` at large χ in the tests.
+        """
+        a = self.alpha
+        if self._mu is not None:
+            nu0 = float(self._w[self._mu == 0].sum())
+            return 1.0 - nu0 if nu0 > 0 else math.inf
         if self._lam is not None:
-            zero = max(zero, 0.0) + min(self.alpha, 1.0) * float(np.mean(self._lam == 0))
-        return max(zero, 0.0)
+            z = float(np.mean(self._lam == 0))
+            return min(a, 1.0 - z) if z > 0 else a
+        return a
+
+    def chi_of_d(self, D: float) -> tuple[float, float]:
+        """``(χ, d ln χ/dD)`` with ``χR(−χ) = D`` (the β = ∞ susceptibility equation); ``(inf,
+        inf)`` when ``D ≥`` :attr:`rank_limit` (no finite root), ``(0, inf)`` at ``D = 0``.
+
+        Solved without the R-transform table, to rounding: Marchenko–Pastur ``χ = D/(α − D)``;
+        covariance design ``κ = α − D``, ``χ = y/κ`` with ``E[1/(yλ + 1 − D)] = 1`` (the
+        Silverstein equation at ``s = (1 − D)/χ``); atomic law ``Σ w μ/(μ + s) = D``, ``χ = G(s)``.
+        """
+        D = float(D)
+        if not D > 0:
+            return 0.0, math.inf
+        if not D < self.rank_limit:
+            return math.inf, math.inf
+        a = self.alpha
+        if self._mu is not None:
+            pos = (self._mu > 0) & (self._w > 0)
+            mu, w = self._mu[pos], self._w[pos]
+            nu0 = 1.0 - float(w.sum())
+
+            def h(x):
+                inv = 1.0 / (mu[None, :] + x[:, None])
+                return (mu[None, :] * inv) @ w - D, -((mu[None, :] * inv * inv) @ w)
+
+            lo = 0.0 if nu0 > 0 else -float(mu.min())
+            s = float(_decreasing_root(h, np.array([lo]), np.array([float(mu @ w) / D]))[0])
+            inv = 1.0 / (mu + s)
+            chi = nu0 / s + float(inv @ w) if nu0 > 0 else float(inv @ w)
+            dchi_dD = (nu0 / (s * s) + float((inv * inv) @ w)) / float((mu * inv * inv) @ w)
+            return chi, dchi_dD / chi
+        if self._lam is None:
+            return D / (a - D), a / (D * (a - D))
+        y, u = _y_root(self._lam, D)
+        kappa = a - D
+        lam = self._lam
+        dy_dD = float(np.mean(u * u)) / float(np.mean(lam * u * u))
+        return y / kappa, dy_dD / y + 1.0 / kappa
+
+    def threshold_constant(self) -> float:
+        """``y∞ = −lim_{χ→∞} χ[χR(−χ) − α]`` for a covariance design with all ``λ > 0`` (or the
+        Gaussian design, ``y∞ = α``): the root of ``E[1/(yλ + 1 − α)] = 1``. With it the β = ∞
+        channel variance at ``χ → ∞`` solves ``Δα² = mse·α + y∞σ²`` (used by
+        :func:`replica.boundaries.interpolation_threshold`)."""
+        if self._lam is None:
+            return self.alpha
+        return _y_root(self._lam, self.alpha)[0]
 
     # --- real axis
     def _kappa(self, s):
@@ -402,10 +471,20 @@ class SpectralLaw:
         dRm = float(self._solve_at_chi(np.array([chi * (1 - h)]))[2][0])
         return s, R, dR, (dRp - dRm) / (2 * h)
 
-    def _solve_at_chi(self, chi):
+    def phi_prime(self, chi: float) -> float:
+        """``Φ'(χ) = d[χR(−χ)]/dχ = R(−χ) − χR'(−χ)`` at one ``χ > 0`` without the cancellation
+        of that difference at large χ (``Φ' ~ 1/χ²`` while ``R ~ 1/χ``): Marchenko–Pastur
+        ``α/(1 + χ)²``; covariance design ``κ E[λ/den²]/E[(χλ + 1)/den²]`` (``Φ = α − κ``,
+        ``den = κλ + s``); atomic law ``Σ wμ/(μ + s)² / Σ w/(μ + s)²``."""
+        if self._lam is None and self._mu is None:
+            return self.alpha / (1.0 + chi) ** 2
+        return float(self._solve_at_chi(np.array([float(chi)]), phi_prime=True)[0])
+
+    def _solve_at_chi(self, chi, phi_prime=False):
         """``(s, R(−χ), R'(−χ))`` by a root solve per χ (vectorised). The covariance design is
         solved for ``κ ∈ (κ_min, α]`` (``s = (κ + 1 − α)/χ``: no cancellation at large or small
-        χ), an atomic law for ``s ∈ (−min μ, 1/χ]``."""
+        χ), an atomic law for ``s ∈ (−min μ, 1/χ]``. With ``phi_prime``: ``Φ'(χ)`` instead (see
+        :meth:`phi_prime`)."""
         if self._mu is not None:
             w, mu = self._w, self._mu
 
@@ -416,6 +495,8 @@ class SpectralLaw:
             lo = -float(mu.min()) * np.ones_like(chi)
             s = _decreasing_root(h, lo, 1.0 / chi)
             inv = 1.0 / (mu[None, :] + s[:, None])
+            if phi_prime:
+                return ((mu[None, :] * inv * inv) @ w) / ((inv * inv) @ w)
             G = inv @ w
             m2 = (inv * inv) @ w
             # m₂ − G² = Var(1/(μ + s)), with 1/(μ_i + s) − G = inv_i (E[μ inv] − μ_i G) (no
@@ -434,6 +515,9 @@ class SpectralLaw:
             k = _decreasing_root(h, lo, np.full_like(chi, a))
             s = (k + 1.0 - a) / chi
             inv = 1.0 / (k[:, None] * lam + s[:, None])
+            if phi_prime:
+                inv2 = inv * inv
+                return k * (lam * inv2).mean(axis=1) / ((chi[:, None] * lam + 1.0) * inv2).mean(1)
             G = inv.mean(axis=1)
             e_lam = (lam * inv).mean(axis=1)
             p = (lam * inv * inv).mean(axis=1)
@@ -560,6 +644,25 @@ def _decreasing_root(h, lo, hi):
         if np.all(done):
             break
     return x
+
+
+def _y_root(lam, D):
+    """``(y, u)``: the root ``y`` of ``E[1/(yλ + 1 − D)] = 1`` on the branch where every
+    ``yλ + 1 − D > 0`` (decreasing in y from +∞ or ``D/(1 − D) > 0``), and ``u = 1/(yλ + 1 − D)``."""
+    lam_pos = lam[lam > 0]
+    lo = max(0.0, (D - 1.0) / float(lam_pos.min()))
+
+    def h(y):
+        inv = 1.0 / (y[:, None] * lam + (1.0 - D))
+        return inv.mean(axis=1) - 1.0, -(lam * inv * inv).mean(axis=1)
+
+    hi = max(2.0 * lo, 1.0)
+    while h(np.array([hi]))[0][0] > 0:
+        hi *= 2.0
+        if hi > 1e300:
+            raise ValueError(f"internal: no root of E[1/(y lam + 1 - D)] = 1 at D={D!r}")
+    y = float(_decreasing_root(h, np.array([lo]), np.array([hi]))[0])
+    return y, 1.0 / (y * lam + (1.0 - D))
 
 
 @lru_cache(maxsize=64)

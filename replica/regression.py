@@ -181,7 +181,7 @@ def solve_rs(
     ----------
     model : QuantizedRegression
         A non-Gaussian ``model.design`` is solved by
-        :func:`replica.structured.solve_rs_structured` (finite β).
+        :func:`replica.structured.solve_rs_structured` (finite β and β = ∞).
     throw : bool
         Raise :class:`~replica.ConvergenceError` (carrying the result) if not converged.
     init : None, "uninformative", "informative", RSSolution or (mse, chi)

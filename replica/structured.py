@@ -32,7 +32,16 @@ VAMP's LMMSE output ``ŵ − w⁰ = (XᵀX + s)⁻¹(Xᵀξ + s q₂)``, ``q₂ 
 
     gen = σ²(δ + sδ') − s²τ₂δ' (+ σ² noise),   δ(s) = Tr[Σ(XᵀX + s)⁻¹]/N.
 
-Only finite β is supported (at β = ∞ a discrete grid is never RS-stable).
+β = ∞ (the ground state) is the limit ``A = βR(−χ) → ∞`` at fixed ``χ``: the channel is the
+staircase with the ridge shift ``βλ/A = λ/R(−χ)``, ``D`` its jump sum, and ``χ = D/R`` becomes
+``χR(−χ) = D`` (Marchenko–Pastur: ``χ = D/(α − D)``, :func:`replica.regression.rs_map`); Δ is
+unchanged; ``f = e`` (the energy above with ``V = 0``), ``s`` keeps its energetic part
+``½[χR − ∫₀^χ R(−u)du]`` (the posterior entropy of the staircase is 0), the thermal parts of
+the errors vanish. ``χR(−χ) = ∫μ/(μ + s)ν(dμ)`` increases to the rank limit
+(:attr:`~replica.designs.SpectralLaw.rank_limit`, ``1 − ν({0})`` where ν has an atom at 0); at
+``D`` beyond it there is no RS solution (status ``"no_rs_solution"``). At β = ∞ a discrete
+grid is never RS-stable (``at = ∞``): the ground state is a reference, not an equilibrium
+claim. VAMP's state evolution (:func:`vamp_state_evolution`) runs at finite β only.
 
 References
 ----------
@@ -68,17 +77,18 @@ from .results import CONVERGED, MAX_ITER, finish
 __all__ = ["rs_map_structured", "solve_rs_structured", "vamp_state_evolution"]
 
 _LOG_LO, _LOG_HI = -700.0, 700.0
+# at β = ∞, χ beyond e^{40} stands for χ → ∞ (D at the rank limit: no RS solution), as in
+# replica.regression
+_LOG_HI_CHI_INF = 40.0
 _TINY = math.exp(_LOG_LO)
 
 
-def _check_model(model):
+def _check_model(model, finite_beta=False):
     check(isinstance(model, QuantizedRegression), "model", "a QuantizedRegression", model)
-    check(
-        math.isfinite(model.beta),
-        "model.beta",
-        "a finite inverse temperature (structured designs: finite β only)",
-        model.beta,
-    )
+    if finite_beta:
+        check(math.isfinite(model.beta), "model.beta",
+              "a finite inverse temperature (VAMP's state evolution runs at noise precision β)",
+              model.beta)  # fmt: skip
 
 
 def _spectral(model, chi):
@@ -90,16 +100,36 @@ def rs_map_structured(model: QuantizedRegression, delta: float, chi: float,
     """One application of the saddle-point map ``(Δ, χ) → (Δ', χ')`` for ``model.design``.
 
     Returns ``(Δ', χ', avg, (s, R, R'))``; with the i.i.d. design this is the map of
-    :func:`replica.regression.rs_map` (the same iterates, not only the same fixed point)."""
+    :func:`replica.regression.rs_map` (the same iterates, not only the same fixed point).
+
+    At β = ∞ the channel is the staircase (``A = βR → ∞``) with the ridge shift
+    ``βλ/A = λ/R(−χ)``, and ``χ'`` solves ``χ'R(−χ') = D`` (:meth:`SpectralLaw.chi_of_d`;
+    ``inf`` where ``D ≥`` the rank limit: no RS solution), the finite-β ``χ' = D/R(−χ)`` solved
+    for its fixed point as :func:`~replica.regression.rs_map` solves ``χ' = D/(α − D)``."""
     s, R, dR = _spectral(model, chi)
     if not R > 0:
         return math.nan, math.nan, None, (s, R, dR)
-    A = model.beta * R
-    avg = channel_averages(model.quantizer.levels, model.teacher.mixture(), delta, A,
-                           model.beta * model.ridge, derivatives=derivatives)  # fmt: skip
-    s2 = model.noise
-    d_new = (s2 * R + (avg.mse - chi * s2) * dR) / (R * R)
-    return d_new, avg.D / R, avg, (s, R, dR)
+    levels, mix = model.quantizer.levels, model.teacher.mixture()
+    if math.isinf(model.beta):
+        avg = channel_averages(levels, mix, delta, math.inf, model.ridge / R,
+                               derivatives=derivatives)  # fmt: skip
+        chi_new = model.design.law(model.alpha).chi_of_d(avg.D)[0]
+    else:
+        avg = channel_averages(levels, mix, delta, model.beta * R, model.beta * model.ridge,
+                               derivatives=derivatives)  # fmt: skip
+        chi_new = avg.D / R
+    d_new = _delta_map(model, chi, R, dR, avg.mse)
+    return d_new, chi_new, avg, (s, R, dR)
+
+
+def _delta_map(model, chi, R, dR, mse):
+    """``Δ' = [σ²R + (mse − χσ²)R']/R² = [σ²Φ'(χ) + mse·R']/R²`` with ``Φ' = R − χR'``, taken
+    from :meth:`~replica.designs.SpectralLaw.phi_prime` where the difference would lose more
+    than three digits (large χ: near the interpolation threshold, at β = ∞)."""
+    phi_p = R - chi * dR
+    if not phi_p > 1e-3 * R:
+        phi_p = model.design.law(model.alpha).phi_prime(chi)
+    return (model.noise * phi_p + mse * dR) / (R * R)
 
 
 def _initial(model, init):
@@ -122,8 +152,7 @@ def _initial(model, init):
         )
     # Δ of the map at this (mse, χ)
     _, R, dR = _spectral(model, chi)
-    s2 = model.noise
-    delta = (s2 * R + (mse - chi * s2) * dR) / (R * R)
+    delta = _delta_map(model, chi, R, dR, mse)
     return name, max(delta, 1e-300), max(chi, 1e-300)
 
 
@@ -146,6 +175,12 @@ def solve_rs_structured(
 
     For the i.i.d. design it reproduces :func:`replica.solve_rs` (test: ≤ 1e-10); ``at`` is the
     replicon quantity ``(R'/R²) E[(∂_r f)²]``.
+
+    At β = ∞ (the ground state) the fixed point is ``χR(−χ) = D`` with the staircase channel
+    (:func:`rs_map_structured`); where ``D`` reaches the rank limit ``lim χR(−χ)``
+    (:attr:`~replica.designs.SpectralLaw.rank_limit`, ``α`` for i.i.d. inputs) there is no
+    finite χ: status ``"no_rs_solution"``, as :func:`replica.solve_rs` reports ``D ≥ α``. As
+    there, a large-susceptibility start (``χ = 10³``) is tried where the others fail.
     """
     _check_model(model)
     what = f"solve_rs_structured({model.design!r}, alpha={model.alpha:g}, beta={model.beta:g})"
@@ -156,6 +191,9 @@ def solve_rs_structured(
     for st in starts:
         sol = _solve_one(model, st, tol, max_iter, damping)
         attempts.append(sol)
+    if init is None and math.isinf(model.beta) and not any(a.converged for a in attempts):
+        sol = _solve_one(model, (model.rho, 1e3), tol, max_iter, damping)
+        attempts.append(replace(sol, branch="large-chi"))
     distinct = []
     for a in attempts:
         if not any(_same_branch(a, b) for b in distinct):
@@ -166,8 +204,8 @@ def solve_rs_structured(
         for a in converged[1:]:
             if a.free_energy < best.free_energy - 1e-12 * (1.0 + abs(best.free_energy)):
                 best = a
-    else:
-        best = min(attempts, key=lambda a: a.residual)
+    else:  # "no_rs_solution" (β = ∞) is a definite answer and is preferred
+        best = min(attempts, key=lambda a: (a.status != NO_RS_SOLUTION, a.residual))
     n_total = sum(a.n_iter for a in attempts)
     records = tuple(_branch_record(a) for a in distinct) if init is None else ()
     return finish(replace(best, n_iter=n_total, branches=records), throw, what)
@@ -178,19 +216,35 @@ def _solve_one(model, init, tol, max_iter, damping) -> RSSolution:
     name, delta, chi = _initial(model, init)
     n_eval = 0
     cache = {}
+    inf_beta = math.isinf(model.beta)
+    hi = np.array([_LOG_HI, _LOG_HI_CHI_INF if inf_beta else _LOG_HI])
 
     def residual(y, jac=True):
         nonlocal n_eval
         n_eval += 1
-        y = np.clip(y, _LOG_LO, _LOG_HI)
+        y = np.clip(y, _LOG_LO, hi)
         d, c = math.exp(y[0]), math.exp(y[1])
         d_new, c_new, avg, spec = rs_map_structured(model, d, c, derivatives=jac)
-        if avg is None or not (d_new > 0 and c_new > 0):
+        # Δ' or χ' can underflow to 0 (perfect recovery; a one-level grid has D = 0): the floor
+        # e^{_LOG_LO} stands for 0. χ' = ∞ (β = ∞, D at the rank limit): χ is pushed to the
+        # box edge, where the status says so
+        if avg is None or not (d_new >= 0 and c_new >= 0):
             return np.array([math.inf, math.inf]), None
-        cache[y.tobytes()] = (avg, spec)
-        out = np.array([math.log(max(d_new, _TINY)) - y[0], math.log(max(c_new, _TINY)) - y[1]])
-        J = _log_jacobian(model, d, c, avg, spec) if jac else None
+        cache[y.tobytes()] = (avg, spec, c_new)
+        log_c = math.log(max(c_new, _TINY)) if math.isfinite(c_new) else hi[1] + 1.0
+        out = np.array([math.log(max(d_new, _TINY)) - y[0], log_c - y[1]])
+        if not math.isfinite(c_new) and y[1] >= hi[1]:
+            out[1] = 0.0  # at the edge with χ' = ∞: solved in χ (only Δ is left to converge)
+        if not jac:
+            J = None
+        elif inf_beta:
+            J = _log_jacobian_inf(model, d, c, c_new, avg, spec)
+        else:
+            J = _log_jacobian(model, d, c, avg, spec)
         return out, J
+
+    def box(v):  # iterates stay in the box (at β = ∞ χ' = ∞ pushes ln χ to its edge, e^{40})
+        return np.clip(v, _LOG_LO, hi)
 
     y = np.array([math.log(delta), math.log(chi)])
     res, J = residual(y)
@@ -198,15 +252,17 @@ def _solve_one(model, init, tol, max_iter, damping) -> RSSolution:
     for _ in range(20):
         if not (np.max(np.abs(res)) >= 1e-2 and n_eval < max_iter):
             break
-        r_try, j_try = residual(y + res)
+        r_try, j_try = residual(box(y + res))
         ratio = np.max(np.abs(r_try)) / np.max(np.abs(res))
         if not ratio < 1.0:
             break
-        y, res, J = y + res, r_try, j_try
+        y, res, J = box(y + res), r_try, j_try
         if ratio > 0.5:
             break
-    while np.max(np.abs(res)) >= 1.0 and n_eval < min(60, max_iter):
-        y = y + (1.0 - damping) * res
+    # (at β = ∞ the χ-map is singular where D reaches the rank limit: damp longer, as solve_rs)
+    damped_until = 0.3 if inf_beta else 1.0
+    while np.max(np.abs(res)) >= damped_until and n_eval < min(60, max_iter):
+        y = box(y + (1.0 - damping) * res)
         res, J = residual(y)
     trust, best, best_at, stalled = 1.0, np.max(np.abs(res)), n_eval, False
     while np.max(np.abs(res)) >= tol and n_eval + 2 <= max_iter:
@@ -225,24 +281,26 @@ def _solve_one(model, init, tol, max_iter, damping) -> RSSolution:
         if step is None or not np.all(np.isfinite(step)):
             step = (1.0 - damping) * res
         step = np.clip(step, -trust, trust)
-        r_try, j_try = residual(y + step)
+        r_try, j_try = residual(box(y + step))
         if np.max(np.abs(r_try)) < cur:
-            y, res, J = y + step, r_try, j_try
+            y, res, J = box(y + step), r_try, j_try
             trust = min(2.0 * trust, 8.0)
         else:
             trust = max(0.25 * trust, 0.05)
-            y = y + (1.0 - damping) * res * (0.5 if np.isfinite(res).all() else 0.0)
+            y = box(y + (1.0 - damping) * res * (0.5 if np.isfinite(res).all() else 0.0))
             res, J = residual(y)
-    y = np.clip(y, _LOG_LO, _LOG_HI)
+    y = np.clip(y, _LOG_LO, hi)
     delta, chi = math.exp(y[0]), math.exp(y[1])
     got = cache.get(y.tobytes())
     if got is None:
-        _, _, avg, spec = rs_map_structured(model, delta, chi)
+        _, chi_new, avg, spec = rs_map_structured(model, delta, chi)
     else:
-        avg, spec = got
+        avg, spec, chi_new = got
     resid = float(np.max(np.abs(res)))
     finite = math.isfinite(resid) and avg is not None
     status = CONVERGED if finite and resid < tol else (STALLED if stalled else MAX_ITER)
+    if inf_beta and avg is not None and math.isinf(chi_new):
+        status = NO_RS_SOLUTION
     if avg is None:
         raise ValueError(f"model: R(-chi) <= 0 at chi={chi:g} for {model.design!r}")
     return _assemble(model, delta, chi, avg, spec, status=status, n_iter=n_eval,
@@ -268,6 +326,35 @@ def _log_jacobian(model, delta, chi, avg: ChannelAverages, spec):
     J = np.array([
         [delta * dR * dm_dd / num - 1.0, dnum_dlnchi / num - 2.0 * dlnR],
         [delta * dD_dd / avg.D, dD_dlnA * dlnR / avg.D - dlnR - 1.0],
+    ])  # fmt: skip
+    return J if np.all(np.isfinite(J)) else None
+
+
+def _log_jacobian_inf(model, delta, chi, chi_new, avg: ChannelAverages, spec):
+    """The same Jacobian at β = ∞: ``ln χ' = ln Φ⁻¹(D)`` (``d ln χ'/dD`` from
+    :meth:`~replica.designs.SpectralLaw.chi_of_d`), the channel's derivatives in Δ and in the
+    staircase shift ``λ/R(−χ)``; where ``χ' = ∞`` the χ-row is that of the push to the box edge
+    (``(0, −1)``), so that Newton still solves Δ there; None where ``χ' = 0``."""
+    if avg.jac is None or not chi_new > 0:
+        return None
+    _, R, dR = spec
+    s2 = model.noise
+    law = model.design.law(model.alpha)
+    ddR_dlnchi = law.point(chi)[3]
+    dlnR = -chi * dR / R
+    dshift = model.ridge * chi * dR / (R * R)  # d(λ/R(−χ))/d ln χ
+    dlnchi_dD = law.chi_of_d(avg.D)[1] if math.isfinite(chi_new) else 0.0
+    (dm_dd, dm_dx), (dD_dd, dD_dx) = avg.jac
+    num = s2 * R + (avg.mse - chi * s2) * dR
+    if not (num > 0 and math.isfinite(dlnchi_dD)):
+        return None
+    dnum_dlnchi = (s2 * R * dlnR - chi * s2 * dR + (avg.mse - chi * s2) * ddR_dlnchi
+                   + dR * dm_dx * dshift)  # fmt: skip
+    if not math.isfinite(chi_new):
+        dnum_dlnchi, dlnR = 0.0, 0.0  # χ stays at the box edge: only the Δ-row matters
+    J = np.array([
+        [delta * dR * dm_dd / num - 1.0, dnum_dlnchi / num - 2.0 * dlnR],
+        [delta * dD_dd * dlnchi_dD, dD_dx * dshift * dlnchi_dD - 1.0],
     ])  # fmt: skip
     return J if np.all(np.isfinite(J)) else None
 
@@ -319,10 +406,13 @@ def _assemble(model, delta, chi, avg: ChannelAverages, spec, **meta) -> RSSoluti
     a, b, lam, s2 = model.alpha, model.beta, model.ridge, model.noise
     law = model.design.law(a)
     mse, D, V, Q = avg.mse, avg.D, avg.V, avg.Q
-    A = b * R
+    # V = 0 on the β = ∞ staircase (V R = D/β)
     energy = (0.5 * V * R + 0.5 * (mse - 2 * chi * s2) * R - 0.5 * chi * (mse - chi * s2) * dR
               + 0.5 * a * s2 + 0.5 * lam * Q)  # fmt: skip
     entropy = avg.entropy + 0.5 * (chi * R - law.integrated_r(chi))
+    if math.isinf(b):
+        return _assemble_inf(model, delta, chi, avg, spec, energy, entropy, **meta)
+    A = b * R
     free_energy = energy - entropy / b
     q_hat = A * A * delta
     # LMMSE view of the estimate: ŵ − w⁰ = (XᵀX + s)⁻¹(Xᵀξ + s q₂), q₂ ~ N(0, τ₂)
@@ -343,6 +433,73 @@ def _assemble(model, delta, chi, avg: ChannelAverages, spec, **meta) -> RSSoluti
         mse=mse, gen_error=gen, train_error=train, free_energy=free_energy, energy=energy,
         entropy=entropy, at=at, **meta,
     )  # fmt: skip
+
+
+def _assemble_inf(model, delta, chi, avg, spec, energy, entropy, **meta) -> RSSolution:
+    """The β = ∞ limit of :func:`_assemble` at a fixed point ``χR(−χ) = D``.
+
+    ``f = e`` (``s/β → 0``); ``e`` is the finite-β energy with ``V = 0``; ``s`` keeps its O(1)
+    energetic part ``½[χR − ∫₀^χ R(−u)du]`` (the channel's posterior entropy is 0 on the
+    staircase), the limit of the finite-β entropy, as :func:`replica.solve_rs` reports it.
+    ``A = m̂ = Q̂ = q̂ = ∞``; the thermal parts of the errors (``δ/β``, ``D/(αβ)``) vanish; the
+    mean parts by :func:`_errors_inf`. Where there is no RS solution (``χ' = ∞``, status
+    ``"no_rs_solution"``) the errors are undefined: ``nan`` (the other fields are those at the
+    edge ``χ = e^{40}`` of the solver's box, as in :func:`replica.solve_rs`)."""
+    s, R, dR = spec
+    mse, D = avg.mse, avg.D
+    if meta.get("status") == NO_RS_SOLUTION:
+        gen = train = math.nan
+    else:
+        gen, train = _errors_inf(model, s, chi, D, delta, mse)
+        gen += model.noise if model.include_noise else 0.0
+    at = (dR / (R * R)) * avg.at_sum if math.isfinite(avg.at_sum) else math.inf
+    inf = math.inf
+    return RSSolution(
+        m=avg.m, q=avg.q, Q=avg.Q, chi=chi, m_hat=inf, q_hat=inf, Q_hat=inf, delta=delta, A=inf,
+        D=D, mse=mse, gen_error=gen, train_error=train, free_energy=energy, energy=energy,
+        entropy=entropy, at=at, **meta,
+    )  # fmt: skip
+
+
+def _errors_inf(model, s, chi, D, delta, mse):
+    """``(gen, train)`` (mean parts, without the label noise of ``gen``) at a β = ∞ fixed point.
+
+    The finite-β forms ``σ²(δ + sδ') − s²τ₂δ'`` and ``[σ²(α − 1 − s²G') + s²τ₂(G + sG')]/α``
+    have terms O(χ) that cancel near the interpolation threshold (χ → ∞); here they are
+    rewritten without cancellation. ``s = γ₂/β = R(1 − D)/D = 1/χ − R`` and, since ``1 − D = sχ``
+    at the fixed point, ``s²τ₂ = (mse − D²Δ)/χ²`` (no ``0/0`` at ``D = 1``). For a covariance
+    design (the Gaussian one: ``λ ≡ 1``) with ``κ = α − D``, ``y = κχ``,
+    ``u = 1/(yλ + 1 − D)`` (``E[u] = 1``), ``P = E[λu²]``, ``den = 1 + χ(1 − D)P``:
+    ``δ + sδ' = χyE[λ²u²]/den``, ``−δ' = χ²(κ'E[λ²u²] + P)`` so that
+    ``−s²τ₂δ' = (mse − D²Δ)P(D/κ + 1)/den``, ``G + sG' = χyP/den``,
+    ``−s²G' = (1 − D)²(κ'P + E[u²])`` with ``κ' = χyP/den`` (identities of the Silverstein
+    equation, ``E[(yλ + 1 − D)uᵏ] = E[uᵏ⁻¹]``). An atomic law: ``G + sG' = Σwμ/(μ + s)²``,
+    ``G' = −Σw/(μ + s)²``, each a sum of positive terms."""
+    a, s2 = model.alpha, model.noise
+    d = model.design
+    s2tau2 = (mse - D * D * delta) / (chi * chi)
+    if isinstance(d, SpectralDesign):
+        law = d.law(a)
+        mu, w = np.asarray(d.xtx_eigenvalues), np.asarray(d.weights)
+        inv = 1.0 / (mu + s)
+        g_sg = float((mu * inv * inv) @ w)  # G + sG'
+        dG = -float((inv * inv) @ w)
+        c = law.mean / a
+        gen = c * (s2 * g_sg - s2tau2 * dG)
+        train = (s2 * (a - 1.0 - s * s * dG) + s2tau2 * g_sg) / a
+        return gen, train
+    lam = np.asarray(d.eigenvalues) if isinstance(d, CovarianceDesign) else np.ones(1)
+    kappa = a - D
+    y = kappa * chi
+    u = 1.0 / (y * lam + (1.0 - D))
+    P = float(np.mean(lam * u * u))
+    Q2 = float(np.mean(lam * lam * u * u))
+    den = 1.0 + chi * (1.0 - D) * P
+    dk = chi * y * P / den  # κ'(s)
+    gen = (s2 * chi * y * Q2 + (mse - D * D * delta) * P * (D / kappa + 1.0)) / den
+    s2_dG = -((1.0 - D) ** 2) * (dk * P + float(np.mean(u * u)))  # s²G'
+    train = (s2 * (a - 1.0 - s2_dG) + s2tau2 * chi * y * P / den) / a
+    return gen, train
 
 
 def _dG_on_branch(model, s, chi):
@@ -381,7 +538,7 @@ def vamp_state_evolution(
     ----------
     Rangan, Schniter, Fletcher (2019), Theorem 1 (state evolution for non-MMSE denoisers).
     """
-    _check_model(model)
+    _check_model(model, finite_beta=True)
     b, s2 = model.beta, model.noise
     levels, mix = model.quantizer.levels, model.teacher.mixture()
     mse0, chi0 = _prior_start(model)

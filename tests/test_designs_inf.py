@@ -1,0 +1,184 @@
+"""Structured designs at β = ∞ (the ground state): the RS fixed point χR(−χ) = D of
+replica.structured, the rank limit of χR(−χ) (replica.designs), and the interpolation threshold
+of a covariance design (replica.boundaries)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from replica import QuantizedRegression, Quantizer, solve_rs
+from replica.designs import CovarianceDesign, GaussianDesign, SpectralDesign
+from replica.model import NO_RS_SOLUTION
+from replica.structured import solve_rs_structured, vamp_state_evolution
+
+
+def power_law(L=300):
+    lam = 1.0 / np.arange(1, L + 1)
+    return lam * (L / lam.sum())  # explicit normalisation by the test: mean 1
+
+
+TWO_LEVEL = np.r_[np.full(100, 3.0), np.full(100, 0.5)]
+
+LAWS = [  # (design, alpha, rank limit L = lim χR(−χ) from its closed form in the docs)
+    (GaussianDesign(), 0.5, 0.5),
+    (GaussianDesign(), 2.0, 2.0),
+    (CovarianceDesign(eigenvalues=power_law()), 0.5, 0.5),
+    (CovarianceDesign(eigenvalues=power_law()), 2.0, 2.0),
+    (CovarianceDesign(eigenvalues=TWO_LEVEL), 1.3, 1.3),
+    (CovarianceDesign(eigenvalues=np.r_[np.zeros(50), np.ones(150)]), 0.5, 0.5),
+    (CovarianceDesign(eigenvalues=np.r_[np.zeros(50), np.ones(150)]), 2.0, 0.75),
+    (SpectralDesign(xtx_eigenvalues=[2.0, 1.0, 0.0], weights=[0.3, 0.3, 0.4]), 1.0, 0.6),
+    (SpectralDesign.orthogonal(0.5), 0.5, 0.5),
+]
+
+
+@pytest.mark.parametrize("design,alpha,L", LAWS)
+def test_rank_limit_is_the_limit_of_chi_r(design, alpha, L):
+    # χR(−χ) solved directly (not the table) at χ = 1e4, 1e6, 1e8: its gap to the claimed limit
+    # is O(1/χ) (the next term of χR(−χ) = L + c/χ), so it must shrink by ~100 per step (> 50
+    # allows rounding of the 1e-8 gap), and be below 1e-6 at χ = 1e8 (c is O(1) here)
+    law = design.law(alpha)
+    assert law.rank_limit == L
+    gaps = []
+    for chi in (1e4, 1e6, 1e8):
+        if isinstance(design, GaussianDesign):
+            R = law.at_chi(chi)[1]
+        else:
+            R = law._solve_at_chi(np.array([chi]))[1]
+        gaps.append(float(L - chi * R[0]))
+    assert all(g > 0 for g in gaps), gaps  # Φ increases towards L
+    assert gaps[0] > 50 * gaps[1] > 2500 * gaps[2] and gaps[2] < 1e-6, gaps
+    # where ν has an atom at 0, L is the fraction of non-zero eigenvalues 1 − ν({0}); where it
+    # has none (α > 1 here), L = α ≥ 1 = 1 − ν({0})
+    if law.zero_mass > 0:
+        assert law.rank_limit == pytest.approx(1.0 - law.zero_mass, abs=1e-15)
+    else:
+        assert alpha > 1 and law.rank_limit == alpha
+
+
+def test_rank_limit_without_an_atom_at_zero():
+    # full-rank XᵀX (α > 1): L = α > 1 − ν({0}) = 1 for a covariance design (MP: αχ/(1+χ) → α),
+    # and L = ∞ for an atomic law with smallest eigenvalue > 0 (χR = 2χ for XᵀX = 2I)
+    law = CovarianceDesign(eigenvalues=TWO_LEVEL).law(1.3)
+    assert law.zero_mass == 0.0 and law.rank_limit == 1.3
+    orth = SpectralDesign.orthogonal(2.0).law(2.0)
+    assert orth.rank_limit == math.inf
+    for chi in (1e2, 1e6):
+        # the direct solve has s = 1/χ − 2 next to the pole at −2: relative error ~ eps·χ
+        assert chi * orth._solve_at_chi(np.array([chi]))[1][0] == pytest.approx(2 * chi, rel=1e-9)
+    assert orth.chi_of_d(5.0)[0] == pytest.approx(2.5, rel=1e-14)
+
+
+@pytest.mark.parametrize("design,alpha,L", LAWS)
+def test_chi_of_d_inverts_chi_r(design, alpha, L):
+    # χ(D) solved without the table: χR(−χ) = D at the root to rounding (1e-12 relative, R from
+    # the direct solve); D at or above L has no finite root
+    law = design.law(alpha)
+    for frac in (0.01, 0.3, 0.9, 0.999):
+        D = frac * min(L, 5.0)
+        chi, dlog = law.chi_of_d(D)
+        if isinstance(design, GaussianDesign):
+            R = law.at_chi(chi)[1][0]
+        else:
+            R = law._solve_at_chi(np.array([chi]))[1][0]
+        assert chi * R == pytest.approx(D, rel=1e-12)
+        # d ln χ/dD against a central difference (step 1e-6 relative: error ~1e-6 of it)
+        h = 1e-6 * D
+        fd = (math.log(law.chi_of_d(D + h)[0]) - math.log(law.chi_of_d(D - h)[0])) / (2 * h)
+        assert dlog == pytest.approx(fd, rel=1e-5)
+    if math.isfinite(L):
+        assert law.chi_of_d(L) == (math.inf, math.inf)
+        assert law.chi_of_d(L * 1.01)[0] == math.inf
+    assert law.chi_of_d(0.0)[0] == 0.0
+
+
+IID_POINTS = [  # (bits, width, alpha, noise, ridge); two without an RS solution (D ≥ α)
+    (1, 0.5, 2.0, 0.1, 0.0), (2, 1.5, 2.0, 0.1, 0.0), (3, 2.0, 2.0, 0.1, 0.05),
+    (2, 1.0, 0.7, 0.0, 0.1), (2, 1.0, 1.5, 0.5, 0.2), (1, 1.0, 0.4, 0.1, 0.0),
+    (2, 3.0, 0.8, 0.1, 0.0), (1, 1.0, 0.3, 0.1, 0.0),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("bits,width,alpha,noise,ridge", IID_POINTS)
+def test_iid_design_at_beta_inf_reproduces_solve_rs(bits, width, alpha, noise, ridge):
+    # the structured β = ∞ path with the Gaussian design (closed forms) and with λ ≡ 1
+    # (Silverstein solver, Chebyshev table) against solve_rs's i.i.d. β = ∞ map: both solve to
+    # 1e-11 in ln Δ, ln χ, so 1e-10 (absolute and relative)
+    m = QuantizedRegression(quantizer=Quantizer.uniform(bits, width), alpha=alpha,
+                            beta=math.inf, noise=noise, ridge=ridge)  # fmt: skip
+    ref = solve_rs(m, throw=False)
+    names = ("mse", "m", "q", "Q", "chi", "delta", "D", "gen_error", "train_error",
+             "free_energy", "energy", "entropy")  # fmt: skip
+    for design in (GaussianDesign(), CovarianceDesign(eigenvalues=[1.0, 1.0])):
+        sol = solve_rs_structured(m.replace(design=design), throw=False)
+        assert sol.status == ref.status
+        assert sol.A == sol.Q_hat == sol.q_hat == math.inf
+        if ref.status == NO_RS_SOLUTION:
+            assert ref.D >= alpha and sol.chi == pytest.approx(math.exp(40.0))
+            assert math.isnan(sol.gen_error) and math.isnan(sol.train_error)
+            continue
+        assert sol.converged and sol.at == ref.at == math.inf
+        for n in names:
+            assert getattr(sol, n) == pytest.approx(getattr(ref, n), abs=1e-10, rel=1e-10), n
+
+
+def test_iid_points_cover_both_outcomes():
+    # the list above has converged points with ridge > 0 and no_rs_solution points (the test
+    # above checks each status against solve_rs; this keeps the list honest)
+    got = []
+    for bits, width, alpha, noise, ridge in IID_POINTS:
+        m = QuantizedRegression(quantizer=Quantizer.uniform(bits, width), alpha=alpha,
+                                beta=math.inf, noise=noise, ridge=ridge)  # fmt: skip
+        got.append((solve_rs(m, throw=False).status, ridge > 0))
+    assert sum(s == "converged" for s, _ in got) >= 5
+    assert ("converged", True) in got and (NO_RS_SOLUTION, False) in got
+
+
+STRUCTURED = [CovarianceDesign(eigenvalues=power_law()), CovarianceDesign(eigenvalues=TWO_LEVEL),
+              SpectralDesign(xtx_eigenvalues=[2.0, 1.0, 0.0], weights=[0.3, 0.3, 0.4])]  # fmt: skip
+
+
+@pytest.mark.parametrize("design", STRUCTURED)
+@pytest.mark.parametrize("point", [(2, 1.5, 2.0, 0.1, 0.0), (2, 1.0, 0.8, 0.1, 0.05)])
+def test_beta_inf_is_the_large_beta_limit(design, point):
+    # the finite-β structured solution at β = 1e6, 1e8, 1e10 converges to the β = ∞ one. The
+    # corrections are O(1/β) (posterior widths 1/A = 1/(βR) around the staircase's jumps, and
+    # the entropy term s/β of f), so the gap must shrink by ~100 per step (> 30 allows the
+    # solvers' 1e-11 tolerance at the last step) and be below 1e-7·(1 + |x|) at β = 1e10
+    # (measured: ≤ 1.5e-9). The energy, which has no O(1/β) term, is compared directly.
+    bits, width, alpha, noise, ridge = point
+    m = QuantizedRegression(quantizer=Quantizer.uniform(bits, width), alpha=alpha,
+                            beta=math.inf, noise=noise, ridge=ridge, design=design)  # fmt: skip
+    inf = solve_rs(m, throw=False)
+    if isinstance(design, SpectralDesign) and alpha == 2.0:
+        # this fixed law has rank limit 0.6 and D ≥ 0.6 here: no RS solution at β = ∞
+        assert inf.status == NO_RS_SOLUTION and inf.D >= 0.6
+        return
+    assert inf.converged and math.isinf(inf.A) and inf.at == math.inf
+    # at β = ∞ the free energy is the ground-state energy (α/2)·train + (λ/2)Q: an identity
+    # between independently computed fields (the errors' LMMSE form and the energetic term)
+    assert inf.free_energy == inf.energy
+    assert inf.energy == pytest.approx(0.5 * alpha * inf.train_error + 0.5 * ridge * inf.Q,
+                                       abs=1e-12)  # fmt: skip
+    names = ("mse", "chi", "delta", "gen_error", "train_error", "free_energy", "entropy")
+    gaps = []
+    for beta in (1e6, 1e8, 1e10):
+        sol = solve_rs(m.replace(beta=beta), throw=False)
+        assert sol.converged
+        gaps.append([abs(getattr(sol, n) - getattr(inf, n)) / (1 + abs(getattr(inf, n)))
+                     for n in names])  # fmt: skip
+        assert sol.energy == pytest.approx(inf.energy, abs=1e-10)
+    gaps = np.array(gaps)
+    assert np.all(gaps[0] > 30 * gaps[1]) and np.all(gaps[1] > 30 * gaps[2]), gaps
+    assert np.all(gaps[2] < 1e-7), gaps
+
+
+def test_structured_beta_inf_refusals():
+    m = QuantizedRegression(quantizer=Quantizer.uniform(2, 1.5), alpha=2.0, beta=math.inf,
+                            noise=0.1, design=CovarianceDesign(eigenvalues=TWO_LEVEL))  # fmt: skip
+    # VAMP's state evolution runs at noise precision β: refused at β = ∞, naming the parameter
+    with pytest.raises(ValueError, match=r"model\.beta"):
+        vamp_state_evolution(m)
+    with pytest.raises(ValueError, match="model"):
+        solve_rs_structured("not a model")
