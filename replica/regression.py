@@ -27,6 +27,7 @@ Typical Case Analysis", arXiv:2401.17269 (ISIT 2024): RS free energy, saddle poi
 from __future__ import annotations
 
 import math
+import struct
 from dataclasses import replace
 
 import numpy as np
@@ -371,68 +372,76 @@ def _attempt(model, init, tol, max_iter, damping, stall=None, known=()):
     """:func:`_solve_rs` as a generator: yields each map request ``(Δ, χ, derivatives)`` and
     receives :func:`rs_map`'s ``(Δ', χ', avg)`` through ``send``; returns the attempt's
     :class:`RSSolution`, or the number of evaluations used when it merged into a branch of
-    ``known``. The control flow does not depend on who answers the requests."""
+    ``known``. The control flow does not depend on who answers the requests.
+
+    The iterate ``y = (ln Δ, ln χ)``, the residual and the Jacobian are Python floats (the
+    per-evaluation cost of the control flow is that of the channel call on small grids, so no
+    2-element numpy arrays); every operation is the elementwise one of the array form."""
     damping = real(damping, "damping", "a number in [0, 1)", lambda a: 0 <= a < 1)
     tol = real(tol, "tol", "a number > 0", lambda t: t > 0)
     max_iter = integer(max_iter, "max_iter", "an integer >= 1", lambda n: n >= 1)
     name, delta, chi = _initial(model, init)
-    hi = np.array([_LOG_HI, _LOG_HI_CHI_INF if math.isinf(model.beta) else _LOG_HI])
+    hi1 = _LOG_HI_CHI_INF if math.isinf(model.beta) else _LOG_HI
+    known = [k.tolist() for k in known]
+    keep = 1.0 - damping
     n_eval = 0
     stalled = False
     cache = {}  # the map at the last iterate is reused for the result (no extra evaluation)
 
-    def residual(y):
+    def residual(y0, y1):
         """``(G(y) − y, its Jacobian or None)`` in ``y = (ln Δ, ln χ)``."""
         nonlocal n_eval
         n_eval += 1
-        y = np.clip(y, _LOG_LO, hi)
-        delta, chi = math.exp(y[0]), math.exp(y[1])
+        y0, y1 = _clip(y0, _LOG_LO, _LOG_HI), _clip(y1, _LOG_LO, hi1)
+        delta, chi = math.exp(y0), math.exp(y1)
         d_new, c_new, avg = yield delta, chi, True
-        cache[y.tobytes()] = (c_new, avg)
+        cache[_pack(y0, y1)] = (c_new, avg)
         # χ' = ∞ (β = ∞ with D ≥ α): push χ towards the box edge, where it is reported
         # Δ' or χ' can underflow to 0 (perfect recovery: σ² = 0 and a teacher on the grid);
         # the floor e^{_LOG_LO} ≈ 1e-300 is then a fixed point that represents 0
-        log_c = math.log(max(c_new, _TINY)) if math.isfinite(c_new) else hi[1] + 1.0
-        out = np.array([math.log(max(d_new, _TINY)) - y[0], log_c - y[1]])
+        log_c = math.log(max(c_new, _TINY)) if math.isfinite(c_new) else hi1 + 1.0
+        out = (math.log(max(d_new, _TINY)) - y0, log_c - y1)
         if not math.isfinite(c_new) and abs(out[0]) < tol:
-            raise _NoSolution(y)  # Δ converged with D ≥ α: nothing left to iterate
-        if known and np.max(np.abs(out)) < _MERGE:
-            if any(np.max(np.abs(y - k)) < _MERGE for k in known):
+            raise _NoSolution(y0, y1)  # Δ converged with D ≥ α: nothing left to iterate
+        if known and _norm(*out) < _MERGE:
+            if any(_norm(y0 - k0, y1 - k1) < _MERGE for k0, k1 in known):
                 raise _Merged
         return out, _log_jacobian(model, delta, chi, avg)
 
-    y = np.array([math.log(delta), math.log(chi)])
+    y = (math.log(delta), math.log(chi))
     try:
-        res, jac = yield from residual(y)
+        res, jac = yield from residual(*y)
         # a few undamped Picard steps (the state-evolution iteration in log variables): fast
         # where the map contracts strongly (high signal-to-noise, where the solution sits at
         # ln χ ~ −40 and Newton's local model is poor); kept only while they halve the residual
         prev_ratio = None
         for _ in range(_PICARD):
             # Newton finishes from a residual of 1e-2 in two or three steps (quadratic)
-            if not (1e-2 <= np.max(np.abs(res)) and n_eval < max_iter):
+            if not (1e-2 <= _norm(*res) and n_eval < max_iter):
                 break
-            r_try, j_try = yield from residual(y + res)
-            ratio = np.max(np.abs(r_try)) / np.max(np.abs(res))
+            y_try = (y[0] + res[0], y[1] + res[1])
+            r_try, j_try = yield from residual(*y_try)
+            ratio = _norm(*r_try) / _norm(*res)
             # a monotone sequence of Δ whose steps grow is progress too: state evolution
             # escaping a plateau towards the informative fixed point, where χ then collapses by
             # tens of e-folds in one step. Stop on a growing oscillation or a linear creep
             # (contraction ratio ≥ 0.5 and not increasing: Newton's job)
-            monotone = r_try[0] * res[0] > 0.0 and bool(np.all(np.isfinite(r_try)))
+            monotone = (r_try[0] * res[0] > 0.0 and math.isfinite(r_try[0])
+                        and math.isfinite(r_try[1]))  # fmt: skip
             accelerating = monotone and (
                 ratio >= 1.0 or (prev_ratio is not None and ratio > 1.25 * prev_ratio)
             )
             if ratio < 1.0 or accelerating:
-                y, res, jac = y + res, r_try, j_try
+                y, res, jac = y_try, r_try, j_try
             if not (ratio < 0.5 or accelerating or (prev_ratio is None and ratio < 1.0)):
                 break
             prev_ratio = ratio
         # damped iteration: cheap, globally robust, brings the iterate into Newton's basin
         # (at β = ∞ the χ-map is singular where D → α: iterate longer before trusting Newton)
         damped_until = 0.3 if math.isinf(model.beta) else 1.0
-        while np.max(np.abs(res)) >= damped_until and n_eval < min(60, max_iter):
-            y = y + (1.0 - damping) * res
-            res, jac = yield from residual(y)
+        while _norm(*res) >= damped_until and n_eval < min(60, max_iter):
+            y = (y[0] + keep * res[0], y[1] + keep * res[1])
+            res, jac = yield from residual(*y)
         # Newton on G(y) − y with the Jacobian the channel integrates on its nodes; where it
         # has none (β = ∞, the large-A staircase path) quasi-Newton: a forward-difference
         # Jacobian once (2 evaluations), then Broyden rank-one updates. A step that does not
@@ -440,10 +449,10 @@ def _attempt(model, init, tol, max_iter, damping, stall=None, known=()):
         # trust region on the Newton step in the log variables: ±1 at first, doubled after
         # each accepted step up to ±8 (the perfect-recovery solutions sit at ln χ ~ −40)
         J, trust = None, 1.0
-        best, best_at = np.max(np.abs(res)), n_eval
-        while np.max(np.abs(res)) >= tol and n_eval + 3 <= max_iter:
-            if np.max(np.abs(res)) < 0.5 * best:
-                best, best_at = np.max(np.abs(res)), n_eval
+        best, best_at = _norm(*res), n_eval
+        while _norm(*res) >= tol and n_eval + 3 <= max_iter:
+            if _norm(*res) < 0.5 * best:
+                best, best_at = _norm(*res), n_eval
             elif n_eval - best_at > (_STALL if stall is None else stall):
                 stalled = True
                 break  # no progress: the map is not smooth at this tolerance (reported)
@@ -451,33 +460,32 @@ def _attempt(model, init, tol, max_iter, damping, stall=None, known=()):
                 J = jac
             elif J is None:
                 h = 1e-7
-                J = np.empty((2, 2))
-                for j in range(2):
-                    e = np.zeros(2)
-                    e[j] = h
-                    J[:, j] = ((yield from residual(y + e))[0] - res) / h
+                r_d = (yield from residual(y[0] + h, y[1] + 0.0))[0]
+                r_c = (yield from residual(y[0] + 0.0, y[1] + h))[0]
+                J = ((r_d[0] - res[0]) / h, (r_c[0] - res[0]) / h,
+                     (r_d[1] - res[1]) / h, (r_c[1] - res[1]) / h)  # fmt: skip
             step = _newton_step(J, res, trust)
             if step is None:  # singular Jacobian
-                step = (1.0 - damping) * res
-            res_trial, jac_trial = yield from residual(y + step)
-            if np.max(np.abs(res_trial)) < np.max(np.abs(res)):
+                step = (keep * res[0], keep * res[1])
+            res_trial, jac_trial = yield from residual(y[0] + step[0], y[1] + step[1])
+            if _norm(*res_trial) < _norm(*res):
                 if jac_trial is None:
-                    J = J + np.outer(res_trial - res - J @ step, step) / (step @ step)
-                y, res, jac = y + step, res_trial, jac_trial
+                    J = _broyden(J, res, res_trial, step)
+                y, res, jac = (y[0] + step[0], y[1] + step[1]), res_trial, jac_trial
                 trust = min(2.0 * trust, _NEWTON_CAP)
             else:
                 trust = max(0.25 * trust, 0.25)
-                y = y + (1.0 - damping) * res
-                (res, jac), J = (yield from residual(y)), None
+                y = (y[0] + keep * res[0], y[1] + keep * res[1])
+                (res, jac), J = (yield from residual(*y)), None
     except _NoSolution as stop:
-        y, res = stop.args[0], np.array([0.0, math.inf])
+        y, res = stop.args, (0.0, math.inf)
     except _Merged:
         return n_eval  # the enumeration's caller counts the evaluations and drops the attempt
-    y = np.clip(y, _LOG_LO, hi)
-    delta, chi = math.exp(y[0]), math.exp(y[1])
-    hit = cache.get(y.tobytes())
+    y0, y1 = _clip(y[0], _LOG_LO, _LOG_HI), _clip(y[1], _LOG_LO, hi1)
+    delta, chi = math.exp(y0), math.exp(y1)
+    hit = cache.get(_pack(y0, y1))
     chi_new, avg = hit if hit is not None else (yield delta, chi, False)[1:]
-    resid = float(np.max(np.abs(res)))
+    resid = float(_norm(*res))
     if math.isinf(model.beta) and not math.isfinite(chi_new):
         status = NO_RS_SOLUTION
     else:
@@ -488,21 +496,45 @@ def _attempt(model, init, tol, max_iter, damping, stall=None, known=()):
     return result
 
 
+def _clip(x: float, lo: float, hi: float) -> float:
+    """``numpy.clip`` of one float (NaN stays NaN)."""
+    return lo if x < lo else (hi if x > hi else x)
+
+
+def _norm(a: float, b: float) -> float:
+    """``max(|a|, |b|)`` as ``numpy.max(numpy.abs(...))`` of two floats (NaN if either is)."""
+    a, b = abs(a), abs(b)
+    if a != a or b != b:
+        return math.nan
+    return a if a >= b else b
+
+
+_pack = struct.Struct("dd").pack  # the cache key: the bytes of (ln Δ, ln χ), as ndarray.tobytes
+
+
 def _newton_step(J, res, cap=_NEWTON_CAP):
-    """``−J⁻¹ res`` for the 2×2 system (Cramer's rule), clipped to ±cap in each log-variable;
-    ``None`` if ``J`` is singular."""
-    (a, b), (c, d) = J.tolist()
+    """``−J⁻¹ res`` for the 2×2 system ``J = (a, b, c, d)`` (row-major, Cramer's rule), clipped
+    to ±cap in each log-variable; ``None`` if ``J`` is singular."""
+    a, b, c, d = J
     det = a * d - b * c
     if not (math.isfinite(det) and abs(det) > 1e-300 * (abs(a * d) + abs(b * c))):
         return None
-    r0, r1 = res.tolist()
-    step = np.array([(b * r1 - d * r0) / det, (c * r0 - a * r1) / det])
-    return np.clip(step, -cap, cap)
+    r0, r1 = res
+    return (_clip((b * r1 - d * r0) / det, -cap, cap), _clip((c * r0 - a * r1) / det, -cap, cap))
+
+
+def _broyden(J, res, res_trial, step):
+    """Broyden's rank-one update of the 2×2 Jacobian ``J`` (row-major tuple) after ``step``
+    (numpy's products, as in the array form of the solver)."""
+    Jm = np.array(J).reshape(2, 2)
+    step, res, res_trial = np.array(step), np.array(res), np.array(res_trial)
+    Jm = Jm + np.outer(res_trial - res - Jm @ step, step) / (step @ step)
+    return tuple(Jm.ravel().tolist())
 
 
 def _log_jacobian(model, delta, chi, avg: ChannelAverages):
-    """Jacobian of ``G(y) − y`` for ``y = (ln Δ, ln χ)`` from the channel's ``avg.jac``, or
-    ``None`` where the channel has none or it is not finite.
+    """Jacobian of ``G(y) − y`` for ``y = (ln Δ, ln χ)`` from the channel's ``avg.jac`` (a
+    row-major tuple ``(a, b, c, d)``), or ``None`` where the channel has none or it is not finite.
 
     Finite β: ``Δ' = (mse + σ²)/α``, ``χ' = βV = (1 + χ)D/α`` with ``A = αβ/(1 + χ)``. β = ∞
     (or A overflowing): ``χ' = D/(α − D)`` with the staircase shift ``s = λ(1 + χ)/α``."""
@@ -518,10 +550,10 @@ def _log_jacobian(model, delta, chi, avg: ChannelAverages):
         direct = chi / (1.0 + chi)
     if avg.jac is None or not (err > _TINY and d_var > _TINY):
         return None
-    (dm_dd, dm_dx), (dv_dd, dv_dx) = avg.jac
-    J = np.array([[delta * dm_dd / err - 1.0, dx_dlogchi * dm_dx / err],
-                  [delta * dv_dd / d_var, direct + dx_dlogchi * dv_dx / d_var - 1.0]])  # fmt: skip
-    return J if np.all(np.isfinite(J)) else None
+    (dm_dd, dm_dx), (dv_dd, dv_dx) = avg.jac.tolist()
+    J = (delta * dm_dd / err - 1.0, dx_dlogchi * dm_dx / err,
+         delta * dv_dd / d_var, direct + dx_dlogchi * dv_dx / d_var - 1.0)  # fmt: skip
+    return J if all(math.isfinite(v) for v in J) else None
 
 
 def _assemble(model, delta, chi, avg: ChannelAverages, **meta) -> RSSolution:
