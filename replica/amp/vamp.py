@@ -101,7 +101,9 @@ def vamp(
         ``"converged"``, ``"max_iter"``, ``"stalled"``, ``"diverged"`` (a non-finite iterate or
         a precision ``γ`` that left ``(0, ∞)``); ``damping`` the damping of the last iteration
         and ``stages`` (``"auto"`` only) ``(damping, iterations, best residual, outcome, start)``
-        per stage, as in :func:`replica.amp.run`.
+        per stage, as in :func:`replica.amp.run`. The trajectory has one row per iteration;
+        with ``"auto"``, an iteration whose LMMSE step gave a precision outside ``(0, ∞)``
+        (then backtracked) has no denoising step and its row is NaN (residual ``inf``).
     """
     check(getattr(X, "ndim", None) == 2, "X", "a 2-D (M, N) array", getattr(X, "shape", X))
     M, N = (int(s) for s in X.shape)
@@ -216,7 +218,8 @@ def vamp(
     if f is None:  # diverged before the first denoising step
         f, v = r2, r2 * 0.0
     result = AMPResult(
-        status=status, n_iter=it, residual=resid, estimate=f, variance=v, A=g1,
+        status=status, n_iter=it, residual=resid, estimate=f, variance=v,
+        A=math.nan if g1 is None else g1,  # None: stopped right after a restart ("auto")
         trajectory=traj, mse=float(traj.mse[-1]) if w0 is not None and traj.mse.size else None,
         m=float(traj.m[-1]) if w0 is not None and traj.m.size else None,
         q=float(traj.q[-1]) if traj.q.size else math.nan, damping=sched.eta, stages=stages,
