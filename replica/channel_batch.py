@@ -34,14 +34,14 @@ __all__ = ["channel_averages_many"]
 
 # finer grids use the banded posterior of the per-point path
 _MAX_LEVELS = 16
-# elements of one (levels, points, nodes) table: blocks this size stay in the L2 cache
-_BLOCK = 1 << 15
+# elements of the largest array of a block ((levels or integrands) × points × nodes)
+_BLOCK = 1 << 17
 # Gauss–Legendre nodes per half-window of the large-A path (as in channel._split_component)
 _N_SPLIT = 48
 # relative logits are floored here before exp, which is 10-60x slower where its result is
 # subnormal or 0: weights e^-700 ≈ 1e-304 relative to the largest (1) change no sum by more than
 # 1e-300 in absolute terms
-_FLOOR = -700.0
+_FLOOR = -300.0
 _FORM = "a tuple (levels, teacher_mixture, delta, A, ridge_precision, derivatives)"
 
 
@@ -111,43 +111,59 @@ def channel_averages_many(requests, n=64) -> list[ChannelAverages]:
     return out
 
 
-def _real(x, name):
-    if type(x) is float:
-        return x
-    check(isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool), name,
-          "a real number", x)  # fmt: skip
+def _real(x, i, label):
+    check(isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool),
+          f"requests[{i}] {label}", "a real number", x)  # fmt: skip
     return float(x)
+
+
+def _levels(lv, i):
+    name = f"requests[{i}] levels"
+    try:
+        lv = np.asarray(lv, dtype=float)
+    except (TypeError, ValueError):
+        check(False, name, "an array of numbers", lv)
+    check(lv.ndim == 1 and lv.size >= 1, name, "a non-empty 1-D array", lv.shape)
+    return lv
+
+
+def _mixture(mix, i):
+    if type(mix) is tuple and len(mix) == 3:
+        a, b, c = mix
+        if (type(a) is np.ndarray and type(b) is np.ndarray and type(c) is np.ndarray
+                and a.dtype == b.dtype == c.dtype == np.float64 and a.ndim == 1
+                and a.shape == b.shape == c.shape):  # fmt: skip
+            return mix
+    name = f"requests[{i}] teacher_mixture"
+    try:
+        arrs = tuple(np.asarray(a, dtype=float) for a in mix)
+    except (TypeError, ValueError):
+        check(False, name, "(weights, means, variances) of numbers", mix)
+    check(len(arrs) == 3 and all(a.ndim == 1 and a.shape == arrs[0].shape for a in arrs), name,
+          "(weights, means, variances): three 1-D arrays of one length",
+          [a.shape for a in arrs])  # fmt: skip
+    return arrs
 
 
 def _parse(requests):
     """Requests as columns: levels (float arrays), the index of each one's teacher mixture in
-    the list of distinct mixtures ``(pi, mu, s, rho)``, Δ, A, βλ and the derivatives flags."""
+    the list of distinct mixtures ``(pi, mu, s, rho)``, Δ, A, βλ and the derivatives flags
+    (plain checks first: this loop is most of the per-request cost that is not numpy's)."""
     check(not isinstance(requests, (str, bytes)) and hasattr(requests, "__len__")
           and hasattr(requests, "__getitem__"), "requests", "a sequence of " + _FORM + "s",
           type(requests).__name__)  # fmt: skip
     levels, mix_of, deltas, As, ridges, ders = [], [], [], [], [], []
-    by_id, by_value, mixes = {}, {}, []
+    by_id, by_value, mixes, held = {}, {}, [], []
+    f64, arr = np.float64, np.ndarray
     for i, req in enumerate(requests):
-        name = f"requests[{i}]"
-        check(isinstance(req, (tuple, list)) and len(req) == 6, name, _FORM, req)
+        if not (type(req) is tuple or isinstance(req, (tuple, list))) or len(req) != 6:
+            check(False, f"requests[{i}]", _FORM, req)
         lv, mix, delta, A, ridge, der = req
-        if not (type(lv) is np.ndarray and lv.dtype == np.float64):
-            try:
-                lv = np.asarray(lv, dtype=float)
-            except (TypeError, ValueError):
-                check(False, f"{name} levels", "an array of numbers", lv)
-        check(lv.ndim == 1 and lv.size >= 1, f"{name} levels", "a non-empty 1-D array",
-              lv.shape)  # fmt: skip
+        if type(lv) is not arr or lv.dtype != f64 or lv.ndim != 1 or not lv.size:
+            lv = _levels(lv, i)
         mi = by_id.get(id(mix))
         if mi is None:
-            try:
-                arrs = tuple(np.asarray(a, dtype=float) for a in mix)
-            except (TypeError, ValueError):
-                check(False, f"{name} teacher_mixture", "(weights, means, variances) of numbers",
-                      mix)  # fmt: skip
-            check(len(arrs) == 3 and all(a.ndim == 1 and a.shape == arrs[0].shape for a in arrs),
-                  f"{name} teacher_mixture", "(weights, means, variances): three 1-D arrays of "
-                  "one length", [a.shape for a in arrs])  # fmt: skip
+            arrs = _mixture(mix, i)
             key = tuple(a.tobytes() for a in arrs)
             mi = by_value.get(key)
             if mi is None:
@@ -155,14 +171,14 @@ def _parse(requests):
                 mi = by_value[key] = len(mixes)
                 mixes.append((pi, mu, s, float(np.sum(pi * (mu * mu + s)))))
             by_id[id(mix)] = mi
-            by_id[-1 - i] = mix  # holds the object, so that its id is not reused in this call
-        check(type(der) is bool or isinstance(der, np.bool_), f"{name} derivatives",
-              "True or False", der)  # fmt: skip
+            held.append(mix)  # so that its id is not reused during this call
+        if type(der) is not bool:
+            check(isinstance(der, np.bool_), f"requests[{i}] derivatives", "True or False", der)
         levels.append(lv)
         mix_of.append(mi)
-        deltas.append(_real(delta, f"{name} delta"))
-        As.append(_real(A, f"{name} A"))
-        ridges.append(_real(ridge, f"{name} ridge_precision"))
+        deltas.append(delta if type(delta) is float else _real(delta, i, "delta"))
+        As.append(A if type(A) is float else _real(A, i, "A"))
+        ridges.append(ridge if type(ridge) is float else _real(ridge, i, "ridge_precision"))
         ders.append(bool(der))
     return levels, mix_of, mixes, deltas, As, ridges, ders
 
@@ -286,7 +302,11 @@ def _clustered_group(rows, pts, sc, lo, hi, lev, mu, sd, tau, g, post_var, A, ri
     s_max = np.arcsinh(span / scale)
     x, w = legendre01(n)
     N = 2 * M * n
-    step = max(1, _BLOCK // (K * N))
+    nr = 13 if der else 8  # integrands
+    step = max(1, _BLOCK // (max(K, nr) * N))
+    # the posterior tables and the integrands, reused by every block (no allocation per block)
+    work = np.empty((3, K * min(step, P) * N))
+    rowbuf = np.empty(min(step, P) * nr * N)
     for b in range(0, P, step):
         blk = slice(b, b + step)
         sm = s_max[blk][..., None]
@@ -296,19 +316,21 @@ def _clustered_group(rows, pts, sc, lo, hi, lev, mu, sd, tau, g, post_var, A, ri
         weights = (w * sm) * scl * np.cosh(s)
         r = rows[blk]
         vals = _clustered_sums(nodes.reshape(-1, N), weights.reshape(-1, N), lev[r], mu[r], sd[r],
-                               tau[r], g[r], post_var[r], A[r], ridge[r], der)  # fmt: skip
+                               tau[r], g[r], post_var[r], A[r], ridge[r], der, work, rowbuf)  # fmt: skip
         store(r, vals)
 
 
-def _clustered_sums(r, w, lev, mu, sd, tau, g, post_var, A, ridge, der):
+def _clustered_sums(r, w, lev, mu, sd, tau, g, post_var, A, ridge, der, work, rowbuf):
     """The averages of ``_component`` on the nodes ``r`` and weights ``w`` (P, N)."""
     P, N = r.shape
     mu_, sd_, A_ = mu[:, None], sd[:, None], A[:, None]
     u = (r - mu_) / sd_
     p_r = np.exp(-0.5 * u * u) * w * (1.0 / (sd_ * math.sqrt(2.0 * math.pi)))
     mean_w0 = mu_ + (g * sd)[:, None] * u
-    rows = np.empty((P, 13 if der else 8, N))  # the integrands, one row each
-    f, v, k3, k4 = _posterior_many(r, A, lev, ridge, der, rows[:, 5], rows[:, 7])
+    nr = 13 if der else 8
+    rows = rowbuf[: P * nr * N].reshape(P, nr, N)  # the integrands, one row each
+    f, v, k3, k4 = _posterior_many(r, A, lev, ridge, der, rows[:, 5], rows[:, 7], work,
+                                   np.abs(mu) + 13.0 * sd)  # fmt: skip
     err = mean_w0 - f
     av = np.multiply(A_, v, out=rows[:, 3])
     np.multiply(mean_w0, f, out=rows[:, 0])
@@ -335,24 +357,32 @@ def _clustered_sums(r, w, lev, mu, sd, tau, g, post_var, A, ridge, der):
                             sums[:, 3] + A * sums[:, 12]])  # fmt: skip
 
 
-def _posterior_many(r, A, lev, ridge, moments, lnz, ent):
+def _posterior_many(r, A, lev, ridge, moments, lnz, ent, work, r_max):
     """``channel._posterior_stats`` (unbanded) for rows of nodes ``r`` (P, N) with their own
     ``A``, levels and ``βλ``, on (K, P, N) tables, with the same operations in place; ``lnz``
-    and ``ent`` are written into the given arrays."""
+    and ``ent`` are written into the given arrays, the tables into ``work`` (3, ≥ K·P·N);
+    ``r_max`` bounds ``|r|`` per row."""
     lin = (A[:, None] * lev).T[:, :, None]
     const = -0.5 * (A + ridge)[:, None] * lev * lev
     c0 = const.max(axis=1)
     const = (const - c0[:, None]).T[:, :, None]
     lv = lev.T[:, :, None]
-    rel = lin * r
+    shape = (lev.shape[1], *r.shape)
+    size = shape[0] * r.size
+    rel, p, tmp = (work[i, :size].reshape(shape) for i in range(3))
+    np.multiply(lin, r, out=rel)
     rel += const  # the logits
     mx = rel.max(axis=0)
     rel -= mx
-    np.maximum(rel, _FLOOR, out=rel)
-    p = np.exp(rel)
+    # spread of the logits over the nodes (|r| ≤ |μ| + 13√τ): the floor only where it can bite
+    sq = lev * lev
+    spread = A * r_max * (lev[:, -1] - lev[:, 0]) + 0.5 * (A + ridge) * (sq.max(1) - sq.min(1))
+    if not np.all(spread < -0.5 * _FLOOR):
+        np.maximum(rel, _FLOOR, out=rel)
+    np.exp(rel, out=p)
     z = p.sum(axis=0)
     p /= z
-    tmp = np.multiply(p, lv)
+    np.multiply(p, lv, out=tmp)
     f = tmp.sum(axis=0)
     np.multiply(p, rel, out=tmp)
     np.log(z, out=z)  # ln z relative to the largest logit
