@@ -98,9 +98,14 @@ def solve_rs_many(
             continue
         gens[i] = _equilibrium(m, tol, max_iter, damping)
         advance(i, None)
+    # each model's levels and teacher mixture, built once: one mixture object per teacher, so
+    # that the batched channel recognises equal mixtures by identity
+    mixtures = {}
+    grids = [(m.quantizer.levels, mixtures.setdefault(id(m.teacher), m.teacher.mixture()))
+             for m in models]  # fmt: skip
     while pending:
         idx = list(pending)
-        for i, answer in zip(idx, _rs_map_many([models[i] for i in idx],
+        for i, answer in zip(idx, _rs_map_many([models[i] for i in idx], [grids[i] for i in idx],
                                                [pending[i] for i in idx])):  # fmt: skip
             advance(i, answer)
     out = []
@@ -110,9 +115,11 @@ def solve_rs_many(
     return out
 
 
-def _rs_map_many(models, requests):
-    """:func:`replica.regression.rs_map` for many ``(model, (Δ, χ, derivatives))`` at once."""
-    reqs = [_channel_request(m, d, c, der) for m, (d, c, der) in zip(models, requests)]
+def _rs_map_many(models, grids, requests):
+    """:func:`replica.regression.rs_map` for many ``(model, (Δ, χ, derivatives))`` at once
+    (``grids``: each model's ``(levels, teacher_mixture)``)."""
+    reqs = [_channel_request(m, d, c, der, g)
+            for m, g, (d, c, der) in zip(models, grids, requests)]  # fmt: skip
     avgs = channel_averages_many(reqs)
     return [_map_values(m, c, req[3], avg)
             for m, (_, c, _), req, avg in zip(models, requests, reqs, avgs)]  # fmt: skip

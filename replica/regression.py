@@ -88,16 +88,17 @@ def rs_map(
     return _map_values(model, chi, A, avg)
 
 
-def _channel_request(model: QuantizedRegression, delta, chi, derivatives):
+def _channel_request(model: QuantizedRegression, delta, chi, derivatives, grid=None):
     """The arguments ``(levels, teacher_mixture, Δ, A, ridge_precision, derivatives)`` of
     :func:`~replica.channel.channel_averages` for :func:`rs_map` at ``(Δ, χ)`` (the batched
-    solver :mod:`replica.batch` evaluates many of them at once)."""
+    solver :mod:`replica.batch` evaluates many of them at once, passing each model's
+    ``grid = (levels, teacher_mixture)`` once built)."""
+    levels, mix = grid or (model.quantizer.levels, model.teacher.mixture())
     A = _precision(model, chi)
     if math.isinf(A):
         shift = model.ridge * (1.0 + chi) / model.alpha  # λ/(α − D)
-        return model.quantizer.levels, model.teacher.mixture(), delta, A, shift, derivatives
-    return (model.quantizer.levels, model.teacher.mixture(), delta, A, model.beta * model.ridge,
-            derivatives)  # fmt: skip
+        return levels, mix, delta, A, shift, derivatives
+    return levels, mix, delta, A, model.beta * model.ridge, derivatives
 
 
 def _map_values(model: QuantizedRegression, chi, A, avg: ChannelAverages):
@@ -551,9 +552,10 @@ def _log_jacobian(model, delta, chi, avg: ChannelAverages):
     if avg.jac is None or not (err > _TINY and d_var > _TINY):
         return None
     (dm_dd, dm_dx), (dv_dd, dv_dx) = avg.jac.tolist()
-    J = (delta * dm_dd / err - 1.0, dx_dlogchi * dm_dx / err,
-         delta * dv_dd / d_var, direct + dx_dlogchi * dv_dx / d_var - 1.0)  # fmt: skip
-    return J if all(math.isfinite(v) for v in J) else None
+    a, b = delta * dm_dd / err - 1.0, dx_dlogchi * dm_dx / err
+    c, d = delta * dv_dd / d_var, direct + dx_dlogchi * dv_dx / d_var - 1.0
+    finite = math.isfinite
+    return (a, b, c, d) if finite(a) and finite(b) and finite(c) and finite(d) else None
 
 
 def _assemble(model, delta, chi, avg: ChannelAverages, **meta) -> RSSolution:
