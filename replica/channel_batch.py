@@ -36,6 +36,8 @@ __all__ = ["channel_averages_many"]
 _MAX_LEVELS = 16
 # elements of the largest array of a block ((levels or integrands) × points × nodes)
 _BLOCK = 1 << 17
+# fewer requests than this take the per-point path (measured crossover: 8-16 requests)
+_MIN_BATCH = 12
 # Gauss–Legendre nodes per half-window of the large-A path (as in channel._split_component)
 _N_SPLIT = 48
 # relative logits are floored here before exp, which is 10-60x slower where its result is
@@ -68,8 +70,9 @@ def channel_averages_many(requests, n=64) -> list[ChannelAverages]:
           "an integer >= 1", n)  # fmt: skip
     levels, mix_of, mixes, delta, A, ridge, der = _parse(requests)
     R = len(levels)
-    if not R:
-        return []
+    if R < _MIN_BATCH:  # below this the fixed cost of the array path exceeds the loop's
+        return [channel_averages(lv, mixes[mi][:3], d, a, lam, n, derivatives=dd)
+                for lv, mi, d, a, lam, dd in zip(levels, mix_of, delta, A, ridge, der)]  # fmt: skip
     delta, A, ridge = np.array(delta), np.array(A), np.array(ridge)
     der = np.array(der, dtype=bool)
     K = np.array([lv.size for lv in levels])
@@ -222,11 +225,15 @@ def _solve_tasks(lev, mu, s, delta, A, ridge, der, n):
         n_win = near.sum(axis=1)
         for key in set(zip(n_win[split].tolist(), der[fin][split].tolist())):
             sel = np.flatnonzero(split & (n_win == key[0]) & (der[fin] == key[1]))
-            rows = fin[sel]
-            idx = np.nonzero(near[sel])[1].reshape(sel.size, key[0])
-            vals = _split_many(lev[rows], mu[rows], tau[rows], g[rows], post_var[rows], A[rows],
-                               ridge[rows], r_k[sel], widths[sel], idx, key[1])  # fmt: skip
-            store(rows, vals)
+            step = max(1, _BLOCK // (8 * _N_SPLIT * max(key[0], 1)))  # (4, P, S, 2n) tables
+            for b in range(0, sel.size, step):
+                part = sel[b : b + step]
+                rows = fin[part]
+                idx = np.nonzero(near[part])[1].reshape(part.size, key[0])
+                vals = _split_many(lev[rows], mu[rows], tau[rows], g[rows], post_var[rows],
+                                   A[rows], ridge[rows], r_k[part], widths[part], idx,
+                                   key[1])  # fmt: skip
+                store(rows, vals)
         sel = np.flatnonzero(~split)
         if sel.size:
             _clustered_tasks(fin[sel], lev, mu, sd, tau, g, post_var, A, ridge, der,
@@ -316,7 +323,8 @@ def _clustered_group(rows, pts, sc, lo, hi, lev, mu, sd, tau, g, post_var, A, ri
         weights = (w * sm) * scl * np.cosh(s)
         r = rows[blk]
         vals = _clustered_sums(nodes.reshape(-1, N), weights.reshape(-1, N), lev[r], mu[r], sd[r],
-                               tau[r], g[r], post_var[r], A[r], ridge[r], der, work, rowbuf)  # fmt: skip
+                               tau[r], g[r], post_var[r], A[r], ridge[r], der, work,
+                               rowbuf)  # fmt: skip
         store(r, vals)
 
 

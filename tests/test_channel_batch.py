@@ -95,20 +95,31 @@ def test_many_equals_the_per_point_call_on_every_path(monkeypatch):
         _assert_same(g, want, (i, levels.size, delta, A, ridge, der))
 
 
-def test_many_keeps_order_and_matches_small_batches():
-    reqs = _requests()[:40]
+def test_blocks_and_batch_size_do_not_change_the_values(monkeypatch):
+    """Blocks of a few rows (the tables split in many pieces), batches of 15 and the per-point
+    path below ``_MIN_BATCH`` requests give the values of one whole batch."""
+    reqs = _requests()[::3]
     whole = channel_averages_many(reqs)
-    one_by_one = [channel_averages_many([r])[0] for r in reqs]
-    for i, (a, b) in enumerate(zip(whole, one_by_one)):
-        _assert_same(a, b, i)
+    monkeypatch.setattr(channel_batch, "_BLOCK", 3000)
+    blocked = channel_averages_many(reqs)
+    monkeypatch.undo()
+    chunks = [a for i in range(0, len(reqs), 15) for a in channel_averages_many(reqs[i : i + 15])]
+    assert 1 < channel_batch._MIN_BATCH <= 15
+    small = [channel_averages_many([r])[0] for r in reqs[:20]]
+    for i, a in enumerate(whole):
+        _assert_same(blocked[i], a, ("blocked", i))
+        _assert_same(chunks[i], a, ("chunks of 15", i))
+        if i < len(small):
+            _assert_same(small[i], a, ("one request", i))
     assert channel_averages_many([]) == []
 
 
 def test_n_is_the_clustered_rule_order():
     q = Quantizer.uniform(2, 1.0)
-    req = (q.levels, GaussianTeacher().mixture(), 0.2, 30.0, 0.1, True)
-    want = channel_averages(*req[:5], n=24, derivatives=True)
-    _assert_same(channel_averages_many([req], n=24)[0], want, "n=24")
+    reqs = [(q.levels, GaussianTeacher().mixture(), 0.2, float(A), 0.1, True)
+            for A in np.geomspace(1.0, 300.0, 20)]  # fmt: skip
+    for req, got in zip(reqs, channel_averages_many(reqs, n=24)):
+        _assert_same(got, channel_averages(*req[:5], n=24, derivatives=True), req[3])
 
 
 @pytest.mark.parametrize(
