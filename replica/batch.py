@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from .channel_batch import channel_averages_many
 from .errors import check, integer, real
 from .regression import (
@@ -98,11 +100,13 @@ def solve_rs_many(
             continue
         gens[i] = _equilibrium(m, tol, max_iter, damping)
         advance(i, None)
-    # each model's levels and teacher mixture, built once: one mixture object per teacher, so
-    # that the batched channel recognises equal mixtures by identity
-    mixtures = {}
-    grids = [(m.quantizer.levels, mixtures.setdefault(id(m.teacher), m.teacher.mixture()))
-             for m in models]  # fmt: skip
+    # each model's levels and teacher mixture, built once, and one object per distinct mixture
+    # (sweeps build a teacher per point), which the batched channel recognises by identity
+    mixtures, grids = {}, []
+    for m in models:
+        mix = m.teacher.mixture()
+        mix = mixtures.setdefault(tuple(np.asarray(a, dtype=float).tobytes() for a in mix), mix)
+        grids.append((m.quantizer.levels, mix))
     while pending:
         idx = list(pending)
         for i, answer in zip(idx, _rs_map_many([models[i] for i in idx], [grids[i] for i in idx],

@@ -145,13 +145,13 @@ class _NoSolution(Exception):
     """Internal: the β = ∞ iteration reached D ≥ α (no RS solution)."""
 
 
-def _initial(model: QuantizedRegression, init) -> tuple[str, float, float]:
-    rho = model.rho
+def _initial(model: QuantizedRegression, init, prior=None) -> tuple[str, float, float]:
+    """``(name, Δ, χ)`` of a start; ``prior``: the model's ``_prior_start`` when known."""
     if init is None or init == "uninformative":
-        mse, chi = _prior_start(model)
+        mse, chi = prior or _prior_start(model)
         name = "uninformative"
     elif init == "informative":
-        mse, chi = 1e-4 * rho, 1e-2
+        mse, chi = 1e-4 * model.rho, 1e-2
         name = "informative"
     elif isinstance(init, RSSolution):
         mse, chi, name = init.mse, init.chi, init.branch
@@ -254,11 +254,12 @@ def _equilibrium(model, tol, max_iter, damping, continuation=None):
     """The branch enumeration of :func:`solve_rs` (``init=None``) as a generator: yields the
     map requests of its attempts (see :func:`_attempt`) and returns the unfinished result."""
     starts = [("uninformative", "uninformative"), ("informative", "informative")]
+    prior = _prior_start(model)  # the uninformative start, and where large χ differs from it
     if continuation is not None:  # first: a sweep's neighbour is usually the answer
         starts.insert(0, ("continuation", continuation))
     if math.isfinite(model.beta):
         big = (model.rho, min(model.beta, 1e6))
-        if abs(math.log(big[1]) - math.log(_prior_start(model)[1])) > 1.0:
+        if abs(math.log(big[1]) - math.log(prior[1])) > 1.0:
             starts.append(("large-chi", big))
     else:
         starts.append(("large-chi", (model.rho, 1e3)))
@@ -269,7 +270,8 @@ def _equilibrium(model, tol, max_iter, damping, continuation=None):
         # the other starts only look for further branches: a shorter patience when they stall,
         # and they stop once in the basin of a branch already found
         sol = yield from _attempt(model, start, tol, max_iter, damping,
-                                  stall=None if i == 0 else _STALL_OTHER, known=tuple(known))  # fmt: skip
+                                  stall=None if i == 0 else _STALL_OTHER, known=tuple(known),
+                                  prior=prior)  # fmt: skip
         if isinstance(sol, int):
             n_merged += sol
             continue
@@ -369,7 +371,7 @@ def _solve_rs(model, init, tol, max_iter, damping, stall=None, known=()) -> RSSo
     return _drive(model, _attempt(model, init, tol, max_iter, damping, stall, known))
 
 
-def _attempt(model, init, tol, max_iter, damping, stall=None, known=()):
+def _attempt(model, init, tol, max_iter, damping, stall=None, known=(), prior=None):
     """:func:`_solve_rs` as a generator: yields each map request ``(Δ, χ, derivatives)`` and
     receives :func:`rs_map`'s ``(Δ', χ', avg)`` through ``send``; returns the attempt's
     :class:`RSSolution`, or the number of evaluations used when it merged into a branch of
@@ -381,7 +383,7 @@ def _attempt(model, init, tol, max_iter, damping, stall=None, known=()):
     damping = real(damping, "damping", "a number in [0, 1)", lambda a: 0 <= a < 1)
     tol = real(tol, "tol", "a number > 0", lambda t: t > 0)
     max_iter = integer(max_iter, "max_iter", "an integer >= 1", lambda n: n >= 1)
-    name, delta, chi = _initial(model, init)
+    name, delta, chi = _initial(model, init, prior)
     hi1 = _LOG_HI_CHI_INF if math.isinf(model.beta) else _LOG_HI
     known = [k.tolist() for k in known]
     keep = 1.0 - damping
