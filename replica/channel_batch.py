@@ -225,7 +225,8 @@ def _solve_tasks(lev, mu, s, delta, A, ridge, der, n):
         n_win = near.sum(axis=1)
         for key in set(zip(n_win[split].tolist(), der[fin][split].tolist())):
             sel = np.flatnonzero(split & (n_win == key[0]) & (der[fin] == key[1]))
-            step = max(1, _BLOCK // (8 * _N_SPLIT * max(key[0], 1)))  # (4, P, S, 2n) tables
+            # (4, P, S, 2n) tables, a dozen of them allocated per block: half the size
+            step = max(1, _BLOCK // (16 * _N_SPLIT * max(key[0], 1)))
             for b in range(0, sel.size, step):
                 part = sel[b : b + step]
                 rows = fin[part]
