@@ -103,7 +103,7 @@ def rs_map_structured(model: QuantizedRegression, delta: float, chi: float,
     :func:`replica.regression.rs_map` (the same iterates, not only the same fixed point).
 
     At β = ∞ the channel is the staircase (``A = βR → ∞``) with the ridge shift
-    ``βλ/A = λ/R(−χ)``, and ``χ'`` solves ``χ'R(−χ') = D`` (:meth:`SpectralLaw.chi_of_d`;
+    ``βλ/A = λ/R(−χ)``, and ``χ'`` solves ``χ'R(−χ') = D`` (:meth:`~replica.designs.SpectralLaw.chi_of_d`;
     ``inf`` where ``D ≥`` the rank limit: no RS solution), the finite-β ``χ' = D/R(−χ)`` solved
     for its fixed point as :func:`~replica.regression.rs_map` solves ``χ' = D/(α − D)``."""
     s, R, dR = _spectral(model, chi)
