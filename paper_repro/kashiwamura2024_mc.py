@@ -23,8 +23,11 @@ A scan over ω at b = 1 and 2 (α = 2) puts RS, 1RSB, frozen 1RSB and TAP (when
 :func:`replica.tap.solve_tap` exists) next to Monte Carlo at one N and AMP.
 
 Tables (``figures/data/kashiwamura2024_mc/``): ``size_means.csv``, ``extrapolation.csv``,
-``pq.csv``, ``diagnostics.csv``, ``scan_theory.csv``, ``scan_points.csv``, each with a
-``.meta.json`` record. Figures: ``mc_validation.png``, ``mc_phase_omega.png``.
+``pq.csv``, ``diagnostics.csv``, ``scan_theory.csv``, ``scan_points.csv``, ``train_sizes.csv``,
+``train_extrapolation.csv`` (the training errors at ``rsb``: Gibbs mean ``‖y − X⟨w⟩‖²/M``, a
+Gibbs sample ``⟨‖y − Xw‖²⟩/M`` and their per-instance difference, against RS, 1RSB and the
+1RSB Gibbs-mean form ``E₀/b²`` that ``RSBSolution.train_error`` used before these data), each
+with a ``.meta.json`` record. Figures: ``mc_validation.png``, ``mc_phase_omega.png``.
 """
 
 from __future__ import annotations
@@ -64,7 +67,8 @@ def _settings(quick: bool) -> dict:
         return {"points": dict.fromkeys(POINTS, ((8, 12), 4, 150, 10)), "replicas": 2,
                 "sweeps": 150, "ladder": 10, "scan": {1: (0.5, 2.0), 2: (1.5, 2.7)},
                 "scan_n": 10, "scan_seeds": 3, "amp_n": 300, "amp_seeds": 2,
-                "rsb_scan": {2: (2.7,)}, "theory_points": 12}  # fmt: skip
+                "rsb_scan": {2: (2.7,)}, "theory_points": 12,
+                "train": ((8, 12), 4, 150, 10)}  # fmt: skip
     # per point: sizes, instances per size, measured sweeps (burn-in half of it), ladder points;
     # the entropy-crisis chains are the slowest (tau ~ 90 sweeps at N = 48 with 16 points)
     return {"points": {"rs_b1": ((16, 24, 32, 48, 64), 32, 600, 12),
@@ -76,7 +80,7 @@ def _settings(quick: bool) -> dict:
                      2: (0.5, 1.0, 1.5, 2.0, 2.5, 2.7, 3.0)},
             "scan_n": 32, "scan_seeds": 12, "amp_n": 1000, "amp_seeds": 4,
             "rsb_scan": {1: (1.0, 1.5, 2.0), 2: (2.2, 2.5, 2.7, 3.0)},
-            "theory_points": 60}  # fmt: skip
+            "theory_points": 60, "train": ((12, 16, 24, 32, 48), 64, 1000, 16)}  # fmt: skip
 
 
 def _model(bits, width, alpha=2.0, **kw):
@@ -304,13 +308,84 @@ def _scan(data_dir: Path, quick: bool, s: dict) -> None:
     save_csv(data_dir / "scan_points.csv", pts, meta)
 
 
-def compute(data_dir: Path, quick: bool) -> None:
-    """Run the Monte-Carlo ensembles, the ω scan and the theory; write tidy tables."""
+def _train_theory() -> dict:
+    """RS and 1RSB training errors at ``rsb`` (Gibbs mean, Gibbs sample, their difference);
+    ``rsb_q0form``: the Gibbs mean's ``E₀/b²`` without the same-state term ``(1 − x)(q₁ −
+    q₀)/(ab)`` (``RSBSolution.train_error`` before these data; its sample form was right)."""
+    from replica.rsb import solve_1rsb
+
+    model = _model(*POINTS["rsb"])
+    rs = solve_rs(model)
+    rsb = {e: solve_1rsb(model.replace(estimator=e), rs=rs) for e in ("mean", "sample")}
+    s = rsb["mean"]
+    a = 1.0 + BETA * (s.Q - s.q1)
+    b = a + s.x * BETA * (s.q1 - s.q0)
+    old = (RHO - 2 * s.m + s.q0 + NOISE) / b**2
+    rs_mean = (rs.mse + NOISE) / (1.0 + rs.chi) ** 2
+    rs_sample = rs_mean + (rs.Q - rs.q) / (1.0 + rs.chi)
+    new = {k: v.train_error for k, v in rsb.items()}
+    return {"train": {"rs": rs_mean, "rsb": new["mean"], "rsb_q0form": old},
+            "train_sample": {"rs": rs_sample, "rsb": new["sample"], "rsb_q0form": new["sample"]},
+            "train_thermal": {"rs": rs_sample - rs_mean, "rsb": new["sample"] - new["mean"],
+                              "rsb_q0form": new["sample"] - old}}  # fmt: skip
+
+
+def _train_errors(data_dir: Path, quick: bool, s: dict) -> None:
+    """Training errors at ``rsb`` extrapolated in N (equilibrated instances, control
+    variates, fit x∞ + c/N) next to RS and 1RSB (:func:`_train_theory`)."""
+    from replica.amp.experiment import extrapolate, size_means
+
+    sizes_, seeds_, sweeps_, ladder_ = s["train"]
+    model = _model(*POINTS["rsb"])
+    ds = mc.experiment(model, sizes=sizes_, seeds=seeds_, betas=mc.ladder(BETA, ladder_),
+                       sweeps=sweeps_, replicas=s["replicas"], base_seed=SEED, batch=16)  # fmt: skip
+    top = ds.sizes["beta"] - 1
+    ok = (ds["status"].values == 1).ravel()
+    n_of = np.broadcast_to(ds["size"].values[:, None], ds["status"].shape).ravel()[ok]
+    cv = np.stack([ds["rho_emp"].values.ravel() - RHO,
+                   ds["noise_emp"].values.ravel() - NOISE], axis=1)[ok]  # fmt: skip
+    per = {k: ds[k].values[..., top] for k in ("train", "train_sample")}
+    per["train_thermal"] = per["train_sample"] - per["train"]
+    theory = _train_theory()
+    sizes = {k: [] for k in ("quantity", "n", "mean", "sem", "n_used")}
+    ext = {k: [] for k in ("quantity", "inf", "inf_se", "chi2", "dof", "n_min", "n_max", "rs",
+                           "z_rs", "rsb", "z_rsb", "rsb_q0form", "z_rsb_q0form", "n_instances")}  # fmt: skip
+    for k, vals in per.items():
+        lab, mu, se, _, _ = size_means(vals.ravel()[ok], n_of, cv)
+        for n, m_, e_ in zip(lab, mu, se):
+            for col, v in (("quantity", k), ("n", int(n)), ("mean", float(m_)), ("sem", float(e_)),
+                           ("n_used", int(np.sum(n_of == n)))):  # fmt: skip
+                sizes[col].append(v)
+        f = extrapolate(lab, mu, se)
+        th = theory[k]
+        row = {"quantity": k, "inf": f.mse_inf, "inf_se": f.mse_inf_se, "chi2": f.chi2,
+               "dof": f.dof, "n_min": int(min(lab)), "n_max": int(max(lab)),
+               "n_instances": int(ok.sum())}  # fmt: skip
+        for src in ("rs", "rsb", "rsb_q0form"):
+            row[src], row[f"z_{src}"] = th[src], (f.mse_inf - th[src]) / f.mse_inf_se
+        for col in ext:
+            ext[col].append(row[col])
+    run = {"point": "rsb", "bits_width_alpha": list(POINTS["rsb"]), "sizes": list(sizes_),
+           "seeds": seeds_, "sweeps": sweeps_, "burn_in": sweeps_ // 2,
+           "ladder": f"replica.mc.ladder({BETA}, {ladder_})", "replicas": s["replicas"],
+           "instance_seed": "(SEED, N, s)", "estimator": "replica pairs (y - Xw^a).(y - Xw^b)/M",
+           "fit": "x(N) = x_inf + c/N, weighted least squares, control variates rho_emp, "
+                  "noise_emp"}  # fmt: skip
+    meta = metadata(_params(quick, **run), seed={"SEED": SEED})
+    save_csv(data_dir / "train_sizes.csv", sizes, meta)
+    save_csv(data_dir / "train_extrapolation.csv", ext, meta)
+
+
+def compute(data_dir: Path, quick: bool, only: str | None = None) -> None:
+    """Run the Monte-Carlo ensembles, the ω scan, the training errors and the theory; write
+    tidy tables (``only="train"``: the training-error tables alone)."""
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     s = _settings(quick)
-    _ensembles(data_dir, quick, s)
-    _scan(data_dir, quick, s)
+    if only is None:
+        _ensembles(data_dir, quick, s)
+        _scan(data_dir, quick, s)
+    _train_errors(data_dir, quick, s)
 
 
 def _plt():

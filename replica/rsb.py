@@ -48,6 +48,7 @@ from .rsb_free_entropy import (
     RSBEntropic,
     _energetic_terms,  # noqa: F401  (re-exported: replica.rsb._energetic_terms, tests)
     _energy,
+    _train_error,
     _x_derivative,
     rsb_energetic,
     rsb_entropic,
@@ -92,10 +93,13 @@ class RSBSolution(Result):
         Errors of the Gibbs mean ⟨w⟩, whose overlap with itself is the mean of P(q),
         ``q̄ = x q₀ + (1 − x) q₁`` (two replicas of one sample lie in the same state with
         probability ``E Σ_s W_s² = 1 − x``): ``mse = ρ − 2m + q̄``, ``gen_error = mse + σ²`` (or
-        without σ², as the model says); ``train_error = E₀/b²``
-        with ``b = 1 + χ₁ + xβ(q₁ − q₀)``. For ``estimator="sample"`` the thermal variances are
-        added: ``Q − q̄`` to the generalization error, ``(Q − q₁)/a + (q₁ − q₀)/(ab)`` to the
-        training error (both reduce to :class:`~replica.RSSolution`'s at ``q₁ = q₀``).
+        without σ², as the model says); ``train_error = E₀/b² + (1 − x)(q₁ − q₀)/(ab)``
+        (``E₀ = ρ − 2m + q₀ + σ²``, ``a = 1 + χ₁``, ``b = a + xβ(q₁ − q₀)``; the same-state
+        pairs add the spread of the state means; derived in
+        :func:`replica.symbolic.rsb.training_error_derivation`). For ``estimator="sample"``
+        the thermal variances are added: ``Q − q̄`` to the generalization error; the training
+        error is ``E₀/b² + (Q − q₁)/a + (q₁ − q₀)/(ab)`` (``(2/α)(e − λQ/2)``). All reduce to
+        :class:`~replica.RSSolution`'s at ``q₁ = q₀``.
     free_entropy, free_energy : float
         ``−βf₁`` and ``f₁``.
     energy, entropy : float
@@ -655,14 +659,9 @@ def _assemble(model, x, m, q0, q1, Q, hats, ent, status, n_iter, residual, xres,
     be = model.beta
     a = 1.0 + be * (Q - q1)
     b = a + x * be * (q1 - q0)
-    E0 = model.rho - 2.0 * m + q0 + model.noise
     phi = rsb_free_entropy(model, m, q0, q1, Q, m_hat, q_hat0, q_hat1, Q_hat, x, ent.phi1)
-    sample = model.estimator == "sample"
     mse, gen = _gibbs_mean_errors(model, x, m, q0, q1, Q)
-    # training residual of a sample point: the cavity field is N(ω_s, Q − q₁) within a state and
-    # the state means ω_s ~ N(ω, q₁ − q₀) are tilted by Z_s^x; the mean residual is (y − ω)/b and
-    # a Gibbs sample adds the within-state (Q − q₁)/a and between-state (q₁ − q₀)/(ab) variances
-    train = E0 / b**2 + ((Q - q1) / a + (q1 - q0) / (a * b) if sample else 0.0)
+    train = _train_error(model, x, m, q0, q1, Q)
     energy = _energy(model, x, m, q0, q1, Q)
     return RSBSolution(
         status=status, n_iter=n_iter, residual=float(residual), x=float(x), m=m, q0=q0, q1=q1,
@@ -771,7 +770,8 @@ def solve_frozen_1rsb(
     out = RSBSolution(
         status=status, n_iter=calls, residual=residual, x=x, m=rf.m, q0=rf.q, q1=rf.Q, Q=rf.Q,
         chi1=0.0, m_hat=al * be / b, q_hat0=q_hat0, q_hat1=q_hat0 + al * be / x * (1.0 - 1.0 / b),
-        Q_hat=al * be, mse=mse, gen_error=gen, train_error=rf.train_error,
+        Q_hat=al * be, mse=mse, gen_error=gen,
+        train_error=_train_error(model, x, rf.m, rf.q, rf.Q, rf.Q),
         free_entropy=-be * rf.free_energy, free_energy=rf.free_energy, energy=rf.energy,
         entropy=rf.entropy / x, x_residual=residual / x**2, replicon_intra=0.0,
         replicon_inter=rf.at, start="closed_form", rs=rs, beta_f=beta_f,

@@ -255,3 +255,23 @@ def _energy(model, x, m, q0, q1, Q):
     E0 = model.rho - 2.0 * m + q0 + model.noise
     thermal = (1.0 - 1.0 / x) * d1 / a + d2 / (x * b)
     return 0.5 * al * (thermal + E0 / b - be * E0 * d2 / b**2) + 0.5 * model.ridge * Q
+
+
+def _train_error(model, x, m, q0, q1, Q):
+    """Training error ``E(y − x·ŵ)²`` per sample of the estimator the model names.
+
+    Derived in :func:`replica.symbolic.rsb.training_error_derivation`: the residuals of ``n``
+    replicas have the Parisi covariance ``C`` and the sample's Boltzmann factor tilts it to
+    ``K = C(I + βC)⁻¹``, whose diagonal (a Gibbs sample) is ``E₀/b² + (Q − q₁)/a +
+    (q₁ − q₀)/(ab)`` and whose pair average (the Gibbs mean: same state with weight ``1 − x``,
+    different states ``x``) is ``E₀/b² + (1 − x)(q₁ − q₀)/(ab)``, ``a = 1 + β(Q − q₁)``,
+    ``b = a + xβ(q₁ − q₀)``. Both reduce to :class:`~replica.RSSolution`'s at ``q₁ = q₀`` and
+    at ``x = 1``; the sample's is ``(2/α)(e − λQ/2)`` with ``e`` of :func:`_energy`."""
+    be = model.beta
+    a = 1.0 + be * (Q - q1)
+    b = a + x * be * (q1 - q0)
+    E0 = model.rho - 2.0 * m + q0 + model.noise
+    spread = (q1 - q0) / (a * b)  # variance of the tilted state means' residuals
+    if model.estimator == "sample":
+        return E0 / b**2 + (Q - q1) / a + spread
+    return E0 / b**2 + (1.0 - x) * spread

@@ -63,6 +63,9 @@ def test_enumerate_equals_brute_force(levels, ridge):
         assert r.q[j] == pytest.approx(gm @ gm / 7, **tol)
         assert r.mse[j] == pytest.approx(np.mean((gm - w0) ** 2), **tol)
         assert r.mse_sample[j] == pytest.approx(p @ np.mean((W - w0) ** 2, axis=1), **tol)
+        res2 = np.sum((y - W @ X.T) ** 2, axis=1) / y.size
+        assert r.train_sample[j] == pytest.approx(p @ res2, **tol)
+        assert r.train[j] == pytest.approx(np.sum((y - X @ gm) ** 2) / y.size, **tol)
     assert r.ground_energy == pytest.approx(H.min() / 7, rel=1e-12)
     assert r.n_configs == len(levels) ** 7
 
@@ -110,7 +113,8 @@ def test_enumerate_bad_input(kw, match):
 
 
 # ------------------------------------------------------------------- sampler = enumeration
-FIELDS = ("energy", "mse", "mse_sample", "q", "Q", "free_entropy", "entropy")
+FIELDS = ("energy", "mse", "mse_sample", "q", "Q", "free_entropy", "entropy", "train",
+          "train_sample")  # fmt: skip
 
 
 def compare(res, ex, where):

@@ -32,7 +32,8 @@ from .sampler import EQUILIBRATED, NOT_EQUILIBRATED, SHORT_RUN, _check_int, _lad
 __all__ = ["QUANTITIES", "experiment"]
 
 #: per-instance, per-β quantities that are averaged and extrapolated
-QUANTITIES = ("energy", "mse", "mse_sample", "m", "q", "Q", "free_entropy", "entropy")
+QUANTITIES = ("energy", "mse", "mse_sample", "m", "q", "Q", "free_entropy", "entropy", "train",
+              "train_sample")  # fmt: skip
 _PER_BETA = (*QUANTITIES, "energy_se", "mse_se", "q_se", "entropy_se", "tau")
 _STATUS_CODE = {EQUILIBRATED: 1, SHORT_RUN: 0, NOT_EQUILIBRATED: -1}  # -2: not run yet
 
@@ -280,6 +281,8 @@ def _rs_values(model, beta) -> dict:
     rs = solve_rs(model.replace(beta=float(beta)), throw=False) if beta > 0 else None
     if rs is None or not rs.converged:
         return dict.fromkeys((*QUANTITIES, "at"), math.nan)
+    train = (rs.mse + model.noise) / (1.0 + rs.chi) ** 2  # the Gibbs mean's, E/(1 + χ)²
     return {"energy": rs.energy, "mse": rs.mse, "mse_sample": rs.mse + rs.Q - rs.q, "m": rs.m,
             "q": rs.q, "Q": rs.Q, "free_entropy": -beta * rs.free_energy,
-            "entropy": rs.entropy, "at": rs.at}  # fmt: skip
+            "entropy": rs.entropy, "train": train,
+            "train_sample": train + (rs.Q - rs.q) / (1.0 + rs.chi), "at": rs.at}  # fmt: skip

@@ -47,6 +47,8 @@ class EnumerationResult(Result):
         ``⟨‖w‖²⟩/N``.
     q : (B,) array
         ``‖⟨w⟩‖²/N``, the overlap of two independent replicas.
+    train, train_sample : (B,) arrays
+        ``‖y − X⟨w⟩‖²/M`` (Gibbs mean) and ``⟨‖y − Xw‖²⟩/M`` (one Gibbs sample).
     m, mse, mse_sample : (B,) arrays or None
         ``⟨w⟩·w⁰/N``, ``‖⟨w⟩ − w⁰‖²/N`` (Gibbs mean) and ``⟨‖w − w⁰‖²⟩/N`` (one Gibbs sample);
         None without a teacher.
@@ -67,6 +69,8 @@ class EnumerationResult(Result):
     m: np.ndarray | None
     mse: np.ndarray | None
     mse_sample: np.ndarray | None
+    train: np.ndarray
+    train_sample: np.ndarray
     gibbs_mean: np.ndarray
     ground_energy: float
     ground_state: np.ndarray
@@ -183,6 +187,9 @@ def enumerate(  # the issue's name; it shadows the builtin only inside this modu
     gmean = sw / s0[:, None]
     Q = sQ / s0 / N
     q = np.einsum("bi,bi->b", gmean, gmean) / N
+    resid = y[None, :] - gmean @ X.T
+    train = np.einsum("bm,bm->b", resid, resid) / y.size
+    train_sample = 2.0 * N * (energy - 0.5 * lam * Q) / y.size
     m = mse = mse_sample = None
     if w0 is not None:
         rho = float(w0 @ w0) / N
@@ -192,6 +199,7 @@ def enumerate(  # the issue's name; it shadows the builtin only inside this modu
     return EnumerationResult(
         status=CONVERGED, n_iter=int(n_conf), residual=0.0, beta=betas, energy=energy,
         energy_var=energy_var, free_entropy=free_entropy, entropy=free_entropy + betas * energy,
-        Q=Q, q=q, m=m, mse=mse, mse_sample=mse_sample, gibbs_mean=gmean,
+        Q=Q, q=q, m=m, mse=mse, mse_sample=mse_sample, train=train, train_sample=train_sample,
+        gibbs_mean=gmean,
         ground_energy=gs_E / N, ground_state=gs_state, n_configs=int(n_conf),
     )  # fmt: skip

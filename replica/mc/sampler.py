@@ -88,6 +88,11 @@ class MCResult(Result):
         ``⟨‖w − w⁰‖²⟩/N = ρ̂ − 2m + Q``.
     m, m_se : (T,) arrays or None
         ``⟨w⟩·w⁰/N``.
+    train, train_se : (T,) arrays
+        Training error of the Gibbs mean, ``‖y − X⟨w⟩‖²/M``, estimated without bias from the
+        residual overlaps ``(y − Xw^a)·(y − Xw^b)/M`` of distinct replicas (as ``q``).
+    train_sample, train_sample_se : (T,) arrays
+        ``⟨‖y − Xw‖²⟩/M`` (one Gibbs sample; ``(2N/M)(energy − λQ/2)``).
     q, q_se, Q, Q_se : (T,) arrays
         Replica overlap ``⟨w^a·w^b⟩/N`` (a ≠ b) and self-overlap ``⟨‖w‖²⟩/N``.
     free_entropy, free_entropy_se : (T,) arrays
@@ -135,6 +140,10 @@ class MCResult(Result):
     mse_se: np.ndarray | None
     mse_sample: np.ndarray | None
     mse_sample_se: np.ndarray | None
+    train: np.ndarray
+    train_se: np.ndarray
+    train_sample: np.ndarray
+    train_sample_se: np.ndarray
     m: np.ndarray | None
     m_se: np.ndarray | None
     q: np.ndarray
@@ -306,13 +315,15 @@ def _integrate(betas, e, de):
 class _Tally:
     """Running sums of one batch of instances during the measured sweeps."""
 
-    def __init__(self, I, R, T, N, n, w0, n_bins, qmax):
+    def __init__(self, I, R, T, N, n, w0, n_bins, qmax, b, c0, M):
         self.sE = np.zeros((I, R, T))
         self.sE2 = np.zeros((I, R, T))
         self.sQ = np.zeros((I, R, T))
         self.sm = np.zeros((I, R, T))
         self.sW = np.zeros((I, R, T, N))
         self.sq = np.zeros((I, R, R, T))
+        self.sr = np.zeros((I, R, R, T))  # residual overlaps (y − Xw^a)·(y − Xw^b)
+        self.b, self.c0, self.M = b, c0, M
         self.trace = np.zeros((I, R, T, n))
         self.Emin = np.full((I, T), np.inf)
         self.hist = np.zeros((I, T, n_bins), dtype=np.int64)
@@ -320,7 +331,7 @@ class _Tally:
         self.n_bins, self.qmax = n_bins, qmax
         self.n = 0
 
-    def add(self, w, E):
+    def add(self, w, E, F):
         I, R, T, N = w.shape
         E4 = E.reshape(I, R, T)
         self.sE += E4
@@ -333,6 +344,9 @@ class _Tally:
         self.sW += w
         qab = np.einsum("iatn,ibtn->iabt", w, w) / N
         self.sq += qab
+        # (y − Xw^a)·(y − Xw^b) = 2c − b·w^b − w^a·F^b with F = b − Gw (no matrix product)
+        own = 2.0 * self.c0[:, None, None] - np.einsum("irtn,in->irt", w, self.b)
+        self.sr += own[:, None] - np.einsum("iatn,ibtn->iabt", w, F)
         a, bb = np.triu_indices(R, k=1)
         if a.size:
             qp = qab[:, a, bb, :]  # (I, P, T)
@@ -367,6 +381,9 @@ def _estimates(tl: _Tally, i, betas, N, K, rho, keep, bridge):
     sub = tl.sq[i][np.ix_(r, r)]  # (R', R', T)
     P = r.size * (r.size - 1)
     q = (sub.sum(axis=(0, 1)) - np.einsum("aat->t", sub)) / P / n if P else np.full_like(e, np.nan)
+    sub = tl.sr[i][np.ix_(r, r)] / (n * tl.M)
+    diag = np.einsum("aat->t", sub)
+    train = (sub.sum(axis=(0, 1)) - diag) / P if P else np.full_like(e, np.nan)
     herm, trap = _integrate(betas, e, -var)
     lo, hi = bridge
     norm = math.log(n * r.size)
@@ -374,7 +391,8 @@ def _estimates(tl: _Tally, i, betas, N, K, rho, keep, bridge):
     phi = math.log(K) + np.concatenate([[0.0], np.cumsum(steps)]) / N
     out = {"energy": e, "energy_var": var, "Q": Q, "q": q, "free_entropy": phi,
            "entropy": phi + betas * e, "free_entropy_ti": math.log(K) - herm,
-           "ti_error": np.abs(herm - trap)}  # fmt: skip
+           "ti_error": np.abs(herm - trap), "train": train,
+           "train_sample": diag / r.size}  # fmt: skip
     if tl.w0 is not None:
         m = tl.sm[i, r].mean(axis=0) / n
         out.update(m=m, mse=rho - 2.0 * m + q, mse_sample=rho - 2.0 * m + Q)
@@ -491,7 +509,7 @@ def _run_batch(Xs, ys, lv, betas, ridge, w0s, sweeps, burn, replicas, rngs, n_bi
     qmax = float(np.max(lv**2))
     edges = np.linspace(-qmax, qmax, n_bins + 1)
     w0 = None if w0s[0] is None else np.stack(w0s)
-    tally = _Tally(I, R, T, N, sweeps, w0, n_bins, qmax)
+    tally = _Tally(I, R, T, N, sweeps, w0, n_bins, qmax, b, c0, Xs[0].shape[0])
     acc = np.zeros((I, max(T - 1, 0)))
     tries = np.zeros(max(T - 1, 0))
     n_swap = R * (T // 2)
@@ -507,7 +525,7 @@ def _run_batch(Xs, ys, lv, betas, ridge, w0s, sweeps, burn, replicas, rngs, n_bi
                 acc[:, t] += ok.sum(axis=1)
                 tries[t] += R
         if s >= burn:
-            tally.add(ch.w.reshape(I, R, T, N), E)
+            tally.add(ch.w.reshape(I, R, T, N), E, ch.F.reshape(I, R, T, N))
     out = []
     for j in range(I):
         rho = None if w0 is None else float(w0[j] @ w0[j]) / N

@@ -4,7 +4,8 @@ The 1RSB free entropy of the card with the nested single-site term kept abstract
 ``φ₁(Q̂, m̂, q̂₀, q̂₁, x) = E_{w⁰,z₀} (1/x) ln E_{z₁}[Z^x]``; the energetic term is derived from
 the n-replica determinant with a Parisi overlap matrix; the stationarity equations (nine of them,
 the Parisi parameter ``x`` included) are obtained by differentiation; the reductions to RS
-(``q₁ = q₀``) and at ``x = 1`` are derived.
+(``q₁ = q₀``) and at ``x = 1`` are derived. :func:`training_error_derivation` derives the
+training errors of a Gibbs sample and of the Gibbs mean from the replicated residual measure.
 
 References
 ----------
@@ -27,12 +28,15 @@ from .regression import Q, Q_hat, alpha, beta, m, m_hat, rho, sigma2
 __all__ = [
     "FrozenDerivation",
     "RSBDerivation",
+    "TrainingErrorDerivation",
     "energetic_from_replicas",
     "frozen_derivation",
     "lambdify_energetic",
     "lambdify_free_entropy",
     "lambdify_gradient",
+    "lambdify_training_error",
     "rsb_derivation",
+    "training_error_derivation",
 ]
 
 q0, q1 = sp.symbols("q_0 q_1", real=True)
@@ -372,3 +376,140 @@ def frozen_derivation() -> FrozenDerivation:
         x_stationarity=x_stat,
         rs_entropy_identity=ent_id,
     )
+
+
+# ---------------------------------------------------------------------------- training error
+@dataclass(frozen=True)
+class TrainingErrorDerivation:
+    """Training errors of the 1RSB solution, derived from the replicated residual measure.
+
+    Per sample, the residuals ``u_a = y − x·w^a`` of ``n`` replicas are Gaussian under the
+    cavity measure with the Parisi covariance ``C = (Q − q₁)I + (q₁ − q₀)B + E₀J`` (``B``
+    the block-diagonal ones of blocks of ``x`` replicas, ``J`` all ones,
+    ``E₀ = ρ − 2m + q₀ + σ²``); the sample's Boltzmann factor ``e^{−β|u|²/2}`` tilts it to the
+    covariance ``K = C(I + βC)⁻¹``. ``I, B, J`` span a commutative algebra
+    (``B² = xB``, ``BJ = xJ``, ``J² = nJ``) in which ``K`` is computed for symbolic ``n, x``
+    and continued to ``n → 0``. A Gibbs sample's training error is the diagonal ``K_aa``; the
+    Gibbs mean's, ``E(y − x·⟨w⟩)² = E⟨u_a u_b⟩`` (``a ≠ b``), is the average of ``K_ab`` over
+    pairs: same block with weight ``(x − 1)/(n − 1) → 1 − x``, different blocks with weight
+    ``(n − x)/(n − 1) → x``.
+
+    Attributes
+    ----------
+    tilted : tuple of sympy.Expr
+        ``(k_I, k_B, k_J)`` of ``K = k_I I + k_B B + k_J J`` at ``n = 0``, in ``a``, ``b``,
+        ``E₀`` (the symbols ``a_sym``, ``b_sym``, ``E0_sym``): ``((a − 1)/(aβ),
+        (b − a)/(abβx), E₀/b²)``.
+    sample, mean : sympy.Expr
+        ``E₀/b² + (Q − q₁)/a + (q₁ − q₀)/(ab)`` and ``E₀/b² + (1 − x)(q₁ − q₀)/(ab)``, in
+        ``Q, q₁, q₀, m, x`` (``a = 1 + β(Q − q₁)``, ``b = a + xβ(q₁ − q₀)``).
+    checks : dict
+        Expressions that simplify to 0 (each is asserted by ``tests/test_rsb.py``):
+        ``inverse`` (the algebra inverse times ``I + βC`` is ``I``, symbolic ``n``),
+        ``explicit_n4`` (``(I + βC)K = C`` entrywise on the explicit 4 × 4 Parisi matrix,
+        blocks of 2), ``sample_closed_form``, ``mean_closed_form``, ``energy`` (``sample`` is
+        ``(2/α)·(−∂_β)`` of the energetic term of :func:`rsb_derivation`: the energy is
+        ``(α/2)`` times the Gibbs sample's training error, plus ``λQ/2`` from the prior in φ₁),
+        ``rs_sample``/``rs_mean`` (``q₁ = q₀``: the RS ``E/(1 + χ)² + (Q − q)/(1 + χ)`` and
+        ``E/(1 + χ)²``), ``x1_sample``/``x1_mean`` (``x = 1``: RS at ``q = q₀``, no ``q₁``),
+        ``frozen_sample``/``frozen_mean`` (``q₁ = Q``: the RS errors at ``β' = xβ``, the Gibbs
+        mean's plus ``(1 − x)`` times the RS thermal term ``(Q − q)/(1 + χ)``), ``pairs``
+        (``Σ_{a≠b}`` weights sum to 1 at every ``n``).
+    """
+
+    tilted: tuple
+    sample: sp.Expr
+    mean: sp.Expr
+    checks: dict
+
+    def rows(self) -> dict:
+        """LaTeX label → expression (for tables of the derivation)."""
+        a, b, E0 = a_sym, b_sym, E0_sym
+        return {r"\varepsilon_t^{\mathrm{sample}}": E0 / b**2 + (Q - q1) / a + (q1 - q0) / (a * b),
+                r"\varepsilon_t^{\mathrm{mean}}": E0 / b**2 + (1 - x) * (q1 - q0) / (a * b)}  # fmt: skip
+
+
+def _algebra_mul(u, v, n, block):
+    """Product of ``u₁I + u₂B + u₃J`` and ``v₁I + v₂B + v₃J`` (``B² = xB``, ``BJ = JB = xJ``,
+    ``J² = nJ`` with ``x = block``)."""
+    (i1, b1, j1), (i2, b2, j2) = u, v
+    return (
+        i1 * i2,
+        i1 * b2 + b1 * i2 + block * b1 * b2,
+        i1 * j2 + j1 * i2 + block * (b1 * j2 + j1 * b2) + n * j1 * j2,
+    )
+
+
+def _algebra_matrix(u, n, block):
+    I3, B, J = sp.eye(n), sp.zeros(n, n), sp.ones(n, n)
+    for s in range(0, n, block):
+        B[s : s + block, s : s + block] = sp.ones(block, block)
+    return u[0] * I3 + u[1] * B + u[2] * J
+
+
+@lru_cache(maxsize=1)
+def training_error_derivation() -> TrainingErrorDerivation:
+    """Derive the 1RSB training errors of a Gibbs sample and of the Gibbs mean (cached).
+
+    Every expression is rational in the order parameters, so each check is decided by
+    ``sympy.cancel`` (a rational function is 0 iff its cancelled numerator is).
+
+    References
+    ----------
+    Card "1RSB (beyond the paper)" (the energetic term is ``−(α/2n) ln det(I + βC)``);
+    M. Mézard, G. Parisi, M. A. Virasoro (1987), ch. III (1RSB pair weights ``1 − x``, ``x``).
+    """
+    n = rs.n_rep
+    zero = sp.cancel
+    a, b, E0 = a_sym, b_sym, E0_sym
+    # C and I + βC in the eigenvalue coordinates a = 1 + β(Q − q₁), b = a + xβ(q₁ − q₀)
+    C = ((a - 1) / beta, (b - a) / (x * beta), E0)
+    M = (a, (b - a) / x, beta * E0)
+    ki, kb, kj = sp.symbols("k_I k_B k_J")
+    prod = _algebra_mul(M, (ki, kb, kj), n, x)
+    inv = sp.solve([prod[0] - 1, prod[1], prod[2]], [ki, kb, kj], dict=True)[0]
+    Minv = tuple(zero(inv[k]) for k in (ki, kb, kj))
+    K_n = tuple(zero(c) for c in _algebra_mul(C, Minv, n, x))
+    checks = {"inverse": sum(zero(p - t) ** 2
+                             for p, t in zip(_algebra_mul(M, Minv, n, x), (1, 0, 0)))}  # fmt: skip
+    # the explicit matrix: n = 4 replicas in blocks of x = 2
+    sub4 = {n: 4, x: 2}
+    K4 = _algebra_matrix([c.subs(sub4) for c in K_n], 4, 2)
+    C4 = _algebra_matrix([c.subs(sub4) for c in C], 4, 2)
+    checks["explicit_n4"] = sum(zero(e) ** 2 for e in (sp.eye(4) + beta * C4) * K4 - C4)
+    K0 = tuple(zero(c.subs(n, 0)) for c in K_n)
+    diag, same, diff = K0[0] + K0[1] + K0[2], K0[1] + K0[2], K0[2]
+    w_same, w_diff = (x - 1) / (n - 1), (n - x) / (n - 1)
+    checks["pairs"] = zero(w_same + w_diff - 1)
+    sample_ab = zero(diag)
+    mean_ab = zero(w_same.subs(n, 0) * same + w_diff.subs(n, 0) * diff)
+    d1, d0 = C[0], C[1]  # Q − q₁, q₁ − q₀
+    checks["sample_closed_form"] = zero(sample_ab - (E0 / b**2 + d1 / a + d0 / (a * b)))
+    checks["mean_closed_form"] = zero(mean_ab - (E0 / b**2 + (1 - x) * d0 / (a * b)))
+    # back to (m, q₀, q₁, Q)
+    forward = {a: 1 + beta * (Q - q1), b: 1 + beta * (Q - q1) + x * beta * (q1 - q0), E0: _E0()}
+    sample = sample_ab.subs(forward)
+    mean = mean_ab.subs(forward)
+    energy = -sp.diff(rsb_derivation().energetic, beta)
+    checks["energy"] = zero(sample - 2 * energy / alpha)
+    # RS: q₁ = q₀ (b = a, any x) and x = 1 (b = 1 + β(Q − q₀), any q₁): E/(1 + χ)² and
+    # E/(1 + χ)² + (Q − q)/(1 + χ) with 1 + χ = b, Q − q = (b − 1)/β
+    rs_mean = E0 / b**2
+    rs_sample = rs_mean + (b - 1) / (beta * b)
+    checks["rs_sample"] = zero(sample_ab.subs(a, b) - rs_sample)
+    checks["rs_mean"] = zero(mean_ab.subs(a, b) - rs_mean)
+    checks["x1_sample"] = zero(sample_ab.subs(x, 1) - rs_sample)
+    checks["x1_mean"] = zero(mean_ab.subs(x, 1) - rs_mean)
+    # frozen: q₁ = Q (a = 1), the RS errors at β' = xβ: 1 + χ' = b, Q − q = (b − 1)/(xβ)
+    thermal_f = (b - 1) / (x * beta * b)
+    checks["frozen_sample"] = zero(sample_ab.subs(a, 1) - (rs_mean + thermal_f))
+    checks["frozen_mean"] = zero(mean_ab.subs(a, 1) - (rs_mean + (1 - x) * thermal_f))
+    return TrainingErrorDerivation(tilted=K0, sample=sample, mean=mean, checks=checks)
+
+
+@lru_cache(maxsize=1)
+def lambdify_training_error():
+    """Numeric ``(sample, mean)(alpha, beta, rho, sigma2, m, q0, q1, Q, x)`` from
+    :func:`training_error_derivation`."""
+    der = training_error_derivation()
+    return sp.lambdify((*PARAMETERS, *ORDER_PARAMETERS, x), [der.sample, der.mean], "numpy")
