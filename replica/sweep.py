@@ -41,8 +41,10 @@ from .boundaries import VARY, at_boundary, entropy_boundary, interpolation_thres
 from .designs import design_from_spec, design_spec
 from .engine import run_tasks
 from .errors import ConvergenceError, check
+from .model import STALLED
 from .quantizers import Quantizer
 from .regression import QuantizedRegression, solve_rs
+from .results import MAX_ITER
 from .teachers import GaussianMixtureTeacher, GaussianTeacher
 
 __all__ = [
@@ -254,15 +256,16 @@ def _solve_points(models: list) -> list:
     """The equilibrium RS branch at every point of a line (:func:`replica.solve_rs`'s rule:
     every start, the lowest free energy), solved in lock-step by
     :func:`replica.batch.solve_rs_many` (the per-point solver, with one batched channel
-    evaluation per round). Where a point does not converge, the previous converged point of the
-    line is tried as one more start (``solve_rs(continuation=...)``); that result replaces the
-    point's only if it converged, so the rescue can only turn a failure into a solution: every
-    point that converges on its own is exactly the per-point ``solve_rs`` result, whatever its
-    neighbours."""
+    evaluation per round). Where a point fails (``max_iter`` or ``stalled``), the previous
+    converged point of the line is tried as one more start (``solve_rs(continuation=...)``);
+    that result replaces the point's only if it converged, so the rescue can only turn a
+    failure into a solution: every other point is exactly the per-point ``solve_rs`` result,
+    whatever its neighbours. ``no_rs_solution`` (β = ∞, ``D ≥ α``) is an answer, not a failure.
+    """
     sols = solve_rs_many(models)
     prev = None
     for i, model in enumerate(models):
-        if not sols[i].converged and prev is not None:
+        if sols[i].status in (MAX_ITER, STALLED) and prev is not None:
             rescued = solve_rs(model, throw=False, continuation=prev)
             if rescued.converged:
                 sols[i] = rescued

@@ -174,3 +174,15 @@ def test_the_sweep_rescue_only_replaces_a_failure(monkeypatch):
     rescued = solve_rs(ms[1], throw=False, continuation=sols[0])
     assert sols[1].branch == "continuation" and sols[1].mse == rescued.mse
     assert sols[0].mse == solve_rs(ms[0]).mse and sols[2].mse == solve_rs(ms[2]).mse
+
+
+def test_the_sweep_rescue_leaves_no_rs_solution_alone(monkeypatch):
+    # β = ∞ below the interpolation threshold: "no_rs_solution" is an answer, not a failure
+    import replica.sweep as sweep
+
+    def no_rescue(*args, **kwargs):
+        raise AssertionError("no_rs_solution must not be re-solved")
+
+    monkeypatch.setattr(sweep, "solve_rs", no_rescue)
+    sols = _solve_points([POINTS[15], POINTS[16]])
+    assert [s.status for s in sols] == ["converged", "no_rs_solution"]
