@@ -90,9 +90,19 @@ def channel_averages_many(requests, n=64) -> list[ChannelAverages]:
         comps = [j for j in range(pi.size) if pi[j] > 0]
         if not comps:
             continue
+        lev = np.array([levels[i] for i in rows.tolist()])
+        # the array path assumes what quantizers and teachers guarantee: sorted distinct
+        # finite levels, finite weights and means, variances >= 0
+        ok = np.all(np.isfinite(lev), axis=1) & np.all(lev[:, 1:] > lev[:, :-1], axis=1)
+        mix_ok = all(math.isfinite(pi[j]) and math.isfinite(mu[j]) and 0.0 <= s[j] < math.inf
+                     for j in comps)  # fmt: skip
+        if not (mix_ok and ok.all()):
+            slow[rows[~ok] if mix_ok else rows] = True
+            rows, lev = (rows[ok], lev[ok]) if mix_ok else (rows[:0], lev[:0])
+            if not rows.size:
+                continue
         P = rows.size
         reps = len(comps)
-        lev = np.array([levels[i] for i in rows.tolist()])
         vals, bad = _solve_tasks(np.tile(lev, (reps, 1)), np.repeat(mu[comps], P),
                                  np.repeat(s[comps], P), np.tile(delta[rows], reps),
                                  np.tile(A[rows], reps), np.tile(ridge[rows], reps),

@@ -122,6 +122,29 @@ def test_n_is_the_clustered_rule_order():
         _assert_same(got, channel_averages(*req[:5], n=24, derivatives=True), req[3])
 
 
+def test_odd_requests_in_a_batch_equal_the_per_point_call(monkeypatch):
+    """A single level and unsorted levels take the per-point path; Δ = 1e300, βλ = 1e300 and a
+    zero-weight mixture component stay on the array path; all agree with the per-point call."""
+    mix = GaussianTeacher().mixture()
+    two = (np.array([0.5, 0.5]), np.array([0.0, 1.0]), np.array([1.0, 0.0]))
+    zero_weight = (np.array([0.0, 1.0]), np.array([0.3, 0.0]), np.array([0.0, 1.0]))
+    lv = np.array([-1.0, 1.0])
+    reqs = [(np.array([0.5]), mix, 0.1, 3.0, 0.0, True), (lv[::-1].copy(), mix, 0.1, 3.0, 0.0, True),
+            (lv, mix, 1e300, 3.0, 0.0, True), (lv, mix, 0.1, 3.0, 1e300, True),
+            (lv, two, 0.1, math.inf, 0.2, True), (lv, zero_weight, 0.1, 3.0, 0.0, True),
+            (lv, zero_weight, 0.1, 3.0, 0.0, False)]  # fmt: skip
+    reqs += _requests()[:20]
+    fallback = []
+    monkeypatch.setattr(channel_batch, "channel_averages",
+                        lambda levels, *a, **k: fallback.append(levels.tolist())
+                        or channel_averages(levels, *a, **k))  # fmt: skip
+    many = channel_averages_many(reqs)
+    assert fallback == [[0.5], [1.0, -1.0]]
+    for i, (req, got) in enumerate(zip(reqs, many)):
+        levels, mixture, delta, A, ridge, der = req
+        _assert_same(got, channel_averages(levels, mixture, delta, A, ridge, derivatives=der), i)
+
+
 @pytest.mark.parametrize(
     "requests, match",
     [
