@@ -457,10 +457,28 @@ def interpolation_threshold(model: QuantizedRegression, throw: bool = True):
     logarithmic scan of Δ (12 points per decade): two roots closer than one scan step are not
     resolved. The model's ``alpha`` and ``beta`` are not used.
 
+    **Structured designs** (a :class:`~replica.designs.CovarianceDesign` with all ``λ > 0``;
+    :mod:`replica.structured` at β = ∞). A fixed point ``χR(−χ) = D`` reaches ``χ → ∞`` where
+    ``D`` reaches the rank limit ``lim χR(−χ) = α`` (full column rank of the law at every α:
+    :attr:`~replica.designs.SpectralLaw.rank_limit`), so again ``α_c = D(Δ_c)``, with the
+    spectral law taken at each candidate ``α = D``. With ``χR(−χ) = α − y∞(α)/χ + o(1/χ)``,
+    ``y∞`` the root of ``E[1/(yλ + 1 − α)] = 1`` (:func:`~replica.designs.threshold_constant`),
+    the channel variance ``Δ = [σ²Φ'(χ) + mse R']/R²`` tends to ``(α mse + y∞σ²)/α²``, so
+
+        g(Δ) = Δ D(Δ) − mse(Δ) − σ² y∞(D)/D     (y∞(α) = α for i.i.d. inputs: the g above).
+
+    The ground-state energy ``e`` tends to 0 along the ending branch (zero training error), so
+    the equilibrium rule is unchanged. The error at the threshold is the ``χ → ∞`` limit of the
+    structured β = ∞ error, ``gen = mse·D/y∞ + σ²[D E(u²)/(y∞ P) − 1]`` (+ σ² with
+    ``include_noise``), ``u = 1/(y∞λ + 1 − D)``, ``P = E[λu²]`` (``mse`` for i.i.d. inputs). A
+    :class:`~replica.designs.SpectralDesign` fixes the law of ``XᵀX`` whatever α (no threshold
+    in α: :func:`~replica.solve_rs` reports ``no_rs_solution`` where ``D ≥ 1 − ν({0})``) and is
+    refused, as are zero eigenvalues (rank limit ``min(α, 1 − z)``, not ``α``).
+
     Parameters
     ----------
     model : QuantizedRegression
-        Must have ``ridge = 0``.
+        Must have ``ridge = 0``; ``design`` Gaussian or a covariance design with ``λ > 0``.
     throw : bool
         Raise :class:`~replica.ConvergenceError` if the root cannot be bracketed.
 
@@ -481,9 +499,16 @@ def interpolation_threshold(model: QuantizedRegression, throw: bool = True):
     >>> round(interpolation_threshold(m).alpha_c, 3)
     0.367
     """
-    from .designs import gaussian_only
+    from .designs import CovarianceDesign, threshold_constant
 
-    gaussian_only(model, "interpolation_threshold")
+    design = model.design
+    structured = not design.gaussian
+    if structured:
+        check(isinstance(design, CovarianceDesign) and min(design.eigenvalues) > 0,
+              "model.design", "GaussianDesign() or a CovarianceDesign with all eigenvalues > 0 "
+              "(a SpectralDesign fixes the law of XᵀX whatever alpha: no threshold in alpha; "
+              "zero eigenvalues cap the rank limit at 1 - z)", design)  # fmt: skip
+        lam = np.asarray(design.eigenvalues)
     check(model.ridge == 0.0, "ridge", "0 (the threshold is defined for the ridgeless model)",
           model.ridge)  # fmt: skip
     levels = model.quantizer.levels
@@ -492,14 +517,29 @@ def interpolation_threshold(model: QuantizedRegression, throw: bool = True):
     def channel(delta):
         return channel_averages(levels, mix, delta, math.inf, 0.0)
 
+    def noise_factor(D):
+        """``y∞(D)/D`` (1 for i.i.d. inputs; ``1/E[λ]`` as D → 0)."""
+        if not structured:
+            return 1.0
+        return threshold_constant(design, D) / D if D > 0 else 1.0 / float(lam.mean())
+
     def g(log_delta):
         delta = math.exp(log_delta)
         avg = channel(delta)
-        return delta * avg.D - avg.mse - model.noise
+        if not structured:
+            return delta * avg.D - avg.mse - model.noise
+        return delta * avg.D - avg.mse - model.noise * noise_factor(avg.D)
 
     def done(alpha_c, delta, status, n, residual, others=()):
         avg = channel(delta)
         gen = avg.mse + (model.noise if model.include_noise else 0.0)
+        if structured and alpha_c > 0 and math.isfinite(alpha_c):
+            D = alpha_c
+            y = threshold_constant(design, D)
+            u = 1.0 / (y * lam + (1.0 - D))
+            P = float(np.mean(lam * u * u))
+            ratio = D * float(np.mean(u * u)) / (y * P)
+            gen += avg.mse * (D / y - 1.0) + model.noise * (ratio - 1.0)
         res = InterpolationThreshold(alpha_c=alpha_c, delta=delta, mse=avg.mse, gen_error=gen,
                                      status=status, n_iter=n, residual=residual,
                                      other_roots=others)  # fmt: skip
@@ -512,7 +552,9 @@ def interpolation_threshold(model: QuantizedRegression, throw: bool = True):
     # (q_K − q_1)√(Δ/2π) while mse + σ² ≤ (√ρ + ω)² + σ², so g > 0 beyond the upper end below
     # (with a safety factor 100; 1e8 unless ω is tiny): no root lies beyond it
     cmax = float(np.max(np.abs(levels)))
-    bound = ((math.sqrt(model.rho) + cmax) ** 2 + model.noise) / (levels[-1] - levels[0])
+    # (structured: σ² y∞(D)/D → σ²/E[λ] at the small D of large Δ)
+    scale = max(1.0, 1.0 / float(lam.mean())) if structured else 1.0
+    bound = ((math.sqrt(model.rho) + cmax) ** 2 + model.noise * scale) / (levels[-1] - levels[0])
     hi = max(1e8, 100.0 * 2.0 * math.pi * bound**2)
     logs = np.linspace(math.log(1e-12), math.log(hi), round(12 * math.log10(hi / 1e-12)) + 1)
     vals = np.array([g(x) for x in logs])

@@ -342,9 +342,7 @@ class SpectralLaw:
         Gaussian design, ``y∞ = α``): the root of ``E[1/(yλ + 1 − α)] = 1``. With it the β = ∞
         channel variance at ``χ → ∞`` solves ``Δα² = mse·α + y∞σ²`` (used by
         :func:`replica.boundaries.interpolation_threshold`)."""
-        if self._lam is None:
-            return self.alpha
-        return _y_root(self._lam, self.alpha)[0]
+        return threshold_constant(self.design, self.alpha)
 
     # --- real axis
     def _kappa(self, s):
@@ -644,6 +642,17 @@ def _decreasing_root(h, lo, hi):
         if np.all(done):
             break
     return x
+
+
+def threshold_constant(design: Design, alpha: float) -> float:
+    """``y∞(α)``, the root of ``E[1/(yλ + 1 − α)] = 1``, for a covariance design with all
+    ``λ > 0`` (``α`` for the Gaussian design), without building a :class:`SpectralLaw` (the
+    interpolation threshold evaluates it at hundreds of α): ``χ[χR(−χ) − α] → −y∞``."""
+    if isinstance(design, GaussianDesign):
+        return float(alpha)
+    check(isinstance(design, CovarianceDesign) and min(design.eigenvalues) > 0, "design",
+          "GaussianDesign or a CovarianceDesign with all eigenvalues > 0", design)  # fmt: skip
+    return _y_root(np.asarray(design.eigenvalues), float(alpha))[0]
 
 
 def _y_root(lam, D):

@@ -59,6 +59,7 @@ import math
 from dataclasses import replace
 
 import numpy as np
+from scipy import optimize
 
 from .channel import ChannelAverages, channel_averages
 from .designs import CovarianceDesign, GaussianDesign, SpectralDesign
@@ -179,8 +180,13 @@ def solve_rs_structured(
     At β = ∞ (the ground state) the fixed point is ``χR(−χ) = D`` with the staircase channel
     (:func:`rs_map_structured`); where ``D`` reaches the rank limit ``lim χR(−χ)``
     (:attr:`~replica.designs.SpectralLaw.rank_limit`, ``α`` for i.i.d. inputs) there is no
-    finite χ: status ``"no_rs_solution"``, as :func:`replica.solve_rs` reports ``D ≥ α``. As
-    there, a large-susceptibility start (``χ = 10³``) is tried where the others fail.
+    finite χ: status ``"no_rs_solution"``, as :func:`replica.solve_rs` reports ``D ≥ α``. Near
+    that threshold ``ln χ'`` is very sensitive to Δ and the iteration can stall at the box edge
+    ``χ = e^{40}``: where no start converges, the fixed point is bracketed instead (nested
+    Brent, :func:`_bracketed_inf`): ``Δ*(χ)`` solves the Δ-equation at fixed χ and
+    ``g(ln χ) = ln χ'(Δ*(χ), χ) − ln χ`` is positive at small χ; a sign change below the edge
+    is the solution (polished by Newton, ``branch="bracketed"``), none (``g > 0`` at the edge:
+    ``χ' > e^{40}``) is ``"no_rs_solution"``.
     """
     _check_model(model)
     what = f"solve_rs_structured({model.design!r}, alpha={model.alpha:g}, beta={model.beta:g})"
@@ -192,8 +198,10 @@ def solve_rs_structured(
         sol = _solve_one(model, st, tol, max_iter, damping)
         attempts.append(sol)
     if init is None and math.isinf(model.beta) and not any(a.converged for a in attempts):
-        sol = _solve_one(model, (model.rho, 1e3), tol, max_iter, damping)
-        attempts.append(replace(sol, branch="large-chi"))
+        start, n_used = _bracketed_inf(model, max(max_iter, 600))
+        if start is not None:
+            sol = _solve_one(model, start, tol, max_iter, damping)
+            attempts.append(replace(sol, branch="bracketed", n_iter=sol.n_iter + n_used))
     distinct = []
     for a in attempts:
         if not any(_same_branch(a, b) for b in distinct):
@@ -233,8 +241,8 @@ def _solve_one(model, init, tol, max_iter, damping) -> RSSolution:
         cache[y.tobytes()] = (avg, spec, c_new)
         log_c = math.log(max(c_new, _TINY)) if math.isfinite(c_new) else hi[1] + 1.0
         out = np.array([math.log(max(d_new, _TINY)) - y[0], log_c - y[1]])
-        if not math.isfinite(c_new) and y[1] >= hi[1]:
-            out[1] = 0.0  # at the edge with χ' = ∞: solved in χ (only Δ is left to converge)
+        if not math.isfinite(c_new) and y[1] >= hi[1] and abs(out[0]) < tol:
+            raise _NoSolution(y, out)  # Δ converged at the edge with D at the rank limit
         if not jac:
             J = None
         elif inf_beta:
@@ -247,10 +255,121 @@ def _solve_one(model, init, tol, max_iter, damping) -> RSSolution:
         return np.clip(v, _LOG_LO, hi)
 
     y = np.array([math.log(delta), math.log(chi)])
+    try:
+        y, res, stalled = _iterate(residual, box, y, tol, max_iter, damping, inf_beta,
+                                   lambda: n_eval)  # fmt: skip
+    except _NoSolution as stop:
+        y, res = stop.args
+        stalled = False
+    y = np.clip(y, _LOG_LO, hi)
+    delta, chi = math.exp(y[0]), math.exp(y[1])
+    got = cache.get(y.tobytes())
+    if got is None:
+        _, chi_new, avg, spec = rs_map_structured(model, delta, chi)
+    else:
+        avg, spec, chi_new = got
+    resid = float(np.max(np.abs(res)))
+    finite = math.isfinite(resid) and avg is not None
+    status = CONVERGED if finite and resid < tol else (STALLED if stalled else MAX_ITER)
+    if inf_beta and avg is not None and math.isinf(chi_new):
+        status = NO_RS_SOLUTION
+    if avg is None:
+        raise ValueError(f"model: R(-chi) <= 0 at chi={chi:g} for {model.design!r}")
+    return _assemble(model, delta, chi, avg, spec, status=status, n_iter=n_eval,
+                     residual=resid, branch=name)  # fmt: skip
+
+
+def _bracketed_inf(model, budget):
+    """``((mse, χ), n_eval)``: the β = ∞ fixed point bracketed by nested Brent solves in
+    ``(ln Δ, ln χ)`` (see :func:`solve_rs_structured`), or the edge ``χ = e^{40}`` with its
+    ``Δ*`` where ``g > 0`` there (no RS solution); ``(None, n_eval)`` if the budget ran out or
+    no sign change was found."""
+    levels, mix, s2 = model.quantizer.levels, model.teacher.mixture(), model.noise
+    law = model.design.law(model.alpha)
+    n_eval = 0
+    u_prev = [math.log(max((model.rho + s2) / model.alpha, 1e-300))]
+
+    def delta_star(lc):
+        chi = math.exp(lc)
+        _, R, dR = _spectral(model, chi)
+        phi_p = R - chi * dR
+        if not phi_p > 1e-3 * R:
+            phi_p = law.phi_prime(chi)
+        shift = model.ridge / R
+
+        def avg_at(u):
+            nonlocal n_eval
+            n_eval += 1
+            if n_eval > budget:
+                raise _Budget
+            return channel_averages(levels, mix, math.exp(u), math.inf, shift)
+
+        def h(u):  # ln Δ' − ln Δ at fixed χ: +∞ as Δ → 0, −∞ as Δ → ∞ (Δ' is bounded)
+            d_new = (s2 * phi_p + avg_at(u).mse * dR) / (R * R)
+            return math.log(max(d_new, _TINY)) - u
+
+        u = optimize.brentq(h, *_sign_bracket(h, u_prev[0]), xtol=1e-13, rtol=1e-15)
+        u_prev[0] = u
+        return u, avg_at(u)
+
+    def g(lc):
+        u, avg = delta_star(lc)
+        c_new = law.chi_of_d(avg.D)[0]
+        log_c = math.log(max(c_new, _TINY)) if math.isfinite(c_new) else _LOG_HI_CHI_INF + 1.0
+        return log_c - lc, u, avg
+
+    def start(u, lc, avg):
+        return (avg.mse, math.exp(lc)), n_eval
+
+    try:
+        top = g(_LOG_HI_CHI_INF)
+        if top[0] > 0:  # χ' > e^{40} at the edge: no solution in the box
+            return start(top[1], _LOG_HI_CHI_INF, top[2])
+        lo, step = 0.0, 1.0
+        while g(lo)[0] <= 0:
+            if lo <= _LOG_LO:
+                return None, n_eval
+            lo, step = max(lo - step, _LOG_LO), 2.0 * step
+        lc = optimize.brentq(lambda x: g(x)[0], lo, _LOG_HI_CHI_INF, xtol=1e-12, rtol=1e-15)
+        val, u, avg = g(lc)
+    except (_Budget, ValueError, RuntimeError):
+        return None, n_eval
+    return start(u, lc, avg) if abs(val) < 1e-6 else (None, n_eval)
+
+
+class _Budget(Exception):
+    """Internal: the evaluation budget of :func:`_bracketed_inf` ran out."""
+
+
+def _sign_bracket(fun, x0, step=1.0):
+    """``(a, b)`` with ``fun(a) > 0 ≥ fun(b)`` for a function positive far left and negative far
+    right, searched outwards from ``x0`` in doubling steps within ``[_LOG_LO, _LOG_HI]``."""
+    f0 = fun(x0)
+    direction = 1.0 if f0 > 0 else -1.0
+    while True:
+        x = min(max(x0 + direction * step, _LOG_LO), _LOG_HI)
+        fx = fun(x)
+        if not (math.isfinite(f0) and math.isfinite(fx)):
+            raise ValueError("non-finite value while bracketing")
+        if (fx > 0) != (f0 > 0):
+            return (x0, x) if direction > 0 else (x, x0)
+        if x in (_LOG_LO, _LOG_HI):
+            raise ValueError("no sign change in the box")
+        x0, f0, step = x, fx, 2.0 * step
+
+
+class _NoSolution(Exception):
+    """Internal: β = ∞, Δ converged at the box edge of χ with ``χ' = ∞``."""
+
+
+def _iterate(residual, box, y, tol, max_iter, damping, inf_beta, n_used):
+    """Picard, damped, then trust-region Newton steps on ``residual`` from ``y``; returns
+    ``(y, res, stalled)``."""
+    stalled = False
     res, J = residual(y)
     # state evolution (Picard) while it contracts fast, then damped steps, then Newton
     for _ in range(20):
-        if not (np.max(np.abs(res)) >= 1e-2 and n_eval < max_iter):
+        if not (np.max(np.abs(res)) >= 1e-2 and n_used() < max_iter):
             break
         r_try, j_try = residual(box(y + res))
         ratio = np.max(np.abs(r_try)) / np.max(np.abs(res))
@@ -261,15 +380,15 @@ def _solve_one(model, init, tol, max_iter, damping) -> RSSolution:
             break
     # (at β = ∞ the χ-map is singular where D reaches the rank limit: damp longer, as solve_rs)
     damped_until = 0.3 if inf_beta else 1.0
-    while np.max(np.abs(res)) >= damped_until and n_eval < min(60, max_iter):
+    while np.max(np.abs(res)) >= damped_until and n_used() < min(60, max_iter):
         y = box(y + (1.0 - damping) * res)
         res, J = residual(y)
-    trust, best, best_at, stalled = 1.0, np.max(np.abs(res)), n_eval, False
-    while np.max(np.abs(res)) >= tol and n_eval + 2 <= max_iter:
+    trust, best, best_at, stalled = 1.0, np.max(np.abs(res)), n_used(), False
+    while np.max(np.abs(res)) >= tol and n_used() + 2 <= max_iter:
         cur = np.max(np.abs(res))
         if cur < 0.5 * best:
-            best, best_at = cur, n_eval
-        elif n_eval - best_at > 60:
+            best, best_at = cur, n_used()
+        elif n_used() - best_at > 60:
             stalled = True
             break
         step = None
@@ -289,22 +408,7 @@ def _solve_one(model, init, tol, max_iter, damping) -> RSSolution:
             trust = max(0.25 * trust, 0.05)
             y = box(y + (1.0 - damping) * res * (0.5 if np.isfinite(res).all() else 0.0))
             res, J = residual(y)
-    y = np.clip(y, _LOG_LO, hi)
-    delta, chi = math.exp(y[0]), math.exp(y[1])
-    got = cache.get(y.tobytes())
-    if got is None:
-        _, chi_new, avg, spec = rs_map_structured(model, delta, chi)
-    else:
-        avg, spec, chi_new = got
-    resid = float(np.max(np.abs(res)))
-    finite = math.isfinite(resid) and avg is not None
-    status = CONVERGED if finite and resid < tol else (STALLED if stalled else MAX_ITER)
-    if inf_beta and avg is not None and math.isinf(chi_new):
-        status = NO_RS_SOLUTION
-    if avg is None:
-        raise ValueError(f"model: R(-chi) <= 0 at chi={chi:g} for {model.design!r}")
-    return _assemble(model, delta, chi, avg, spec, status=status, n_iter=n_eval,
-                     residual=resid, branch=name)  # fmt: skip
+    return y, res, stalled
 
 
 def _log_jacobian(model, delta, chi, avg: ChannelAverages, spec):

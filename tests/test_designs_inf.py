@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from replica import QuantizedRegression, Quantizer, solve_rs
+from replica.boundaries import interpolation_threshold
 from replica.designs import CovarianceDesign, GaussianDesign, SpectralDesign
 from replica.model import NO_RS_SOLUTION
 from replica.structured import solve_rs_structured, vamp_state_evolution
@@ -182,3 +183,60 @@ def test_structured_beta_inf_refusals():
         vamp_state_evolution(m)
     with pytest.raises(ValueError, match="model"):
         solve_rs_structured("not a model")
+
+
+# ----------------------------------------------------------------------------- threshold
+
+GRIDS = [(1, 1.0, 0.1), (2, 1.5, 0.1), (3, 2.0, 0.5), (2, 3.0, 0.0)]
+
+
+@pytest.mark.parametrize("bits,width,noise", GRIDS)
+def test_flat_covariance_interpolation_threshold_is_the_iid_one(bits, width, noise):
+    # λ ≡ 1 through the structured code (y∞(α) = α solved numerically, the error's λ-form)
+    # against the i.i.d. code: the same root of the same g up to rounding, so 1e-8 (measured
+    # ≤ 5e-16)
+    m = QuantizedRegression(quantizer=Quantizer.uniform(bits, width), alpha=1.0, beta=1.0,
+                            noise=noise)  # fmt: skip
+    ref = interpolation_threshold(m)
+    got = interpolation_threshold(m.replace(design=CovarianceDesign(eigenvalues=[1.0, 1.0])))
+    assert got.status == ref.status == "converged"
+    for n in ("alpha_c", "delta", "mse", "gen_error", "residual"):
+        assert getattr(got, n) == pytest.approx(getattr(ref, n), rel=1e-8, abs=1e-8), n
+
+
+@pytest.mark.parametrize("design", STRUCTURED[:2])
+@pytest.mark.parametrize("bits,width,noise", [GRIDS[0], GRIDS[2]])
+def test_structured_interpolation_threshold_against_the_solver(design, bits, width, noise):
+    # the structured β = ∞ solver just below and above α_c: no RS solution at α_c(1 − 1e-3);
+    # solutions at α_c(1 + ε), ε = 1e-2, 1e-3, whose χ grows like 1/ε, whose ground-state
+    # energy vanishes like ε² (zero training error at α_c), and whose Δ, mse and gen_error
+    # approach the threshold's limits linearly in ε (gap shrinks ~10x; < 1e-2 relative at 1e-3)
+    m = QuantizedRegression(quantizer=Quantizer.uniform(bits, width), alpha=1.0,
+                            beta=math.inf, noise=noise, design=design)  # fmt: skip
+    thr = interpolation_threshold(m)
+    assert thr.converged and 0 < thr.alpha_c < 1 and thr.residual < 1e-10
+    # a non-flat spectrum moves the threshold (with σ² > 0; the test can fail)
+    iid = interpolation_threshold(m.replace(design=GaussianDesign()))
+    assert abs(thr.alpha_c - iid.alpha_c) > 1e-3
+    below = solve_rs(m.replace(alpha=thr.alpha_c * (1 - 1e-3)), throw=False)
+    assert below.status == NO_RS_SOLUTION
+    sols = [solve_rs(m.replace(alpha=thr.alpha_c * (1 + eps))) for eps in (1e-2, 1e-3)]
+    assert all(s.converged for s in sols)
+    assert 5 < sols[1].chi / sols[0].chi < 20
+    assert 0 <= sols[1].energy < sols[0].energy / 50 and sols[1].energy < 1e-6
+    for n in ("delta", "mse", "gen_error"):
+        ref = getattr(thr, n)
+        gaps = [abs(getattr(s, n) - ref) for s in sols]
+        assert gaps[1] < 0.2 * gaps[0] and gaps[1] < 1e-2 * (1 + abs(ref)), (n, gaps)
+
+
+def test_interpolation_threshold_refuses_what_it_does_not_cover():
+    m = QuantizedRegression(quantizer=Quantizer.uniform(1, 1.0), alpha=1.0, beta=1.0, noise=0.1)
+    # an atomic law of XᵀX is fixed whatever α: no threshold in α
+    with pytest.raises(ValueError, match="SpectralDesign"):
+        interpolation_threshold(m.replace(design=SpectralDesign.orthogonal(0.5)))
+    # zero eigenvalues: the rank limit is min(α, 1 − z), not α
+    with pytest.raises(ValueError, match="eigenvalues > 0"):
+        interpolation_threshold(m.replace(design=CovarianceDesign(eigenvalues=[0.0, 1.0])))
+    with pytest.raises(ValueError, match="ridge"):
+        interpolation_threshold(m.replace(ridge=0.1, design=STRUCTURED[1]))
