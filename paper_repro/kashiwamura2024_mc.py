@@ -27,7 +27,8 @@ Tables (``figures/data/kashiwamura2024_mc/``): ``size_means.csv``, ``extrapolati
 ``train_extrapolation.csv`` (the training errors at ``rsb``: Gibbs mean ``‖y − X⟨w⟩‖²/M``, a
 Gibbs sample ``⟨‖y − Xw‖²⟩/M`` and their per-instance difference, against RS, 1RSB and the
 1RSB Gibbs-mean form ``E₀/b²`` that ``RSBSolution.train_error`` used before these data), each
-with a ``.meta.json`` record. Figures: ``mc_validation.png``, ``mc_phase_omega.png``.
+with a ``.meta.json`` record. Figures: ``mc_validation.png``, ``mc_phase_omega.png``,
+``mc_train_error.png``.
 """
 
 from __future__ import annotations
@@ -528,7 +529,40 @@ def plot(data_dir: Path, fig_dir: Path) -> list[Path]:
             ax.legend(fontsize=6)
         axes[1, j].set_xlabel(r"width $\omega$")
     out.append(save_figure(fig, fig_dir / "mc_phase_omega.png"))
+    if (data_dir / "train_extrapolation.csv").exists():
+        out.append(_plot_train(plt, data_dir, fig_dir))
     return out
+
+
+def _plot_train(plt, data_dir: Path, fig_dir: Path) -> Path:
+    """``mc_train_error.png``: the training errors at ``rsb`` against 1/N with RS, 1RSB and
+    the 1RSB Gibbs-mean form ``E₀/b²`` used before these data."""
+    sizes, _ = load_csv(data_dir / "train_sizes.csv")
+    ext, _ = load_csv(data_dir / "train_extrapolation.csv")
+    names = {"train": "Gibbs mean ‖y − X⟨w⟩‖²/M", "train_sample": "Gibbs sample ⟨‖y − Xw‖²⟩/M",
+             "train_thermal": "difference (sample − mean)"}  # fmt: skip
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
+    for ax, (k, title) in zip(axes, names.items()):
+        sel = sizes["quantity"] == k
+        n = sizes["n"][sel]
+        f = {c: ext[c][np.flatnonzero(ext["quantity"] == k)[0]] for c in ext}
+        ax.errorbar(1 / n, sizes["mean"][sel], sizes["sem"][sel], fmt="o", color="C3", ms=4,
+                    capsize=2, label="Monte Carlo")  # fmt: skip
+        ax.errorbar([0], [f["inf"]], [f["inf_se"]], fmt="s", color="C3", ms=5, capsize=3,
+                    label=f"N → ∞: {f['inf']:.4f} ± {f['inf_se']:.4f}")  # fmt: skip
+        ax.axhline(f["rs"], color="k", ls="--", lw=1, label=f"RS {f['rs']:.4f}")
+        ax.axhline(
+            f["rsb"], color="C2", lw=1.2, label=f"1RSB {f['rsb']:.4f} (z = {f['z_rsb']:.1f})"
+        )
+        if k != "train_sample":
+            ax.axhline(f["rsb_q0form"], color="C2", ls=":", lw=1.2,
+                       label=f"1RSB without (1−x)(q₁−q₀)/(ab): {f['rsb_q0form']:.4f} "
+                             f"(z = {f['z_rsb_q0form']:.1f})")  # fmt: skip
+        ax.set_xlabel("1/N")
+        ax.set_title(title, fontsize=9)
+        ax.legend(fontsize=6)
+    fig.suptitle("training error, b = 2, ω = 2.7, α = 2, β = 5, σ² = 0.1 (AT = 1.35)", fontsize=10)
+    return save_figure(fig, fig_dir / "mc_train_error.png")
 
 
 if __name__ == "__main__":  # pragma: no cover - use `replica repro kashiwamura2024_mc`

@@ -26,7 +26,8 @@ def test_rs_phase_extrapolation_agrees_with_solve_rs():
                        batch=16)  # fmt: skip
     assert np.all(ds["n_equilibrated"].values == 16)
     top = -1  # beta = 5
-    for k in ("energy", "mse", "mse_sample", "q", "free_entropy", "entropy"):
+    for k in ("energy", "mse", "mse_sample", "q", "free_entropy", "entropy", "train",
+              "train_sample"):  # fmt: skip
         z = float(ds[f"z_{k}"].values[top])
         assert np.isfinite(z) and abs(z) <= 3.0, (k, float(ds[f"{k}_inf"][top]),
                                                   float(ds[f"{k}_inf_se"][top]),

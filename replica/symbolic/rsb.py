@@ -414,7 +414,9 @@ class TrainingErrorDerivation:
         ``E/(1 + χ)²``), ``x1_sample``/``x1_mean`` (``x = 1``: RS at ``q = q₀``, no ``q₁``),
         ``frozen_sample``/``frozen_mean`` (``q₁ = Q``: the RS errors at ``β' = xβ``, the Gibbs
         mean's plus ``(1 − x)`` times the RS thermal term ``(Q − q)/(1 + χ)``), ``pairs``
-        (``Σ_{a≠b}`` weights sum to 1 at every ``n``).
+        (``Σ_{a≠b}`` weights sum to 1 at every ``n``), ``cavity_sample``/``cavity_mean``
+        (the same errors by the cavity method with a reweighted Ruelle cascade of states, an
+        independent route: :func:`_cavity_checks`).
     """
 
     tilted: tuple
@@ -504,7 +506,40 @@ def training_error_derivation() -> TrainingErrorDerivation:
     thermal_f = (b - 1) / (x * beta * b)
     checks["frozen_sample"] = zero(sample_ab.subs(a, 1) - (rs_mean + thermal_f))
     checks["frozen_mean"] = zero(mean_ab.subs(a, 1) - (rs_mean + (1 - x) * thermal_f))
+    checks.update(_cavity_checks(sample_ab, mean_ab))
     return TrainingErrorDerivation(tilted=K0, sample=sample, mean=mean, checks=checks)
+
+
+def _cavity_checks(sample_ab, mean_ab) -> dict:
+    """The same errors by the cavity method (an independent route, no replicas).
+
+    Without sample μ, its residual ``r = y − h`` is ``N(r_s, Q − q₁)`` inside state ``s``; the
+    state residuals ``r_s`` are ``N(r₀, q₁ − q₀)`` (``r₀ ~ N(0, E₀)`` over the disorder) and
+    the state weights form a Poisson–Dirichlet (Ruelle) cascade of parameter ``x``. Adding μ
+    multiplies state ``s`` by ``∫ N(r; r_s, Q − q₁) e^{−βr²/2} ∝ e^{−βr_s²/(2a)}``: inside the
+    state ``r`` has mean ``r_s/a`` and variance ``(Q − q₁)/a``; the cascade reweighted by these
+    factors is again one, with the marks ``r_s`` tilted by their ``x``-th power,
+    ``e^{−xβr_s²/(2a)}`` (Gaussian, precision ``1/(q₁ − q₀) + xβ/a``). Two replicas lie in the
+    same state with probability ``1 − x``. Returns ``{"cavity_sample", "cavity_mean"}``:
+    the differences from the replica results (0)."""
+    a, b, E0 = a_sym, b_sym, E0_sym
+    d1, d0 = (a - 1) / beta, (b - a) / (x * beta)  # Q − q₁, q₁ − q₀
+    r0 = sp.Symbol("r_0", real=True)
+    prec = 1 / d0 + x * beta / a  # tilted precision of the state residuals
+    mean_rs, var_rs = (r0 / d0) / prec, 1 / prec
+    u1 = mean_rs / a  # E_t[r_s/a]
+    u2 = (mean_rs**2 + var_rs) / a**2  # E_t[(r_s/a)²]
+    sample = u2 + d1 / a
+    mean = (1 - x) * u2 + x * u1**2
+
+    def disorder(e):  # E over r₀ ~ N(0, E₀) of a polynomial of degree 2 in r₀
+        p = sp.Poly(e, r0)
+        if p.degree() > 2:  # pragma: no cover - the tilts are Gaussian
+            raise AssertionError(f"expected a quadratic in r_0, got degree {p.degree()}")
+        return p.coeff_monomial(r0**2) * E0 + p.coeff_monomial(1)
+
+    return {"cavity_sample": sp.cancel(disorder(sample) - sample_ab),
+            "cavity_mean": sp.cancel(disorder(mean) - mean_ab)}  # fmt: skip
 
 
 @lru_cache(maxsize=1)
