@@ -418,11 +418,13 @@ def _posterior_many(r, A, lev, ridge, moments, lnz, ent, work, r_max):
     return f, v, tmp.sum(axis=0), np.einsum("kpn,kpn->pn", tmp, dev)
 
 
-def _stair_mean(values, u, above):
-    """``gauss.staircase_mean`` for rows of values (P, K) with standardised thresholds."""
+def _stair_mean(values, tails, above, cell):
+    """``gauss.staircase_mean`` for rows of values (P, K): ``tails`` the normal tail beyond
+    each threshold on the far side of the mean (Φ(u) above it, 1 − Φ(u) below), ``cell`` the
+    index of the cell holding the mean."""
     jumps = np.diff(values, axis=-1)
-    terms = np.where(above, -jumps * gauss.norm_cdf(u), jumps * gauss.norm_sf(u))
-    anchor = np.take_along_axis(values, above.sum(axis=-1)[:, None], axis=1)[:, 0]
+    terms = np.where(above, -jumps, jumps) * tails
+    anchor = np.take_along_axis(values, cell, axis=1)[:, 0]
     return anchor + terms.sum(axis=-1)
 
 
@@ -437,15 +439,19 @@ def _hard_many(lev, mu, tau, g, post_var, shift, der):
     with np.errstate(divide="ignore", invalid="ignore"):
         u = (r_k - mu_) / sd_
     u = np.where(sd_ > 0, u, np.where(above, -np.inf, np.inf))
-    ef = _stair_mean(lev, u, above)
-    q = _stair_mean(lev**2, u, above)
+    # the tail probabilities once for the three staircase means
+    tails = np.where(above, gauss.norm_cdf(u), gauss.norm_sf(u))
+    cell = above.sum(axis=-1)[:, None]
+    ef = _stair_mean(lev, tails, above, cell)
+    q = _stair_mean(lev**2, tails, above, cell)
     dlev = np.diff(lev, axis=1)
     stein = (sd_ * dlev * gauss.norm_pdf(u)).sum(axis=-1)
     m = mu * ef + g * stein
     uc = np.clip((r_k - mu_) / sd_, -1e6, 1e6)
     dq_dens = dlev * gauss.norm_pdf(uc) / sd_
     D = dq_dens.sum(axis=-1)
-    mse = post_var + g * g * tau - 2.0 * g * stein + _stair_mean((mu_ - lev) ** 2, u, above)
+    err2 = _stair_mean((mu_ - lev) ** 2, tails, above, cell)  # E[(μ − f)²]
+    mse = post_var + g * g * tau - 2.0 * g * stein + err2
     zero = np.zeros_like(m)
     cols = [m, q, zero, D, zero, zero, mse, zero]
     if der:
@@ -468,7 +474,7 @@ def _staircase_dtau(jump_h, dq_dens, r_k, mu_, tau, g):
 
 def _split_many(lev, mu, tau, g, post_var, A, ridge, r_k, widths, idx, der):
     """``channel._split_component`` for P tasks with S windows each (``idx`` (P, S) the
-    switches kept), on (4 levels, P, S, 2·48 nodes) tables."""
+    switches kept), on (min(K, 4) levels, P, S, 2·48 nodes) tables."""
     P, K = lev.shape
     S = idx.shape[1]
     hard, (stein, ef) = _hard_many(lev, mu, tau, g, post_var, ridge / A, False)
@@ -480,7 +486,10 @@ def _split_many(lev, mu, tau, g, post_var, A, ridge, r_k, widths, idx, der):
     x = np.concatenate([(t - 1.0) * half[..., None], t * half[..., None]], axis=-1)
     wx = np.concatenate([wt * half[..., None]] * 2, axis=-1)
     lk, lk1 = lev[rix, idx], lev[rix, idx + 1]
-    band = np.clip(idx + np.arange(-1, 3)[:, None, None], 0, K - 1)  # (4, P, S)
+    if K >= 4:  # levels k-1 … k+2 (the per-point band), clipped duplicates masked below
+        band = np.clip(idx + np.arange(-1, 3)[:, None, None], 0, K - 1)  # (4, P, S)
+    else:  # the same levels without the duplicates, in the same order
+        band = np.broadcast_to(np.arange(K)[:, None, None], (K, P, S))
     lv = lev[rix[None], band]
     dq = lv - lk
     A3, Ap = A[None, :, None], (A + ridge)[None, :, None]
