@@ -252,17 +252,18 @@ def _phase(sol) -> str:
     return PHASES[0] if sol.entropy >= 0.0 else PHASES[4]
 
 
-def _solve_points(models: list) -> list:
+def _solve_points(models: list, sols: list | None = None) -> list:
     """The equilibrium RS branch at every point of a line (:func:`replica.solve_rs`'s rule:
     every start, the lowest free energy), solved in lock-step by
     :func:`replica.batch.solve_rs_many` (the per-point solver, with one batched channel
-    evaluation per round). Where a point fails (``max_iter`` or ``stalled``), the previous
-    converged point of the line is tried as one more start (``solve_rs(continuation=...)``);
-    that result replaces the point's only if it converged, so the rescue can only turn a
-    failure into a solution: every other point is exactly the per-point ``solve_rs`` result,
-    whatever its neighbours. ``no_rs_solution`` (β = ∞, ``D ≥ α``) is an answer, not a failure.
+    evaluation per round) unless given as ``sols``. Where a point fails (``max_iter`` or
+    ``stalled``), the previous converged point of the line is tried as one more start
+    (``solve_rs(continuation=...)``); that result replaces the point's only if it converged, so
+    the rescue can only turn a failure into a solution: every other point is exactly the
+    per-point ``solve_rs`` result, whatever its neighbours. ``no_rs_solution`` (β = ∞,
+    ``D ≥ α``) is an answer, not a failure.
     """
-    sols = solve_rs_many(models)
+    sols = solve_rs_many(models) if sols is None else list(sols)
     prev = None
     for i, model in enumerate(models):
         if sols[i].status in (MAX_ITER, STALLED) and prev is not None:
@@ -274,13 +275,36 @@ def _solve_points(models: list) -> list:
     return sols
 
 
+def _line_models(task_json: str) -> tuple[dict, list]:
+    task = json.loads(task_json)
+    along = task["along"]
+    return task, [_model(task["base"], {**task["fixed"], along: x}) for x in task["values"]]
+
+
 def _solve_line(task_json: str) -> str:
     """Solve one line of the sweep (JSON in, JSON out: nothing but text crosses processes)."""
-    task = json.loads(task_json)
-    base, along = task["base"], task["along"]
+    task, models = _line_models(task_json)
+    return _line_result(task, models, _solve_points(models))
+
+
+def _solve_lines(tasks: list[str]) -> list[str]:
+    """A chunk of lines, in one task of the local pool: the points of all of them solved in one
+    batch (:func:`replica.batch.solve_rs_many`), then each line as :func:`_solve_line`."""
+    lines = [_line_models(t) for t in tasks]
+    sols = solve_rs_many([m for _, models in lines for m in models])
+    out, start = [], 0
+    for task, models in lines:
+        part = sols[start : start + len(models)]
+        out.append(_line_result(task, models, _solve_points(models, part)))
+        start += len(models)
+    return out
+
+
+def _line_result(task: dict, models: list, sols: list) -> str:
+    """The JSON result of one line from its models and solutions: the per-point fields, the
+    interpolation threshold (β = ∞, λ = 0) and the boundary crossings along the line."""
+    along = task["along"]
     fields = {k: [] for k in (*FIELDS, "n_iter", "status", "phase", "alpha_c")}
-    models = [_model(base, {**task["fixed"], along: x}) for x in task["values"]]
-    sols = _solve_points(models)
     thresholds = {}
     for model, sol in zip(models, sols):
         for k in FIELDS:
@@ -346,11 +370,6 @@ def _first_crossing(task, along, sols, models, level, locate):
         except (ConvergenceError, ValueError):
             boundary = math.nan
     return boundary, crossings
-
-
-def _solve_lines(tasks: list[str]) -> list[str]:
-    """A chunk of lines, in one task of the local pool."""
-    return [_solve_line(t) for t in tasks]
 
 
 # ----------------------------------------------------------------------------- assembly

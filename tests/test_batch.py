@@ -186,3 +186,14 @@ def test_the_sweep_rescue_leaves_no_rs_solution_alone(monkeypatch):
     monkeypatch.setattr(sweep, "solve_rs", no_rescue)
     sols = _solve_points([POINTS[15], POINTS[16]])
     assert [s.status for s in sols] == ["converged", "no_rs_solution"]
+
+
+def test_a_chunk_of_lines_solved_in_one_batch_equals_the_lines_one_by_one():
+    # the local pool's chunks: all points of all lines in one batch, then each line as alone
+    # (JSON text compared: the same statuses, values, boundaries and thresholds)
+    import replica.sweep as sweep
+
+    spec = sweep._spec(model(1, 1.0, beta=math.inf), {"bits": [1, 2], "alpha": [0.3, 1.0, 2.0]},
+                       "alpha", True)  # fmt: skip
+    tasks = [t for _, _, t in sweep._lines(spec)]
+    assert sweep._solve_lines(tasks) == [sweep._solve_line(t) for t in tasks]
