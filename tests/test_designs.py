@@ -148,9 +148,11 @@ def test_advise_with_a_spectrum_file(tmp_path, capsys):
         assert "300 eigenvalues" in out and f"optimal width      {want.width:.6g}" in out
     assert main(["advise", "--bits", "2", "--spectrum", str(tmp_path / "missing.txt")]) == 2
     assert "--spectrum" in capsys.readouterr().err
-    bad = ["advise", "--bits", "2", "--beta", "inf", "--spectrum", str(tmp_path / "spec.txt")]
-    assert main(bad) == 2
-    assert "--beta" in capsys.readouterr().err
+    # β = ∞ (the structured ground state) is answered too, without suggesting 1RSB (i.i.d. only)
+    inf = ["advise", "--bits", "2", "--beta", "inf", "--spectrum", str(tmp_path / "spec.txt")]
+    assert main(inf) == 0
+    out = capsys.readouterr().out
+    assert "beta=inf" in out and "1RSB is not implemented for a --spectrum design" in out
 
 
 def test_boundaries_accept_a_design():

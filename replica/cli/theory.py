@@ -65,21 +65,17 @@ def stability_verdict(sol) -> str:
     }[sol.instability]
 
 
-def _spectrum_design(path, beta):
+def _spectrum_design(path):
     """``CovarianceDesign`` from a ``.npy`` or text file of covariance eigenvalues (None
     without ``--spectrum``)."""
     if path is None:
         return None
-    import math
     from pathlib import Path
 
     import numpy as np
 
     from ..designs import CovarianceDesign
 
-    if math.isinf(beta):
-        raise ValueError("--beta: expected a finite inverse temperature with --spectrum "
-                         "(structured designs are solved at finite beta), got inf")  # fmt: skip
     p = Path(path)
     if not p.is_file():
         raise ValueError(f"--spectrum: expected an existing .npy or text file, got {path!r}")
@@ -107,7 +103,7 @@ def _cmd_advise(args) -> int:
     # validate everything before printing anything
     _positive("--input-width", args.input_width)
     _positive("--max-width", args.max_width)
-    design = _spectrum_design(args.spectrum, _beta(args.beta))
+    design = _spectrum_design(args.spectrum)
     model = QuantizedRegression(
         quantizer=Quantizer.uniform(args.bits, 1.0),
         alpha=args.alpha,
@@ -162,10 +158,11 @@ def _cmd_advise(args) -> int:
         else:
             why = (" (at beta = inf, AT = inf for the RS ground state of discrete weights)"
                    if math.isinf(model.beta) else "")  # fmt: skip
+            rsb = ("replica.solve_1rsb gives the 1RSB correction" if design is None else
+                   "1RSB is not implemented for a --spectrum design")  # fmt: skip
             print(f"  RS is unstable at every width in [{lo:g}, {hi:g}]{why}.\n"
                   "    The width above minimises the RS prediction, only an approximation "
-                  "there:\n    replica.solve_1rsb gives the 1RSB correction; a finite --beta "
-                  "may have RS-stable widths")  # fmt: skip
+                  f"there:\n    {rsb}; a finite --beta may have RS-stable widths")  # fmt: skip
     eta_c = max_stable_lr(STEProblem(input_quantizer=q_in, eta=1.0, ridge=args.ridge))
     eta_0 = max_stable_lr(STEProblem(eta=1.0, ridge=args.ridge))
     print(
@@ -230,5 +227,5 @@ def register(sub) -> None:
     ad.add_argument("--spectrum", default=None, metavar="FILE",
                     help="eigenvalues of your inputs' covariance (.npy or text; standardise the "
                     "features first): rows x ~ N(0, Sigma/N) with generic eigenvectors, used as "
-                    "given (finite --beta only)")  # fmt: skip
+                    "given")  # fmt: skip
     ad.set_defaults(func=_cmd_advise)
