@@ -256,6 +256,9 @@ class SpectralLaw:
             raise TypeError(f"design: expected a replica.designs.Design, got {design!r}")
         self._cdf_table = None
         self._table = None
+        # direct solves outside the table's range, by χ (the β = ∞ solver revisits the edge of
+        # its box, χ = e^{40}, many times): bounded, cleared when full
+        self._direct = {}
 
     # --- the mean of ν, the first free cumulant: R(0)
     @property
@@ -463,11 +466,19 @@ class SpectralLaw:
             ln_R, ln_dR, dln_dR, _ = C @ np.cos(k * math.acos(min(max(x, -1.0), 1.0)))
             R, dR = math.exp(ln_R), math.exp(ln_dR)
             return 1.0 / chi - R, R, dR, dR * dln_dR
-        h = 1e-5
-        s, R, dR = (float(v[0]) for v in self._solve_at_chi(np.array([chi])))
-        dRp = float(self._solve_at_chi(np.array([chi * (1 + h)]))[2][0])
-        dRm = float(self._solve_at_chi(np.array([chi * (1 - h)]))[2][0])
-        return s, R, dR, (dRp - dRm) / (2 * h)
+        key = ("point", float(chi))
+        if key not in self._direct:
+            h = 1e-5
+            s, R, dR = (float(v[0]) for v in self._solve_at_chi(np.array([chi])))
+            dRp = float(self._solve_at_chi(np.array([chi * (1 + h)]))[2][0])
+            dRm = float(self._solve_at_chi(np.array([chi * (1 - h)]))[2][0])
+            self._remember(key, (s, R, dR, (dRp - dRm) / (2 * h)))
+        return self._direct[key]
+
+    def _remember(self, key, value):
+        if len(self._direct) >= 512:
+            self._direct.clear()
+        self._direct[key] = value
 
     def phi_prime(self, chi: float) -> float:
         """``Φ'(χ) = d[χR(−χ)]/dχ = R(−χ) − χR'(−χ)`` at one ``χ > 0`` without the cancellation
@@ -476,7 +487,11 @@ class SpectralLaw:
         ``den = κλ + s``); atomic law ``Σ wμ/(μ + s)² / Σ w/(μ + s)²``."""
         if self._lam is None and self._mu is None:
             return self.alpha / (1.0 + chi) ** 2
-        return float(self._solve_at_chi(np.array([float(chi)]), phi_prime=True)[0])
+        key = ("phi_prime", float(chi))
+        if key not in self._direct:
+            value = self._solve_at_chi(np.array([float(chi)]), phi_prime=True)[0]
+            self._remember(key, float(value))
+        return self._direct[key]
 
     def _solve_at_chi(self, chi, phi_prime=False):
         """``(s, R(−χ), R'(−χ))`` by a root solve per χ (vectorised). The covariance design is
