@@ -39,7 +39,9 @@ unchanged; ``f = e`` (the energy above with ``V = 0``), ``s`` keeps its energeti
 ``½[χR − ∫₀^χ R(−u)du]`` (the posterior entropy of the staircase is 0), the thermal parts of
 the errors vanish. ``χR(−χ) = ∫μ/(μ + s)ν(dμ)`` increases to the rank limit
 (:attr:`~replica.designs.SpectralLaw.rank_limit`, ``1 − ν({0})`` where ν has an atom at 0); at
-``D`` beyond it there is no RS solution (status ``"no_rs_solution"``). At β = ∞ a discrete
+``D`` beyond it there is no RS solution (status ``"no_rs_solution"``); the Marchenko–Pastur
+reduction of these limits and the χ → ∞ ones behind the interpolation threshold are checked
+in :func:`replica.symbolic.designs.beta_inf_derivation`. At β = ∞ a discrete
 grid is never RS-stable (``at = ∞``): the ground state is a reference, not an equilibrium
 claim. VAMP's state evolution (:func:`vamp_state_evolution`) runs at finite β only.
 

@@ -54,6 +54,7 @@ __all__ = [
     "DesignDerivation",
     "RepliconDerivation",
     "ThermoDerivation",
+    "beta_inf_derivation",
     "energetic_term",
     "lambdify_channel",
     "lambdify_thermodynamics",
@@ -586,3 +587,54 @@ def lambdify_thermodynamics():
     t, r = thermodynamics_derivation(), replicon_derivation()
     args = (R0, dR0, IR0, e, V, Q, chi, E_H, E_dfdr2, sigma2, alpha, lam)
     return sp.lambdify(args, [t.energy, t.entropy, r.at], "math")
+
+
+# ----------------------------------------------------------------------------- β = ∞
+def beta_inf_derivation() -> dict:
+    """The ground state (β = ∞) of the structured RS theory, from the derived thermodynamics.
+
+    At fixed χ, ``A = βR(−χ) → ∞``: the channel becomes the staircase, ``V = E[v] = D/A → 0``
+    and its posterior entropy ``E_H → 0`` (these two limits are properties of the channel,
+    substituted here); ``χ = βV = D/R(−χ)`` becomes ``χR(−χ) = D``; Δ has no β. Returns named
+    expressions that simplify to 0 (asserted in the test-suite):
+
+    * ``chi (MP)``: Marchenko–Pastur ``χR(−χ) = D`` solved for χ is ``D/(α − D)`` (the i.i.d.
+      β = ∞ map of :func:`replica.regression.rs_map`);
+    * ``energy (MP)``, ``entropy (MP)``: the derived ``e``, ``s`` at ``V = E_H = 0`` with MP are
+      the i.i.d. ground-state ``α(e + σ²)/(2(1 + χ)²) + λQ/2`` and
+      ``(α/2)[χ/(1 + χ) − ln(1 + χ)]``;
+    * for a law with ``R(−χ) = L/χ + c/χ² + d/χ³ + …`` as χ → ∞ (the rank limit ``L``, the
+      next coefficient ``c``): ``χR → L``, ``χ(χR − L) → c``, the Δ-equation's limit
+      ``Δ → (eL − cσ²)/L²`` and the energy's ``e → σ²(α − L)/2`` at λ = 0 (zero training
+      energy where ``L = α``: the interpolation threshold of
+      :func:`replica.boundaries.interpolation_threshold`, with ``c = −y∞``); MP has ``L = α``,
+      ``c = −α``, so ``Δ → (e + σ²)/α``.
+    """
+    th = thermodynamics_derivation()
+    ground = {V: 0, E_H: 0}
+    energy = th.energy.subs(ground)
+    entropy = th.entropy.subs(ground)
+    D = D_avg
+    mp = {R0: alpha / (1 + chi), dR0: alpha / (1 + chi) ** 2, IR0: -alpha * sp.log(1 + chi)}
+    (chi_mp,) = sp.solve(sp.Eq(chi * mp[R0], D), chi)
+    L, c, d = sp.symbols("L c d", real=True)
+    x = sp.Symbol("x", positive=True)  # x = 1/χ → 0⁺
+    R_inf = L * x + c * x**2 + d * x**3
+    dR_inf = L * x**2 + 2 * c * x**3 + 3 * d * x**4  # R'(t) at t = −χ, from R(t) = −L/t + …
+    delta = (sigma2 * R0 + (e - chi * sigma2) * dR0) / R0**2
+    at_inf = {R0: R_inf, dR0: dR_inf, chi: 1 / x}
+    mp_c = sp.limit((chi * (chi * mp[R0] - alpha)).subs(chi, 1 / x), x, 0, "+")
+    iid_energy = alpha * (e + sigma2) / (2 * (1 + chi) ** 2) + lam * Q / 2
+    iid_entropy = alpha / 2 * (chi / (1 + chi) - sp.log(1 + chi))
+    return {
+        "chi (MP)": sp.simplify(chi_mp - D / (alpha - D)),
+        "energy (MP)": sp.simplify(energy.subs(mp) - iid_energy),
+        "entropy (MP)": sp.simplify(entropy.subs(mp) - iid_entropy),
+        "rank limit": sp.limit((chi * R0).subs(at_inf), x, 0, "+") - L,
+        "next coefficient": sp.limit((chi * (chi * R0 - L)).subs(at_inf), x, 0, "+") - c,
+        "Delta at chi -> inf": sp.simplify(
+            sp.limit(delta.subs(at_inf), x, 0, "+") - (e * L - c * sigma2) / L**2),
+        "energy at chi -> inf": sp.simplify(
+            sp.limit(energy.subs(lam, 0).subs(at_inf), x, 0, "+") - sigma2 * (alpha - L) / 2),
+        "MP next coefficient": sp.simplify(mp_c + alpha),
+    }  # fmt: skip
