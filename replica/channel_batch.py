@@ -41,6 +41,8 @@ __all__ = ["channel_averages_many"]
 _MAX_LEVELS = 16
 # elements of the largest array of a block ((levels or integrands) × points × nodes)
 _BLOCK = 1 << 17
+# the same for the (4, P, S, 2n) tables of the large-A path, a dozen of them allocated per block
+_BLOCK_SPLIT = 1 << 15
 # fewer requests than this take the per-point path (measured crossover: 8-16 requests)
 _MIN_BATCH = 12
 # Gauss–Legendre nodes per half-window of the large-A path (as in channel._split_component)
@@ -238,17 +240,22 @@ def _solve_tasks(lev, mu, s, delta, A, ridge, der, n):
         split = np.all(narrow | ~near, axis=1)
         # staircase + windows, grouped by the number of windows
         n_win = near.sum(axis=1)
+        if split.any():  # their staircase parts at once, (P, K) arrays
+            s_all = fin[split]
+            stair = np.zeros((T, 10))
+            hard_s, (stein_s, ef_s) = _hard_many(lev[s_all], mu[s_all], tau[s_all], g[s_all],
+                                                 post_var[s_all], ridge[s_all] / A[s_all],
+                                                 False)  # fmt: skip
+            stair[s_all, :8], stair[s_all, 8], stair[s_all, 9] = hard_s, stein_s, ef_s
         for key in set(zip(n_win[split].tolist(), der[fin][split].tolist())):
             sel = np.flatnonzero(split & (n_win == key[0]) & (der[fin] == key[1]))
-            # (4, P, S, 2n) tables, a dozen of them allocated per block: half the size
-            step = max(1, _BLOCK // (16 * _N_SPLIT * max(key[0], 1)))
+            step = max(1, _BLOCK_SPLIT // (8 * _N_SPLIT * max(key[0], 1)))
             for b in range(0, sel.size, step):
                 part = sel[b : b + step]
                 rows = fin[part]
                 idx = np.nonzero(near[part])[1].reshape(part.size, key[0])
-                vals = _split_many(lev[rows], mu[rows], tau[rows], g[rows], post_var[rows],
-                                   A[rows], ridge[rows], r_k[part], widths[part], idx,
-                                   key[1])  # fmt: skip
+                vals = _split_many(lev[rows], mu[rows], tau[rows], g[rows], A[rows], ridge[rows],
+                                   r_k[part], widths[part], idx, key[1], stair[rows])  # fmt: skip
                 store(rows, vals)
         sel = np.flatnonzero(~split)
         if sel.size:
@@ -477,13 +484,13 @@ def _staircase_dtau(jump_h, dq_dens, r_k, mu_, tau, g):
     return g * g + terms.sum(axis=-1)
 
 
-def _split_many(lev, mu, tau, g, post_var, A, ridge, r_k, widths, idx, der):
+def _split_many(lev, mu, tau, g, A, ridge, r_k, widths, idx, der, stair):
     """``channel._split_component`` for P tasks with S windows each (``idx`` (P, S) the
-    switches kept), on (min(K, 4) levels, P, S, 2·48 nodes) tables."""
+    switches kept), on (min(K, 4) levels, P, S, 2·48 nodes) tables; ``stair`` holds the
+    staircase part (:func:`_hard_many` at the shift βλ/A, then ``stein`` and ``E f``)."""
     P, K = lev.shape
     S = idx.shape[1]
-    hard, (stein, ef) = _hard_many(lev, mu, tau, g, post_var, ridge / A, False)
-    hm, hq, hmse = hard[:, 0], hard[:, 1], hard[:, 6]
+    hm, hq, hmse, stein, ef = stair[:, 0], stair[:, 1], stair[:, 6], stair[:, 8], stair[:, 9]
     sd = np.sqrt(tau)
     t, wt = legendre01(_N_SPLIT)
     rix = np.arange(P)[:, None]
@@ -558,5 +565,4 @@ def _split_many(lev, mu, tau, g, post_var, A, ridge, r_k, widths, idx, der):
     a_df = (p * dev * a_g).sum(axis=0)
     dd_dlog_a = tot(pav * ((r - mu_) / tau_) * (x + shift[..., None]))
     cols += [d_mse_dd, -2.0 * tot(p_r * err * a_df), tot(kernel * av), dd_dlog_a]
-    del S
     return np.column_stack(cols)
