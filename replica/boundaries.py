@@ -392,6 +392,16 @@ def entropy_boundary(
     return finish(result, throw, f"entropy_boundary(vary={vary!r})")
 
 
+def has_interpolation_threshold(design) -> bool:
+    """Whether :func:`interpolation_threshold` covers ``design``: the Gaussian design or a
+    covariance design with all eigenvalues ``> 0`` (rank limit ``α`` at every α)."""
+    from .designs import CovarianceDesign
+
+    if design.gaussian:
+        return True
+    return isinstance(design, CovarianceDesign) and min(design.eigenvalues) > 0
+
+
 @dataclass(frozen=True, kw_only=True)
 class InterpolationThreshold(Result):
     """The interpolation threshold of the ridgeless ground state (β = ∞, λ = 0).
@@ -499,13 +509,12 @@ def interpolation_threshold(model: QuantizedRegression, throw: bool = True):
     >>> round(interpolation_threshold(m).alpha_c, 3)
     0.367
     """
-    from .designs import CovarianceDesign, threshold_constant
+    from .designs import threshold_constant
 
     design = model.design
     structured = not design.gaussian
     if structured:
-        check(isinstance(design, CovarianceDesign) and min(design.eigenvalues) > 0,
-              "model.design", "GaussianDesign() or a CovarianceDesign with all eigenvalues > 0 "
+        check(has_interpolation_threshold(design), "model.design", "GaussianDesign() or a CovarianceDesign with all eigenvalues > 0 "
               "(a SpectralDesign fixes the law of XᵀX whatever alpha: no threshold in alpha; "
               "zero eigenvalues cap the rank limit at 1 - z)", design)  # fmt: skip
         lam = np.asarray(design.eigenvalues)

@@ -37,7 +37,14 @@ import numpy as np
 
 from . import io
 from .batch import solve_rs_many
-from .boundaries import VARY, at_boundary, entropy_boundary, interpolation_threshold, with_width
+from .boundaries import (
+    VARY,
+    at_boundary,
+    entropy_boundary,
+    has_interpolation_threshold,
+    interpolation_threshold,
+    with_width,
+)
 from .designs import design_from_spec, design_spec
 from .engine import run_tasks
 from .errors import ConvergenceError, check
@@ -316,7 +323,12 @@ def _line_result(task: dict, models: list, sols: list) -> str:
         fields["status"].append(sol.status)
         fields["phase"].append(_phase(sol))
         ac = math.nan
-        if math.isinf(model.beta) and model.ridge == 0.0:
+        # (NaN for a design without a threshold in α: boundaries.has_interpolation_threshold)
+        if (
+            math.isinf(model.beta)
+            and model.ridge == 0.0
+            and has_interpolation_threshold(model.design)
+        ):
             key = model.quantizer.levels.tobytes() + repr(model.noise).encode()
             if key not in thresholds:
                 thresholds[key] = interpolation_threshold(model, throw=False).alpha_c

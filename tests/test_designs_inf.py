@@ -240,3 +240,20 @@ def test_interpolation_threshold_refuses_what_it_does_not_cover():
         interpolation_threshold(m.replace(design=CovarianceDesign(eigenvalues=[0.0, 1.0])))
     with pytest.raises(ValueError, match="ridge"):
         interpolation_threshold(m.replace(ridge=0.1, design=STRUCTURED[1]))
+
+
+def test_phase_diagram_at_beta_inf_for_structured_designs():
+    # the sweep's α line at β = ∞: statuses on both sides of the structured threshold and the
+    # alpha_c coordinate equal to interpolation_threshold (the same computation: exact); a
+    # design without a threshold in α (an atomic law) is swept without alpha_c
+    from replica.phase import phase_diagram
+
+    m = QuantizedRegression(quantizer=Quantizer.uniform(2, 1.5), alpha=1.0, beta=math.inf,
+                            noise=0.1, design=STRUCTURED[1])  # fmt: skip
+    thr = interpolation_threshold(m)
+    ds = phase_diagram(m, alpha=[0.3, 0.6, 1.0, 2.0], executor="serial", progress=False)
+    assert list(ds["status"].values) == [NO_RS_SOLUTION] * 2 + ["converged"] * 2
+    assert float(ds["alpha_c"]) == thr.alpha_c and 0.6 < thr.alpha_c < 1.0
+    atomic = m.replace(design=STRUCTURED[2])
+    ds = phase_diagram(atomic, alpha=[0.7, 2.0], executor="serial", progress=False)
+    assert "alpha_c" not in ds.coords and len(ds["status"]) == 2
