@@ -4,7 +4,8 @@
   parameter (width ω, α, β, σ² or λ) to ``1e-8`` in that parameter, never read off a grid;
 * :func:`interpolation_threshold` — at β = ∞ and λ = 0 the equilibrium RS branch reaches zero
   training energy at ``α_c`` with ``D(α_c) = α_c`` (the shifted double-descent peak,
-  ``α_c < 1`` for any finite grid; the largest such root where several branches end);
+  ``α_c < 1`` for any finite grid; the largest such root where several branches end), also
+  for a covariance design (:mod:`replica.structured` at β = ∞, ``D(α_c)`` at the rank limit α);
 * :func:`with_width`, :func:`with_parameter` — a model moved along one of :data:`VARY`.
 
 The phase diagram over a grid (:func:`replica.phase.phase_diagram`) sits above the sweep, which
