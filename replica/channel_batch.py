@@ -71,7 +71,7 @@ def channel_averages_many(requests, n=64) -> list[ChannelAverages]:
     list of ChannelAverages
         ``result[i]`` equals ``channel_averages(levels, mixture, delta, A, ridge_precision, n,
         derivatives)`` of ``requests[i]`` to rounding: the same nodes, weights and integrands,
-        summed in blocks.
+        summed in blocks. Batches of fewer than 12 requests are answered by that call.
     """
     check(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1, "n",
           "an integer >= 1", n)  # fmt: skip
