@@ -264,3 +264,20 @@ def test_phase_diagram_at_beta_inf_for_structured_designs():
     atomic = m.replace(design=STRUCTURED[2])
     ds = phase_diagram(atomic, alpha=[0.7, 2.0], executor="serial", progress=False)
     assert "alpha_c" not in ds.coords and len(ds["status"]) == 2
+
+
+def test_zero_eigenvalues_at_beta_inf():
+    # a covariance design with a quarter of zero eigenvalues at α > 1: rank limit 1 − z = 0.75;
+    # its no-solution edge (χ = e^40) made the direct solve step onto the pole of the
+    # Silverstein function (a divide-by-zero warning, an error under this suite's settings)
+    m = QuantizedRegression(quantizer=Quantizer.uniform(3, 4.898309055123789),
+                            alpha=4.1138889089510275, beta=math.inf, noise=0.0,
+                            design=CovarianceDesign(eigenvalues=np.r_[np.zeros(50), np.ones(150)]))  # fmt: skip
+    sol = solve_rs(m, throw=False)
+    assert m.design.law(m.alpha).rank_limit == 0.75
+    assert sol.status in ("converged", NO_RS_SOLUTION)
+    if sol.converged:
+        assert sol.D < 0.75 and sol.energy == pytest.approx(0.5 * m.alpha * sol.train_error,
+                                                            abs=1e-12)  # fmt: skip
+    else:
+        assert sol.D >= 0.75
