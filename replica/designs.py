@@ -259,6 +259,7 @@ class SpectralLaw:
         # direct solves outside the table's range, by χ (the β = ∞ solver revisits the edge of
         # its box, χ = e^{40}, many times): bounded, cleared when full
         self._direct = {}
+        self._r_prime_zero = None
 
     # --- the mean of ν, the first free cumulant: R(0)
     @property
@@ -330,7 +331,8 @@ class SpectralLaw:
             s = float(_decreasing_root(h, np.array([lo]), np.array([float(mu @ w) / D]))[0])
             inv = 1.0 / (mu + s)
             chi = nu0 / s + float(inv @ w) if nu0 > 0 else float(inv @ w)
-            dchi_dD = (nu0 / (s * s) + float((inv * inv) @ w)) / float((mu * inv * inv) @ w)
+            si = s * inv  # s/(μ + s) ∈ (0, 1]: the ratio below scaled by s² (no underflow)
+            dchi_dD = (nu0 + float((si * si) @ w)) / float((mu * si * si) @ w)
             return chi, dchi_dD / chi
         if self._lam is None:
             return D / (a - D), a / (D * (a - D))
@@ -411,7 +413,26 @@ class SpectralLaw:
             if np.all((u >= _U_LO) & (u <= _U_HI)):
                 R = np.exp(tab[0](u))
                 return 1.0 / chi - R, R, np.exp(tab[1](u))
+            if np.all(u < _U_LO):
+                return self._below_table(chi, tab)[:3]
         return self._solve_at_chi(chi)
+
+    def _below_table(self, chi, tab):
+        """``(s, R, R', dR'/d ln χ)`` at ``χ < χ₀ = e^{U_LO}`` (arrays) by the expansion at 0,
+        ``R(−χ) = R(0) − χR'(0) + O(χ²)`` with ``R(0)`` the mean of ν and ``R'(0)`` solved once
+        at ``χ = 1e-20`` (cached), ``R'(−χ)`` linear between ``R'(0)`` and the table's
+        ``R'(−χ₀)`` (errors O(χχ₀) relative, < 1e-20 for laws with moderate cumulants): the
+        direct solve underflows at the ``χ ~ e^{−700}`` of perfect recovery, and the table's
+        derivative at its end is too noisy for a Taylor step."""
+        if self._r_prime_zero is None:
+            self._r_prime_zero = float(self._solve_at_chi(np.array([1e-20]))[2][0])
+        c0, d0 = math.exp(_U_LO), self._r_prime_zero
+        slope = (math.exp(float(tab[1](_U_LO))) - d0) / c0  # dR'(−χ)/dχ on [0, χ₀]
+        R = self.mean - chi * d0
+        dR = d0 + chi * slope
+        with np.errstate(over="ignore"):  # s = 1/χ − R overflows to inf at χ ~ 1e-308
+            s = 1.0 / chi - R
+        return s, R, dR, chi * slope
 
     def table(self):
         """The one-time spectral set-up (cached): Chebyshev interpolants in ``u = ln χ`` on
@@ -460,6 +481,8 @@ class SpectralLaw:
             return 1.0 / chi - R, R, dR, -2.0 * dR * chi / (1.0 + chi)
         tab = self.table()
         u = math.log(chi)
+        if tab is not None and u < _U_LO:
+            return tuple(float(np.ravel(v)[0]) for v in self._below_table(np.array([chi]), tab))
         if tab is not None and _U_LO <= u <= _U_HI:
             C, k = tab[3], tab[4]
             x = (2.0 * u - (_U_HI + _U_LO)) / (_U_HI - _U_LO)
@@ -568,6 +591,10 @@ class SpectralLaw:
         if self._lam is None and self._mu is None:
             return self.alpha * math.log1p(chi)
         tab = self.table()
+        if tab is not None and math.log(chi) < _U_LO:
+            # R(−u) = R(0) − uR'(0) + O(u²): ∫₀^χ = mean·χ − R'(0)χ²/2
+            R_prime_0 = float(self._below_table(np.array([chi]), tab)[2][0])
+            return self.mean * chi - 0.5 * R_prime_0 * chi * chi
         if tab is not None and _U_LO <= math.log(chi) <= _U_HI:
             # ∫₀^{e^{U_LO}} R(−u) du ≈ R(0)e^{U_LO} (R(0) = mean of ν; the rest is O(e^{2 U_LO}))
             return float(tab[2](math.log(chi))) + self.mean * math.exp(_U_LO)
@@ -680,11 +707,13 @@ def _y_root(lam, D):
     lam_pos = lam[lam > 0]
     lo = max(0.0, (D - 1.0) / float(lam_pos.min()))
 
-    def h(y):
+    def h(y):  # E[1/den] − 1 = E[(D − yλ)/den]: no cancellation at small D, y
         inv = 1.0 / (y[:, None] * lam + (1.0 - D))
-        return inv.mean(axis=1) - 1.0, -(lam * inv * inv).mean(axis=1)
+        return ((D - y[:, None] * lam) * inv).mean(axis=1), -(lam * inv * inv).mean(axis=1)
 
-    hi = max(2.0 * lo, 1.0)
+    # start near the root (≈ D/E[λ] at small D: a bracket of the right scale, so that the
+    # iteration reaches relative precision even for D ~ 1e-300)
+    hi = max(2.0 * lo, D / float(lam.mean()))
     while h(np.array([hi]))[0][0] > 0:
         hi *= 2.0
         if hi > 1e300:

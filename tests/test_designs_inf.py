@@ -281,3 +281,39 @@ def test_zero_eigenvalues_at_beta_inf():
                                                             abs=1e-12)  # fmt: skip
     else:
         assert sol.D >= 0.75
+
+
+@pytest.mark.parametrize("design,alpha,L", LAWS[2:5] + LAWS[7:8])
+def test_spectral_functions_below_the_table(design, alpha, L):
+    # below the Chebyshev table (χ < e^{-25}) R, R' come from the expansion at 0 (R(0) = mean,
+    # R'(0) solved once): against the direct solve at 1e-12 and 1e-15 (1e-12 relative, the
+    # table's own accuracy), and finite without warnings down to the solver's floor e^{-700}
+    # (perfect recovery at β = ∞: D → 0, χ → 0, where the direct solve underflowed)
+    law = design.law(alpha)
+    for chi in (1e-12, 1e-15):
+        _, R, dR = law._solve_at_chi(np.array([chi]))
+        got = law.point(chi)
+        assert got[1] == pytest.approx(R[0], rel=1e-12)
+        assert got[2] == pytest.approx(dR[0], rel=1e-12)
+        assert law.integrated_r(chi) == pytest.approx(law.mean * chi, rel=1e-9)
+    for chi in (1e-300, math.exp(-700)):
+        _, R, dR, ddR = law.point(chi)
+        assert R == pytest.approx(law.mean, rel=1e-12) and dR > 0 and math.isfinite(ddR)
+    # χR(−χ) = D at tiny D (the y-equation without cancellation): 1e-12 relative
+    for D in (1e-300, 1e-100, 1e-8):
+        chi = law.chi_of_d(D)[0]
+        assert chi * law.point(chi)[1] == pytest.approx(D, rel=1e-12)
+
+
+def test_perfect_sign_recovery_at_beta_inf():
+    # a ±1 teacher, a binary grid, σ² = 0 and a covariance design: near its threshold an
+    # attempt drives D → 0 and χ → e^{-700}, below the table (it raised a RuntimeWarning)
+    from replica.teachers import DiscreteTeacher
+
+    m = QuantizedRegression(quantizer=Quantizer.uniform(1, 0.6633907301456974), alpha=1.0,
+                            beta=math.inf, noise=0.0, teacher=DiscreteTeacher(values=[-1.0, 1.0]),
+                            design=CovarianceDesign(eigenvalues=[5.0, 0.2]))  # fmt: skip
+    thr = interpolation_threshold(m)
+    assert thr.converged
+    assert solve_rs(m.replace(alpha=thr.alpha_c * 1.001)).converged
+    assert solve_rs(m.replace(alpha=thr.alpha_c * 0.999), throw=False).status == NO_RS_SOLUTION
