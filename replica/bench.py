@@ -507,8 +507,10 @@ def _same_points(ds, sols, names=("gen_error", "at", "free_energy", "mse", "chi"
 
 def _bench_phase(quick: bool) -> list[Measurement]:
     """``phase_diagram`` (serial) over 3 bits × 300 widths (quick: 3 × 40) vs the per-point
-    ``solve_rs`` loop over the same points (target ≥ 5, same statuses and values to 1e-10), and
+    ``solve_rs`` loop over the same points (target ≥ 5, same statuses and values to 1e-10; the
+    detail names the batched channel's backend, numba or numpy), and
     the default executor vs ``executor="serial"`` on a small diagram (target ≤ 1.2)."""
+    from . import channel_batch
     from .phase import phase_diagram
     from .quantizers import Quantizer
     from .regression import QuantizedRegression, solve_rs
@@ -529,6 +531,7 @@ def _bench_phase(quick: bool) -> list[Measurement]:
             for w in widths
         ]
 
+    backend = channel_batch._backend()  # numba where installed (the compiled channel kernel)
     ds, sols = diagram(), loop()
     bad, worst = _same_points(ds, sols)
     t = interleaved([loop, diagram], rounds=2 if quick else 3, min_time=0.0)
@@ -541,7 +544,8 @@ def _bench_phase(quick: bool) -> list[Measurement]:
             target=5.0,
             accurate=bad == 0 and worst <= 1e-10,
             accuracy=f"{bad} statuses differ, values agree to {worst:.1e} rel (target 1e-10)",
-            detail=f"loop {_ms(t[:, 0])} vs phase_diagram {_ms(t[:, 1])}",
+            detail=f"loop {_ms(t[:, 0])} vs phase_diagram {_ms(t[:, 1])}; batched channel: "
+            f"{backend} (REPLICA_NUMBA=0: numpy)",
         )
     ]
     small = np.linspace(0.5, 3.0, 10 if quick else 30)

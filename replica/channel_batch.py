@@ -19,6 +19,11 @@ operations:
   before ``exp`` (weights below 1e-260, invisible in any sum), where ``exp`` would be 10–60×
   slower.
 
+Where numba is installed (the ``fast`` extra) and the environment variable ``REPLICA_NUMBA`` is
+not ``"0"``, the clustered rule's posterior and sums run in the compiled kernel of
+:mod:`replica._kernels` (one fused loop per task, no tables; ~2× faster, equal to this path to
+~1e-14); ``REPLICA_NUMBA=0`` forces the numpy path, which is also the fallback without numba.
+
 Batches of fewer than 12 requests, grids of more than 16 levels (the banded posterior),
 single-level or unsorted grids and degenerate rules (coincident bounds, a density narrower than
 the spacing of doubles) take the per-point path.
@@ -26,7 +31,9 @@ the spacing of doubles) take the per-point path.
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import os
 from collections import defaultdict
 
 import numpy as np
@@ -51,6 +58,20 @@ _N_SPLIT = 48
 # subnormal or 0 (as are products that underflow further on): weights e^-600 ≈ 3e-261 relative
 # to the largest (1) change no sum by more than 1e-250 in absolute terms
 _FLOOR = -600.0
+_HAS_NUMBA = []
+
+
+def _backend() -> str:
+    """``"numba"`` where the compiled kernels of :mod:`replica._kernels` run the clustered rule:
+    numba is installed and the environment variable ``REPLICA_NUMBA`` is not ``"0"`` (read at
+    each call); else ``"numpy"``."""
+    if os.environ.get("REPLICA_NUMBA", "").strip() == "0":
+        return "numpy"
+    if not _HAS_NUMBA:
+        _HAS_NUMBA.append(importlib.util.find_spec("numba") is not None)
+    return "numba" if _HAS_NUMBA[0] else "numpy"
+
+
 _FORM = "a tuple (levels, teacher_mixture, delta, A, ridge_precision, derivatives)"
 
 
@@ -331,6 +352,9 @@ def _clustered_group(rows, pts, sc, lo, hi, lev, mu, sd, tau, g, post_var, A, ri
     scale = np.minimum(sc, span)
     s_max = np.arcsinh(span / scale)
     x, w = legendre01(n)
+    kernels = None
+    if _backend() == "numba":  # one compiled call per block: posterior and every sum, no tables
+        from . import _kernels as kernels
     N = 2 * M * n
     nr = 13 if der else 8  # integrands
     step = max(1, _BLOCK // (max(K, nr) * N))
@@ -345,6 +369,12 @@ def _clustered_group(rows, pts, sc, lo, hi, lev, mu, sd, tau, g, post_var, A, ri
         nodes = center[blk][..., None] + np.copysign(scl, length[blk][..., None]) * np.sinh(s)
         weights = (w * sm) * scl * np.cosh(s)
         r = rows[blk]
+        if kernels is not None:
+            vals = kernels.clustered_sums(nodes.reshape(-1, N), weights.reshape(-1, N), lev[r],
+                                          mu[r], sd[r], tau[r], g[r], post_var[r], A[r],
+                                          ridge[r], der, _FLOOR)  # fmt: skip
+            store(r, vals)
+            continue
         vals = _clustered_sums(nodes.reshape(-1, N), weights.reshape(-1, N), lev[r], mu[r], sd[r],
                                tau[r], g[r], post_var[r], A[r], ridge[r], der, work,
                                rowbuf)  # fmt: skip

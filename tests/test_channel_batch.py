@@ -26,6 +26,15 @@ FIELDS = ("m", "q", "Q", "V", "D", "at_sum", "log_z", "mse", "rho", "entropy")
 RTOL, ATOL = 1e-13, 1e-15
 
 
+@pytest.fixture(autouse=True)
+def _numpy_path():
+    """These tests check the numpy path; tests/test_kernels.py checks the compiled one (a
+    MonkeyPatch of its own: the tests' ``monkeypatch.undo()`` keeps it)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REPLICA_NUMBA", "0")
+        yield
+
+
 def _requests():
     """A seeded grid over every path: β = ∞ with a shift, large A (staircase + windows),
     the clustered rule (merged coincident points, edges, sharp switches), K = 2 … 16 and 64
