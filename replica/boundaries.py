@@ -5,7 +5,8 @@
 * :func:`interpolation_threshold` — at β = ∞ and λ = 0 the equilibrium RS branch reaches zero
   training energy at ``α_c`` with ``D(α_c) = α_c`` (the shifted double-descent peak,
   ``α_c < 1`` for any finite grid; the largest such root where several branches end), also
-  for a covariance design (:mod:`replica.structured` at β = ∞, ``D(α_c)`` at the rank limit α);
+  for a covariance design (:mod:`replica.structured` at β = ∞, ``D(α_c)`` at the rank limit α;
+  with zero eigenvalues the rank limit ``min(α, 1 − z)`` can end the RS range at ``alpha_max``);
 * :func:`with_width`, :func:`with_parameter` — a model moved along one of :data:`VARY`.
 
 The phase diagram over a grid (:func:`replica.phase.phase_diagram`) sits above the sweep, which
@@ -38,6 +39,7 @@ from .results import CONVERGED, Result, finish
 __all__ = [
     "AT_JUMP",
     "ENTROPY_JUMP",
+    "NO_THRESHOLD",
     "RS_UNSOLVED",
     "VARY",
     "ATBoundary",
@@ -56,6 +58,10 @@ RS_UNSOLVED = "rs_unsolved"
 #: status of :func:`at_boundary` when AT − 1 changes sign across a jump between RS branches
 #: (Brent's root has ``|AT − 1| > 1e-6``): no AT = 1 point in the bracket
 AT_JUMP = "at_jump"
+#: status of :func:`interpolation_threshold` (``alpha_c = inf``) when no RS solution exists at
+#: any α: a covariance design with zero eigenvalues at σ² = 0 whose ``D(Δ)`` stays at or above
+#: the rank limit ``min(α, 1 − z)`` (the ground state interpolates at every α)
+NO_THRESHOLD = "no_threshold"
 #: status of :func:`entropy_boundary` when the RS entropy changes sign across a jump between
 #: RS branches (a first-order transition of the equilibrium branch): no zero in the bracket
 ENTROPY_JUMP = "entropy_jump"
@@ -395,12 +401,11 @@ def entropy_boundary(
 
 def has_interpolation_threshold(design) -> bool:
     """Whether :func:`interpolation_threshold` covers ``design``: the Gaussian design or a
-    covariance design with all eigenvalues ``> 0`` (rank limit ``α`` at every α)."""
+    covariance design (not a :class:`~replica.designs.SpectralDesign`, whose law of ``XᵀX``
+    does not depend on α)."""
     from .designs import CovarianceDesign
 
-    if design.gaussian:
-        return True
-    return isinstance(design, CovarianceDesign) and min(design.eigenvalues) > 0
+    return design.gaussian or isinstance(design, CovarianceDesign)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -410,9 +415,10 @@ class InterpolationThreshold(Result):
     Attributes
     ----------
     alpha_c : float
-        RS solutions exist for ``α > α_c`` only; ``α_c = D(α_c)`` (0 for a one-level grid). When
-        the status is ``"no_bracket"``: 0 if ``g ≥ 0`` already at the smallest Δ (an error-free
-        state at σ² = 0), ``inf`` if no sign change was found.
+        RS solutions exist for ``α_c < α < alpha_max`` only; ``α_c = D(α_c)`` (0 for a one-level
+        grid). When the status is ``"no_bracket"``: 0 if ``g ≥ 0`` already at the smallest Δ (an
+        error-free state at σ² = 0), ``inf`` if no sign change was found; ``inf`` with
+        :data:`NO_THRESHOLD` (no RS solution at any α).
     delta : float
         Channel variance Δ at the threshold (the limit ``α → α_c⁺``).
     mse, gen_error : float
@@ -426,6 +432,14 @@ class InterpolationThreshold(Result):
         ``χ → ∞``, the thresholds of non-equilibrium branches, all ``< alpha_c``), increasing;
         empty when the Δ curve has a single root (every uniform grid with a Gaussian teacher
         we scanned).
+    alpha_max : float
+        Upper end of the RS range: ``inf`` unless the design has a fraction ``z > 0`` of zero
+        eigenvalues and the branch ends again on the ``α > 1 − z`` side (the part of the data
+        inside the range of X, of rank ``(1 − z)N``, is interpolated beyond it). There
+        ``Δ → Δ_L`` (``D(Δ_L) = 1 − z``), ``mse → mse(Δ_L)``, the training error tends to
+        ``σ²(α − 1 + z)/α`` (the noise outside the range) and the generalization error to the
+        least-squares one on the range, ``σ²(1 − z)/(α_max − 1 + z)`` (+ σ² with
+        ``include_noise``).
     """
 
     alpha_c: float
@@ -433,6 +447,7 @@ class InterpolationThreshold(Result):
     mse: float
     gen_error: float
     other_roots: tuple = ()
+    alpha_max: float = math.inf
 
 
 def interpolation_threshold(model: QuantizedRegression, throw: bool = True):
@@ -484,14 +499,30 @@ def interpolation_threshold(model: QuantizedRegression, throw: bool = True):
     ``include_noise``), ``u = 1/(y∞λ + 1 − D)``, ``P = E[λu²]`` (``mse`` for i.i.d. inputs). A
     :class:`~replica.designs.SpectralDesign` fixes the law of ``XᵀX`` whatever α (no threshold
     in α: :func:`~replica.solve_rs` reports ``no_rs_solution`` where ``D ≥ 1 − ν({0})``) and is
-    refused, as are zero eigenvalues (rank limit ``min(α, 1 − z)``, not ``α``).
+    refused.
+
+    **Zero eigenvalues** (a fraction ``0 < z < 1`` of the λ): ``X = ZΣ^{1/2}`` has rank
+    ``min(M, (1 − z)N)`` and the rank limit is ``min(α, 1 − z)``. On the side ``α < 1 − z`` the
+    rank is the sample count and everything above holds, the zero eigenvalues included in
+    ``y∞`` (their terms ``1/(1 − α)``; a root iff ``α < 1 − z``); ``y∞(D) → ∞`` as
+    ``D → 1 − z``, so for σ² > 0 ``g → −∞`` there and ``α_c < 1 − z`` always exists. Roots with
+    ``D ≥ 1 − z`` (σ² = 0) are no endpoints. On the side ``α > 1 − z`` the covariance caps the
+    rank: with ``y = (α − D)χ → ∞`` the Silverstein equation ``z/(1 − D) + (1 − z)E₊[1/(yλ + 1
+    − D)] = 1`` gives ``χR(−χ) = 1 − z − c/χ``, ``c = z(1 − z)E₊[1/λ]/(α − 1 + z)``, and
+    ``Δ → [(1 − z)mse + cσ²]/(1 − z)²``. A branch ends there only at ``Δ_L`` with
+    ``D(Δ_L) = 1 − z``, at ``α_max = 1 − z + σ²zE₊[1/λ]/k`` if ``k = (1 − z)Δ_L − mse(Δ_L) >
+    0`` (none if ``k ≤ 0``). Beyond ``α_max`` no RS solution exists (reported as ``alpha_max``;
+    with σ² = 0 and ``k > 0``, ``α_max = 1 − z``: the condition ``D < 1 − z`` does not depend on
+    α there). With σ² = 0 and no root below ``1 − z``, no RS solution exists at any α (status
+    :data:`NO_THRESHOLD`, ``alpha_c = inf``; raised with ``throw``).
 
     Parameters
     ----------
     model : QuantizedRegression
-        Must have ``ridge = 0``; ``design`` Gaussian or a covariance design with ``λ > 0``.
+        Must have ``ridge = 0``; ``design`` Gaussian or a covariance design.
     throw : bool
-        Raise :class:`~replica.ConvergenceError` if the root cannot be bracketed.
+        Raise :class:`~replica.ConvergenceError` if the root cannot be bracketed or there is no
+        RS solution at any α.
 
     Returns
     -------
@@ -514,46 +545,61 @@ def interpolation_threshold(model: QuantizedRegression, throw: bool = True):
 
     design = model.design
     structured = not design.gaussian
+    z, cap = 0.0, math.inf  # fraction of zero eigenvalues; rank cap 1 − z of the α ≥ 1 − z side
     if structured:
-        check(has_interpolation_threshold(design), "model.design", "GaussianDesign() or a CovarianceDesign with all eigenvalues > 0 "
-              "(a SpectralDesign fixes the law of XᵀX whatever alpha: no threshold in alpha; "
-              "zero eigenvalues cap the rank limit at 1 - z)", design)  # fmt: skip
+        check(has_interpolation_threshold(design), "model.design", "GaussianDesign() or a "
+              "CovarianceDesign (a SpectralDesign fixes the law of XᵀX whatever alpha: no "
+              "threshold in alpha)", design)  # fmt: skip
         lam = np.asarray(design.eigenvalues)
+        z = float(np.mean(lam == 0))
+        cap = 1.0 - z if z > 0 else math.inf
     check(model.ridge == 0.0, "ridge", "0 (the threshold is defined for the ridgeless model)",
           model.ridge)  # fmt: skip
     levels = model.quantizer.levels
     mix = model.teacher.mixture()
+    s2 = model.noise
 
     def channel(delta):
         return channel_averages(levels, mix, delta, math.inf, 0.0)
-
-    def noise_factor(D):
-        """``y∞(D)/D`` (1 for i.i.d. inputs; ``1/E[λ]`` as D → 0)."""
-        if not structured:
-            return 1.0
-        return threshold_constant(design, D) / D if D > 0 else 1.0 / float(lam.mean())
 
     def g(log_delta):
         delta = math.exp(log_delta)
         avg = channel(delta)
         if not structured:
-            return delta * avg.D - avg.mse - model.noise
-        return delta * avg.D - avg.mse - model.noise * noise_factor(avg.D)
+            return delta * avg.D - avg.mse - s2
+        if avg.D >= cap:
+            # no endpoint with α = D here; for σ² > 0, g → −∞ as D → 1 − z (y∞ → ∞): continued
+            # by −σ²·(that branch's sign), no sign change at D = 1 − z
+            return -s2 if s2 > 0 else delta * avg.D - avg.mse
+        if s2 == 0:
+            return delta * avg.D - avg.mse
+        # y∞(D)/D → 1/E[λ] as D → 0
+        factor = threshold_constant(design, avg.D) / avg.D if avg.D > 0 else 1.0 / lam.mean()
+        return delta * avg.D - avg.mse - s2 * factor
 
-    def done(alpha_c, delta, status, n, residual, others=()):
+    def done(alpha_c, delta, status, n, residual, others=(), alpha_max=math.inf):
         avg = channel(delta)
-        gen = avg.mse + (model.noise if model.include_noise else 0.0)
+        gen = avg.mse + (s2 if model.include_noise else 0.0)
         if structured and alpha_c > 0 and math.isfinite(alpha_c):
             D = alpha_c
             y = threshold_constant(design, D)
             u = 1.0 / (y * lam + (1.0 - D))
             P = float(np.mean(lam * u * u))
             ratio = D * float(np.mean(u * u)) / (y * P)
-            gen += avg.mse * (D / y - 1.0) + model.noise * (ratio - 1.0)
+            gen += avg.mse * (D / y - 1.0) + s2 * (ratio - 1.0)
         res = InterpolationThreshold(alpha_c=alpha_c, delta=delta, mse=avg.mse, gen_error=gen,
                                      status=status, n_iter=n, residual=residual,
-                                     other_roots=others)  # fmt: skip
-        return finish(res, throw, f"interpolation_threshold({model.quantizer.name})")
+                                     other_roots=others, alpha_max=alpha_max)  # fmt: skip
+        what = f"interpolation_threshold({model.quantizer.name})"
+        if throw and status == NO_THRESHOLD:
+            raise ConvergenceError(
+                f"{what}: no RS solution at any alpha (status {NO_THRESHOLD!r}): with noise = 0 "
+                f"the ground state interpolates at every alpha, since D(Delta) >= min(alpha, "
+                f"1 - z) = rank limit wherever the fixed-point equations hold (z = {z:g}, the "
+                "fraction of zero covariance eigenvalues); use a finite beta",
+                res,
+            )
+        return finish(res, throw, what)
 
     if levels.size == 1:  # D = 0 < α for every α: a solution always exists
         return done(0.0, (channel(1.0).mse + model.noise), CONVERGED, 0, 0.0)
@@ -580,8 +626,37 @@ def interpolation_threshold(model: QuantizedRegression, throw: bool = True):
                                      full_output=True, disp=False)  # fmt: skip
         n_calls += info.function_calls
         delta = math.exp(root)
-        roots.append((float(channel(delta).D), delta, abs(g(root)), info.converged))
+        D = float(channel(delta).D)
+        if D < cap:  # (zero eigenvalues: a root with D ≥ 1 − z is no endpoint, σ² = 0 only)
+            roots.append((D, delta, abs(g(root)), info.converged))
+    alpha_max, n = _rank_capped_end(channel, logs, z, cap, s2, lam if z > 0 else None)
+    n_calls += n
+    if not roots:  # σ² = 0 (σ² > 0 has a root with D < 1 − z: g → −∞ there, +∞ at large Δ)
+        return done(math.inf, 1e-12, NO_THRESHOLD, n_calls, math.inf)
     best = max(roots)  # the equilibrium rule: the largest α = D(Δ_r)
     others = tuple(sorted(r[0] for r in roots if r is not best))
     status = CONVERGED if best[3] else "max_iter"
-    return done(best[0], best[1], status, n_calls, best[2], others)
+    return done(best[0], best[1], status, n_calls, best[2], others, alpha_max)
+
+
+def _rank_capped_end(channel, logs, z, cap, s2, lam):
+    """``(α_max, evaluations)``: where the RS branch of a covariance design with a fraction
+    ``z > 0`` of zero eigenvalues ends on the ``α > 1 − z`` side (``inf`` if it does not;
+    ``z = 0``: ``inf``). There ``χR(−χ) = 1 − z − c/χ + o(1/χ)``, ``c = z(1 − z)E₊[1/λ]/(α − 1 + z)``
+    (``E₊`` over the non-zero λ), so at ``χ → ∞`` ``D(Δ_L) = 1 − z`` and
+    ``(1 − z)²Δ_L = (1 − z)mse + cσ²``: with ``k = (1 − z)Δ_L − mse(Δ_L) > 0`` the end is
+    ``α_max = 1 − z + σ² z E₊[1/λ]/k`` (the smallest over the roots Δ_L), and ``1 − z`` at
+    ``σ² = 0`` (no RS solution at any ``α ≥ 1 − z``: the existence does not depend on α there)."""
+    if not z > 0:
+        return math.inf, 0
+    Ds = np.array([channel(math.exp(x)).D for x in logs])
+    inv_mean = float(np.mean(1.0 / lam[lam > 0]))
+    ends, n = [], logs.size
+    for i in np.flatnonzero((Ds[:-1] >= cap) != (Ds[1:] >= cap)):
+        x, info = optimize.brentq(lambda x: channel(math.exp(x)).D - cap, logs[i], logs[i + 1],
+                                  xtol=1e-15, rtol=1e-15, full_output=True, disp=False)  # fmt: skip
+        n += info.function_calls
+        k = cap * math.exp(x) - channel(math.exp(x)).mse
+        if k > 0:
+            ends.append(cap + s2 * z * inv_mean / k)
+    return min(ends, default=math.inf), n

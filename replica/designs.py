@@ -343,8 +343,9 @@ class SpectralLaw:
         return y / kappa, dy_dD / y + 1.0 / kappa
 
     def threshold_constant(self) -> float:
-        """``y∞ = −lim_{χ→∞} χ[χR(−χ) − α]`` for a covariance design with all ``λ > 0`` (or the
-        Gaussian design, ``y∞ = α``): the root of ``E[1/(yλ + 1 − α)] = 1``. With it the β = ∞
+        """``y∞ = −lim_{χ→∞} χ[χR(−χ) − α]`` for a covariance design at ``α < 1 − z`` (``z`` its
+        fraction of zero eigenvalues; the Gaussian design: ``y∞ = α``): the root of
+        ``E[1/(yλ + 1 − α)] = 1``, zero eigenvalues included. With it the β = ∞
         channel variance at ``χ → ∞`` solves ``Δα² = mse·α + y∞σ²`` (used by
         :func:`replica.boundaries.interpolation_threshold`)."""
         return threshold_constant(self.design, self.alpha)
@@ -691,14 +692,19 @@ def _decreasing_root(h, lo, hi):
 
 
 def threshold_constant(design: Design, alpha: float) -> float:
-    """``y∞(α)``, the root of ``E[1/(yλ + 1 − α)] = 1``, for a covariance design with all
-    ``λ > 0`` (``α`` for the Gaussian design), without building a :class:`SpectralLaw` (the
-    interpolation threshold evaluates it at hundreds of α): ``χ[χR(−χ) − α] → −y∞``."""
+    """``y∞(α)``, the root of ``E[1/(yλ + 1 − α)] = 1``, for a covariance design (at ``α < 1 − z``
+    if a fraction ``z > 0`` of its eigenvalues are 0, whose terms are ``1/(1 − α)``: a root exists
+    iff ``z/(1 − α) < 1``; ``α`` for the Gaussian design), without building a :class:`SpectralLaw`
+    (the interpolation threshold evaluates it at hundreds of α): ``χ[χR(−χ) − α] → −y∞``."""
     if isinstance(design, GaussianDesign):
         return float(alpha)
-    check(isinstance(design, CovarianceDesign) and min(design.eigenvalues) > 0, "design",
-          "GaussianDesign or a CovarianceDesign with all eigenvalues > 0", design)  # fmt: skip
-    return _y_root(np.asarray(design.eigenvalues), float(alpha))[0]
+    check(isinstance(design, CovarianceDesign), "design", "GaussianDesign or a CovarianceDesign",
+          design)  # fmt: skip
+    lam = np.asarray(design.eigenvalues)
+    z = float(np.mean(lam == 0))
+    check(z == 0 or alpha < 1.0 - z, "alpha", f"< 1 - z = {1.0 - z!r} (z: the design's fraction of zero "
+          "eigenvalues; no finite y at or above it)", alpha)  # fmt: skip
+    return _y_root(lam, float(alpha))[0]
 
 
 def _y_root(lam, D):

@@ -242,9 +242,6 @@ def test_interpolation_threshold_refuses_what_it_does_not_cover():
     # an atomic law of XᵀX is fixed whatever α: no threshold in α
     with pytest.raises(ValueError, match="SpectralDesign"):
         interpolation_threshold(m.replace(design=SpectralDesign.orthogonal(0.5)))
-    # zero eigenvalues: the rank limit is min(α, 1 − z), not α
-    with pytest.raises(ValueError, match="eigenvalues > 0"):
-        interpolation_threshold(m.replace(design=CovarianceDesign(eigenvalues=[0.0, 1.0])))
     with pytest.raises(ValueError, match="ridge"):
         interpolation_threshold(m.replace(ridge=0.1, design=STRUCTURED[1]))
 
@@ -317,3 +314,97 @@ def test_perfect_sign_recovery_at_beta_inf():
     assert thr.converged
     assert solve_rs(m.replace(alpha=thr.alpha_c * 1.001)).converged
     assert solve_rs(m.replace(alpha=thr.alpha_c * 0.999), throw=False).status == NO_RS_SOLUTION
+
+
+# ------------------------------------------------------------- threshold with zero eigenvalues
+
+ZEROS = np.r_[np.zeros(160), np.linspace(0.5, 2.0, 40)]  # z = 0.8: rank limit min(α, 0.2)
+
+
+def _richardson(m, alpha, sign, names):
+    # 2x(ε) − x(2ε) at α(1 ± ε), ε = 1e-5: the linear term of the approach removed
+    a, b = (solve_rs(m.replace(alpha=alpha * (1 + sign * e))) for e in (1e-5, 2e-5))
+    return {n: 2 * getattr(a, n) - getattr(b, n) for n in names}
+
+
+def test_zero_eigenvalue_threshold_against_the_solver():
+    # z = 0.8, σ² = 0.1: the RS range is a window α_c < α < α_max around 1 − z = 0.2. At α_c
+    # (< 1 − z, the rank is the sample count) the z = 0 derivation with y∞ over all λ; at α_max
+    # (> 1 − z, the rank is capped by Σ) D → 1 − z at Δ_L, with the closed-form limits of the
+    # docs. Checked by the β = ∞ solver: no RS solution outside the window at ±1e-3, converged
+    # inside, and Richardson-extrapolated limits within 1e-7 (the solver's 1e-11 amplified by
+    # ~1/ε and the O(ε²) rest; measured ≤ 1e-9)
+    from scipy import optimize
+
+    from replica.channel import channel_averages
+
+    m = QuantizedRegression(quantizer=Quantizer.uniform(1, 1.0), alpha=1.0, beta=math.inf,
+                            noise=0.1, design=CovarianceDesign(eigenvalues=ZEROS))  # fmt: skip
+    thr = interpolation_threshold(m)
+    assert thr.converged and 0 < thr.alpha_c < 0.2 < thr.alpha_max < 1.0
+    for a, inside in ((thr.alpha_c * (1 - 1e-3), False), (thr.alpha_c * (1 + 1e-3), True),
+                      (thr.alpha_max * (1 - 1e-3), True), (thr.alpha_max * (1 + 1e-3), False),
+                      (1.0, False), (5.0, False)):  # fmt: skip
+        assert solve_rs(m.replace(alpha=a), throw=False).converged == inside, a
+    lower = _richardson(m, thr.alpha_c, +1, ("delta", "mse", "gen_error"))
+    for n, v in lower.items():
+        assert v == pytest.approx(getattr(thr, n), rel=1e-7, abs=1e-7), n
+    # upper end: Δ_L from D(Δ) = 1 − z solved here, independently of the threshold's code
+    L, s2 = 0.2, 0.1
+    levels, mix = m.quantizer.levels, m.teacher.mixture()
+
+    def avg(x):
+        return channel_averages(levels, mix, math.exp(x), math.inf, 0.0)
+
+    delta_l = math.exp(optimize.brentq(lambda x: avg(x).D - L, -5, 10, xtol=1e-14))
+    upper = _richardson(m, thr.alpha_max, -1, ("delta", "mse", "gen_error", "train_error", "D"))
+    # gen: least squares on the range of X (+ the label noise); train: the noise outside it
+    want = {"delta": delta_l, "mse": avg(math.log(delta_l)).mse, "D": L,
+            "gen_error": s2 * L / (thr.alpha_max - L) + s2,
+            "train_error": s2 * (thr.alpha_max - L) / thr.alpha_max}  # fmt: skip
+    for n, v in upper.items():
+        assert v == pytest.approx(want[n], rel=1e-7, abs=1e-7), n
+
+
+def test_zero_eigenvalues_without_noise_have_no_threshold():
+    # σ² = 0, z = 0.8: D(Δ) ≥ 1 − z wherever ΔD < mse, so no RS solution at any α (the ground
+    # state interpolates the data at every α: rank ≤ 0.2N constraints); the solver agrees
+    from replica.boundaries import NO_THRESHOLD
+    from replica.errors import ConvergenceError
+
+    m = QuantizedRegression(quantizer=Quantizer.uniform(1, 1.0), alpha=1.0, beta=math.inf,
+                            noise=0.0, design=CovarianceDesign(eigenvalues=ZEROS))  # fmt: skip
+    thr = interpolation_threshold(m, throw=False)
+    assert thr.status == NO_THRESHOLD and thr.alpha_c == math.inf
+    with pytest.raises(ConvergenceError, match="no RS solution at any alpha"):
+        interpolation_threshold(m)
+    for a in (0.1, 0.2, 0.3, 3.0):
+        assert solve_rs(m.replace(alpha=a), throw=False).status == NO_RS_SOLUTION, a
+    # with z = 0.5 the same grid has a threshold below 1 − z and no upper end (k < 0 at Δ_L)
+    half = m.replace(design=CovarianceDesign(eigenvalues=np.r_[np.zeros(40), ZEROS[160:]]))
+    thr = interpolation_threshold(half)
+    assert thr.converged and thr.alpha_c < 0.5 and thr.alpha_max == math.inf
+    for a in (thr.alpha_c * (1 + 1e-3), 0.6, 5.0):
+        assert solve_rs(half.replace(alpha=a)).converged
+
+
+@pytest.mark.parametrize("bits,width,noise", [GRIDS[0], GRIDS[2]])
+def test_zero_eigenvalue_threshold_is_continuous_at_z0(bits, width, noise):
+    # one zero among 100 and among 1000 positive eigenvalues against the same positive
+    # eigenvalues alone: the zero changes y∞ and the law by O(z), so the gap must shrink ~10x
+    # from z = 1/101 to 1/1001 (between 5x and 20x) and be below 10z(1 + |x|) (measured ≤ 2z)
+    pos = np.linspace(0.5, 2.0, 1000)
+    m = QuantizedRegression(quantizer=Quantizer.uniform(bits, width), alpha=1.0, beta=math.inf,
+                            noise=noise)  # fmt: skip
+    gaps = []
+    for lam in (pos[::10], pos):
+        z = 1.0 / (lam.size + 1)
+        ref = interpolation_threshold(m.replace(design=CovarianceDesign(eigenvalues=lam)))
+        with_zero = CovarianceDesign(eigenvalues=np.r_[0.0, lam])
+        got = interpolation_threshold(m.replace(design=with_zero))
+        assert got.converged and got.alpha_max == ref.alpha_max == math.inf
+        gap = [abs(getattr(got, n) - getattr(ref, n)) for n in ("alpha_c", "delta", "gen_error")]
+        for n, g in zip(("alpha_c", "delta", "gen_error"), gap):
+            assert g < 10 * z * (1 + abs(getattr(ref, n))), (n, g, z)
+        gaps.append(gap)
+    assert all(5 < a / b < 20 for a, b in zip(*gaps)), gaps
