@@ -357,7 +357,8 @@ def _clustered_group(rows, pts, sc, lo, hi, lev, mu, sd, tau, g, post_var, A, ri
         from . import _kernels as kernels
     N = 2 * M * n
     nr = 13 if der else 8  # integrands
-    step = max(1, _BLOCK // (max(K, nr) * N))
+    # the kernel keeps no tables: blocks of nodes and weights (P, N) that stay in the L2 cache
+    step = max(1, _BLOCK // ((max(K, nr) if kernels is None else 4) * N))
     # the posterior tables and the integrands, reused by every block (no allocation per block)
     work = np.empty((3, K * min(step, P) * N))
     rowbuf = np.empty(min(step, P) * nr * N)

@@ -3,12 +3,13 @@
 Kind of truth: identity (compiled = vectorised = scalar loop). :mod:`replica._kernels` evaluates
 the clustered rule's posterior and integrand sums of :func:`replica.channel_batch.
 channel_averages_many` in one fused loop per task, with the numpy path's formulas term by term;
-only the order of the additions differs (one running sum per integrand over ~400 nodes instead
-of a blocked matrix product) and ``exp`` is a ≤ 1-ulp polynomial. Tolerances: the values 1e-13
-relative (1e-15 absolute at zero), a few hundred ulps (measured ≤ 1.4e-14: reordered sums of
-~10³ positive and mixed-sign terms); the derivative averages 1e-13·max(1, |value|), because
-they are differences of sums of O(1) terms that cancel to ~1e-4 (g² + E[κ e²] − 2g/√τ E[e u]),
-so their rounding scales with the terms, not with the result (measured ≤ 3.8e-14).
+only the order of the additions differs (eight interleaved partial sums per integrand over
+~400 nodes instead of a blocked matrix product) and ``exp`` and ``log`` are polynomials within
+1 and 2 ulp of libm's. Tolerances: the values 1e-13 relative (1e-15 absolute at zero), a few
+hundred ulps (measured ≤ 4.7e-15: reordered sums of ~10³ positive and mixed-sign terms); the
+derivative averages 1e-13·max(1, |value|), because they are differences of sums of O(1) terms
+that cancel to ~1e-4 (g² + E[κ e²] − 2g/√τ E[e u]), so their rounding scales with the terms,
+not with the result (measured ≤ 7.1e-15).
 ``REPLICA_NUMBA=0`` selects the numpy path; without numba these tests skip, except under
 ``REPLICA_REQUIRE_NUMBA=1`` (set by .ci/run, which installs numba), where they fail.
 """
@@ -103,3 +104,14 @@ def test_exp_is_within_one_ulp_of_libm():
     want = np.array([math.exp(x) for x in t])
     assert np.all(np.abs(got - want) <= np.spacing(want)), np.max(np.abs(got - want) / want)
     assert got[-1] == 1.0
+
+
+def test_log_is_within_two_ulp_of_libm():
+    """The kernel's log (range reduction to [√½, √2) and the atanh series) on the partition
+    sums' range [1, 17], close above 1 and over all magnitudes: ≤ 2 ulp from ``math.log``."""
+    z = np.concatenate([np.linspace(1.0, 17.0, 10**6), 1.0 + np.geomspace(1e-16, 1e-2, 10**4),
+                        np.geomspace(1e-300, 1e300, 10**4), [1.0, 2.0, math.sqrt(2.0)]])  # fmt: skip
+    got = _kernels.log_many(z)
+    want = np.array([math.log(x) for x in z])
+    assert np.all(np.abs(got - want) <= 2.0 * np.spacing(np.abs(want))), z[np.argmax(got != want)]
+    assert got[-3] == 0.0
