@@ -514,7 +514,10 @@ def interpolation_threshold(model: QuantizedRegression, throw: bool = True):
     0`` (none if ``k ≤ 0``). Beyond ``α_max`` no RS solution exists (reported as ``alpha_max``;
     with σ² = 0 and ``k > 0``, ``α_max = 1 − z``: the condition ``D < 1 − z`` does not depend on
     α there). With σ² = 0 and no root below ``1 − z``, no RS solution exists at any α (status
-    :data:`NO_THRESHOLD`, ``alpha_c = inf``; raised with ``throw``).
+    :data:`NO_THRESHOLD`, ``alpha_c = inf``; raised with ``throw``). As ``z → 0``, ``α_c`` and
+    its limits move by O(z) (tested); ``α_max`` tends to ``∞`` where ``D(Δ) < 1`` for all Δ,
+    but to 1 where ``D(Δ) ≥ 1`` somewhere with ``k > 0``: the atom at 0 keeps ``s > 0``, while
+    ``D > 1`` needs ``s < 0`` (a full-rank ``XᵀX``), so that limit is not the ``z = 0`` answer.
 
     Parameters
     ----------

@@ -155,6 +155,35 @@ def test_advise_with_a_spectrum_file(tmp_path, capsys):
     assert "beta=inf" in out and "1RSB is not implemented for a --spectrum design" in out
 
 
+def test_advise_at_beta_inf_with_zero_eigenvalues(tmp_path, capsys):
+    # a quarter of zero eigenvalues (collinear features): at β = ∞ and α = 2 > 1 − z the RS
+    # ground state exists only at widths where α < alpha_max(ω) (wide grids interpolate the part
+    # of the data inside the range of X); advise searches those widths and says so, and its
+    # answer is the structured solver's at the reported width (printed to 6 digits)
+    from replica.boundaries import interpolation_threshold
+    from replica.cli import main
+
+    lam = np.r_[np.zeros(50), power_law(150)]
+    np.savetxt(tmp_path / "spec.txt", lam)
+    args = ["advise", "--bits", "2", "--beta", "inf", "--max-width", "3", "--spectrum",
+            str(tmp_path / "spec.txt")]  # fmt: skip
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "status converged" in out and "outside their range (alpha_c, alpha_max)" in out
+    width = float(out.split("optimal width")[1].split()[0])
+    gen = float(out.split("gen. error there")[1].split()[0])
+    m = QuantizedRegression(quantizer=Quantizer.uniform(2, width), alpha=2.0, beta=math.inf,
+                            noise=0.1, design=CovarianceDesign(eigenvalues=lam))  # fmt: skip
+    assert solve_rs(m).gen_error == pytest.approx(gen, rel=1e-5)
+    thr = interpolation_threshold(m)
+    assert thr.alpha_c < 2.0 < thr.alpha_max
+    assert f"RS ground state at this width for {thr.alpha_c:.6g} < alpha" in out
+    # a wider grid at the same α has no RS ground state: the case the search had to avoid
+    wide = m.replace(quantizer=Quantizer.uniform(2, 3.0))
+    assert interpolation_threshold(wide).alpha_max < 2.0
+    assert solve_rs(wide, throw=False).status == "no_rs_solution"
+
+
 def test_boundaries_accept_a_design():
     # at_boundary works through solve_rs's dispatch: the structured AT quantity is 1 there
     # (to the root finder's xtol 1e-8 in ω times the slope of AT, ~1: tolerance 1e-6)

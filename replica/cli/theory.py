@@ -95,6 +95,7 @@ def _cmd_advise(args) -> int:
 
     import numpy as np
 
+    from ..boundaries import has_interpolation_threshold, interpolation_threshold
     from ..dynamics import STEProblem, max_stable_lr
     from ..optimize import optimal_width
     from ..quantizers import Quantizer
@@ -126,6 +127,24 @@ def _cmd_advise(args) -> int:
         else:
             break
         opt = optimal_width(model, bounds=(lo, hi), throw=False)
+    ground = (
+        math.isinf(model.beta) and model.ridge == 0 and has_interpolation_threshold(model.design)
+    )
+    note = None
+    if ground and opt.status == "rs_unsolved":
+        # at β = ∞ the RS ground state exists for α_c(ω) < α < α_max(ω) only (outside, the data
+        # are interpolated): search the widths where the model's α is inside
+        def inside(w):
+            t = interpolation_threshold(model.replace(quantizer=Quantizer.uniform(args.bits, w)),
+                                        throw=False)  # fmt: skip
+            return t.alpha_c < model.alpha < t.alpha_max
+
+        ok = [w for w in np.geomspace(lo, hi, 25) if inside(w)]
+        note = (f"  no RS ground state at some widths in [{lo:g}, {hi:g}]: alpha={model.alpha:g} "
+                "is outside their range (alpha_c, alpha_max), where the data are interpolated")  # fmt: skip
+        if ok:
+            lo, hi = min(ok), max(ok)
+            opt = optimal_width(model, bounds=(lo, hi), throw=False)
     print(f"{args.bits}-bit weights, uniform grid, alpha={model.alpha:g}, beta={model.beta:g}, "
           f"noise={model.noise:g}, ridge={model.ridge:g}")  # fmt: skip
     if args.spectrum is not None:
@@ -138,6 +157,13 @@ def _cmd_advise(args) -> int:
         print(f"  the error still decreases at the search bound {opt.width:g}: the optimum lies "
               "beyond it (search further with --max-width)")  # fmt: skip
     print(f"  gen. error there   {opt.gen_error:.6g}")
+    if note is not None:
+        print(note)
+    if ground:
+        t = interpolation_threshold(model.replace(quantizer=opt.quantizer), throw=False)
+        top = f"{t.alpha_max:.6g}" if math.isfinite(t.alpha_max) else "inf"
+        print(f"  RS ground state at this width for {t.alpha_c:.6g} < alpha < {top} "
+              f"(interpolation threshold: status {t.status})")  # fmt: skip
     sol = opt.solution
     print(f"  RS stability       AT = {opt.at:.4g}, entropy = {sol.entropy:.4g}: "
           f"{stability_verdict(sol)}")  # fmt: skip
