@@ -10,6 +10,8 @@ task (request × teacher component) in one compiled call: the posterior over the
 ``(levels, nodes)`` table that stays in the L1/L2 cache (the same max-shifted logits, the same
 −600 floor on the relative ones, ``exp``, the normalised weights, the centred moments, the level
 sums in the same order) and every integrand weighted and summed in one pass over the nodes.
+:func:`split_sums` does the same for the large-A path (staircase + windows around isolated
+switches, ``channel._split_component``), on each window's band of four levels.
 
 ``exp`` and ``log`` are polynomials (:func:`_exp_parts`, :func:`_log_into`; ≤ 1 and ≤ 2 ulp
 from libm's, checked in the tests): libm's are scalar calls that stop the loops around them from
@@ -27,12 +29,13 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["clustered_sums", "exp_many", "log_many"]
+__all__ = ["clustered_sums", "exp_many", "log_many", "split_sums"]
 
 _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01  # 32 significant bits: n · _LN2_HI is exact
 _LN2_LO = 1.90821492927058770002e-10
 _SQRT2 = math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)  # as gauss._INV_SQRT_2PI
 # 1/(2k + 1), the coefficients of atanh(s)/s − 1 in s²: 1/3 … 1/21
 _L3, _L5, _L7, _L9, _L11, _L13, _L15, _L17, _L19, _L21 = (1.0 / k for k in range(3, 23, 2))
 _E3, _E4, _E5, _E6, _E7, _E8, _E9, _E10, _E11, _E12, _E13 = (
@@ -287,4 +290,196 @@ def clustered_sums(nodes, weights, lev, mu, sd, tau, g, post_var, A, ridge, der,
             out[i, 9] = -2.0 * sums[10]
             out[i, 10] = sums[11]
             out[i, 11] = s3 + a * sums[12]
+    return out
+
+
+@numba.njit(cache=True, fastmath=False, nogil=True, error_model="numpy")
+def split_sums(lev, mu, tau, g, A, ridge, r_k, widths, idx, der, stair, t, wt, window, floor):
+    """The averages of ``channel._split_component`` (large A: staircase + windows around the
+    isolated switches) for P tasks with S windows each, as ``channel_batch._split_many``.
+
+    Parameters
+    ----------
+    lev : ndarray, shape (P, K)
+        Each task's levels.
+    mu, tau, g, A, ridge : ndarray, shape (P,)
+        The teacher component's mean, τ = s + Δ, g = s/τ, A and βλ.
+    r_k, widths : ndarray, shape (P, K − 1)
+        The switches and their logistic widths.
+    idx : ndarray of int, shape (P, S)
+        The switches that get a window.
+    der : bool
+        Also the four derivative averages.
+    stair : ndarray, shape (P, ≥ 10)
+        The staircase part (``_hard_many`` at the shift βλ/A: columns 0, 1, 6 m, q, mse; then
+        ``stein`` and ``E f`` in columns 8 and 9).
+    t, wt : ndarray, shape (n,)
+        Gauss–Legendre nodes and weights on [0, 1] (each half-window).
+    window : float
+        Half-width of a window in logistic widths (``channel._WINDOW``).
+    floor : float
+        Relative logits are floored here before ``exp``.
+
+    Returns
+    -------
+    ndarray, shape (P, 12 if der else 8)
+    """
+    P, K = lev.shape
+    S = idx.shape[1]
+    n = t.size
+    N = 2 * n
+    B = 4 if K >= 4 else K  # levels k−1 … k+2 (clipped, duplicates masked), or all of them
+    floor = max(floor, -700.0)
+    out = np.empty((P, 12 if der else 8))
+    x = np.empty(N)
+    wx = np.empty(N)
+    rel = np.empty((B, N))
+    p = np.empty((B, N))
+    mx = np.empty(N)
+    z = np.empty(N)
+    log_z = np.empty(N)
+    f = np.empty(N)
+    es = np.empty(N)
+    v = np.empty(N)
+    adf = np.empty(N)
+    p_r = np.empty(N)
+    bits = np.empty(N, np.int64)
+    two_n = bits.view(np.float64)
+    z_bits = z.view(np.int64)
+    bq = np.empty(B)
+    bdq = np.empty(B)
+    bbase = np.empty(B)
+    bmask = np.empty(B, np.bool_)
+    for i in range(P):
+        a, lam, m_i, tau_i, g_i = A[i], ridge[i], mu[i], tau[i], g[i]
+        sd_i = math.sqrt(tau_i)
+        s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = s8 = s9 = s10 = s11 = s_cross = 0.0
+        for w in range(S):
+            k = idx[i, w]
+            half = window * widths[i, k]
+            lk, lk1, rk = lev[i, k], lev[i, k + 1], r_k[i, k]
+            for j in range(n):
+                x[j] = (t[j] - 1.0) * half
+                x[n + j] = t[j] * half
+                wx[j] = wt[j] * half
+                wx[n + j] = wt[j] * half
+            for b in range(B):
+                if K >= 4:
+                    lb = min(max(k - 1 + b, 0), K - 1)
+                    bmask[b] = b > 0 and lb == min(max(k - 2 + b, 0), K - 1)
+                else:
+                    lb = b
+                    bmask[b] = False
+                q = lev[i, lb]
+                bq[b] = q
+                bdq[b] = q - lk
+                bbase[b] = 0.5 * (a + lam) * bdq[b] * (lk1 - q)
+            # the posterior over the band: logits relative to level k, max, exp, sums
+            mx[:] = -math.inf
+            for b in range(B):
+                adq, base = a * bdq[b], bbase[b]
+                if bmask[b]:
+                    for j in range(N):
+                        rel[b, j] = -math.inf
+                else:
+                    for j in range(N):
+                        lg = adq * x[j] + base
+                        rel[b, j] = lg
+                        mx[j] = max(mx[j], lg)
+            z[:] = 0.0
+            for b in range(B):
+                pb = p[b]
+                for j in range(N):
+                    tt = max(rel[b, j] - mx[j], floor)
+                    rel[b, j] = tt
+                    pb[j], e = _exp_parts(tt)
+                    bits[j] = (np.int64(e) + 1023) << 52
+                for j in range(N):
+                    ee = pb[j] * two_n[j]
+                    pb[j] = ee
+                    z[j] += ee
+            f[:] = 0.0
+            es[:] = 0.0
+            for b in range(B):
+                q = bq[b]
+                for j in range(N):
+                    pk = p[b, j] / z[j]
+                    p[b, j] = pk
+                    f[j] += pk * q
+                    es[j] += pk * rel[b, j] if pk > 0.0 else 0.0
+            _log_into(z, log_z, z_bits, bits, two_n)
+            v[:] = 0.0
+            adf[:] = 0.0
+            t_mid = 0.5 * (lk + lk1)
+            shift = (lam / a) * t_mid
+            for b in range(B):
+                q = bq[b]
+                adq = a * bdq[b]
+                c = shift + 0.5 * (lk1 - q)
+                for j in range(N):
+                    dev = q - f[j]
+                    pd = p[b, j] * dev
+                    v[j] += pd * dev
+                    if der:
+                        adf[j] += pd * (adq * (x[j] + c))
+            # the teacher density at r = r_k + x (|u| ≤ 13 + window offsets: exp's argument
+            # ≥ −700 where it matters; below, its weight is 0 to double precision anyway)
+            for j in range(N):
+                u = ((rk + x[j]) - m_i) / sd_i
+                p_r[j], e = _exp_parts(max(-0.5 * u * u, -700.0))
+                bits[j] = (np.int64(e) + 1023) << 52
+            for j in range(N):
+                p_r[j] = _INV_SQRT_2PI * (p_r[j] * two_n[j]) / sd_i * wx[j]
+            dlk = a * (lk1 - lk)
+            for j in range(N):
+                xj, fj, vj, pj = x[j], f[j], v[j], p_r[j]
+                upper = xj >= 0.0
+                fh = lk1 if upper else lk
+                hard_logit = dlk * xj if upper else 0.0
+                r = rk + xj
+                mean_w0 = m_i + g_i * (r - m_i)
+                err, err_h = mean_w0 - fj, mean_w0 - fh
+                av = a * vj
+                pav = pj * av
+                d_err = err * err - err_h * err_h
+                s0 += pj * mean_w0 * (fj - fh)
+                s1 += pj * (fj * fj - fh * fh)
+                s2 += pj * vj
+                s3 += pav
+                s4 += pav * av
+                s5 += pj * ((mx[j] + log_z[j]) - hard_logit)
+                s6 += pj * d_err
+                s7 += pj * (log_z[j] - es[j])
+                if der:
+                    kern = pj * (((r - m_i) ** 2 / tau_i - 1.0) / (2.0 * tau_i))
+                    s8 += kern * d_err
+                    s_cross += pj * (fh - fj) * (r - m_i)
+                    s9 += pj * err * adf[j]
+                    s10 += kern * av
+                    s11 += pav * ((r - m_i) / tau_i) * (xj + shift)
+        hm, hq, hmse, stein, ef = stair[i, 0], stair[i, 1], stair[i, 6], stair[i, 8], stair[i, 9]
+        erfh = m_i * ef + stein
+        out[i, 0] = hm + s0
+        out[i, 1] = hq + s1
+        out[i, 2] = s2
+        out[i, 3] = s3
+        out[i, 4] = s4
+        out[i, 5] = (a * erfh - 0.5 * (a + lam) * hq) + s5
+        out[i, 6] = hmse + s6
+        out[i, 7] = s7
+        if der:
+            # ∂_τ of the staircase part: the jumps at every switch, weighted by the density
+            d_terms = 0.0
+            for k in range(K - 1):
+                uk = (r_k[i, k] - m_i) / sd_i
+                dens = (lev[i, k + 1] - lev[i, k]) * (_INV_SQRT_2PI * math.exp(-0.5 * uk * uk))
+                dens = dens / sd_i
+                jump = (lev[i, k + 1] + lev[i, k] - 2.0 * (m_i + g_i * (r_k[i, k] - m_i))) * dens
+                d_terms += jump * (r_k[i, k] - m_i) / (2.0 * tau_i) - g_i * dens
+            d_stair = g_i * g_i + d_terms
+            cross = g_i * tau_i - stein + s_cross
+            out[i, 8] = g_i * g_i + d_stair + s8 - 2.0 * g_i / tau_i * cross
+            out[i, 9] = -2.0 * s9
+            out[i, 10] = s10
+            out[i, 11] = s11
     return out

@@ -20,9 +20,9 @@ operations:
   slower.
 
 Where numba is installed (the ``fast`` extra) and the environment variable ``REPLICA_NUMBA`` is
-not ``"0"``, the clustered rule's posterior and sums run in the compiled kernel of
-:mod:`replica._kernels` (one fused loop per task, no tables; ~2× faster, equal to this path to
-~1e-14); ``REPLICA_NUMBA=0`` forces the numpy path, which is also the fallback without numba.
+not ``"0"``, the posterior and sums of the clustered rule and of the large-A windows run in the
+compiled kernels of :mod:`replica._kernels` (one fused loop per task, no tables; the whole call
+~1.8× faster, equal to this path to ~1e-14); ``REPLICA_NUMBA=0`` forces the numpy path, which is also the fallback without numba.
 
 Batches of fewer than 12 requests, grids of more than 16 levels (the banded posterior),
 single-level or unsorted grids and degenerate rules (coincident bounds, a density narrower than
@@ -70,6 +70,15 @@ def _backend() -> str:
     if not _HAS_NUMBA:
         _HAS_NUMBA.append(importlib.util.find_spec("numba") is not None)
     return "numba" if _HAS_NUMBA[0] else "numpy"
+
+
+def _kernels():
+    """The module :mod:`replica._kernels` where :func:`_backend` is ``"numba"``, else None."""
+    if _backend() != "numba":
+        return None
+    from . import _kernels as kernels
+
+    return kernels
 
 
 _FORM = "a tuple (levels, teacher_mixture, delta, A, ridge_precision, derivatives)"
@@ -268,15 +277,25 @@ def _solve_tasks(lev, mu, s, delta, A, ridge, der, n):
                                                  post_var[s_all], ridge[s_all] / A[s_all],
                                                  False)  # fmt: skip
             stair[s_all, :8], stair[s_all, 8], stair[s_all, 9] = hard_s, stein_s, ef_s
+        kernels = _kernels() if split.any() else None
         for key in set(zip(n_win[split].tolist(), der[fin][split].tolist())):
             sel = np.flatnonzero(split & (n_win == key[0]) & (der[fin] == key[1]))
             step = max(1, _BLOCK_SPLIT // (8 * _N_SPLIT * max(key[0], 1)))
+            if kernels is not None:  # no tables: all at once
+                step = sel.size
             for b in range(0, sel.size, step):
                 part = sel[b : b + step]
                 rows = fin[part]
                 idx = np.nonzero(near[part])[1].reshape(part.size, key[0])
-                vals = _split_many(lev[rows], mu[rows], tau[rows], g[rows], A[rows], ridge[rows],
-                                   r_k[part], widths[part], idx, key[1], stair[rows])  # fmt: skip
+                if kernels is not None:
+                    t, wt = legendre01(_N_SPLIT)
+                    vals = kernels.split_sums(lev[rows], mu[rows], tau[rows], g[rows], A[rows],
+                                              ridge[rows], r_k[part], widths[part], idx, key[1],
+                                              stair[rows], t, wt, _WINDOW, _FLOOR)  # fmt: skip
+                else:
+                    vals = _split_many(lev[rows], mu[rows], tau[rows], g[rows], A[rows],
+                                       ridge[rows], r_k[part], widths[part], idx, key[1],
+                                       stair[rows])  # fmt: skip
                 store(rows, vals)
         sel = np.flatnonzero(~split)
         if sel.size:
@@ -352,9 +371,7 @@ def _clustered_group(rows, pts, sc, lo, hi, lev, mu, sd, tau, g, post_var, A, ri
     scale = np.minimum(sc, span)
     s_max = np.arcsinh(span / scale)
     x, w = legendre01(n)
-    kernels = None
-    if _backend() == "numba":  # one compiled call per block: posterior and every sum, no tables
-        from . import _kernels as kernels
+    kernels = _kernels()  # one compiled call per block: posterior and every sum, no tables
     N = 2 * M * n
     nr = 13 if der else 8  # integrands
     # the kernel keeps no tables: blocks of nodes and weights (P, N) that stay in the L2 cache

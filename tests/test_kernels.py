@@ -1,8 +1,9 @@
-"""The compiled (numba) channel kernel equals the numpy path and the per-point call.
+"""The compiled (numba) channel kernels equal the numpy path and the per-point call.
 
 Kind of truth: identity (compiled = vectorised = scalar loop). :mod:`replica._kernels` evaluates
-the clustered rule's posterior and integrand sums of :func:`replica.channel_batch.
-channel_averages_many` in one fused loop per task, with the numpy path's formulas term by term;
+the posterior and integrand sums of :func:`replica.channel_batch.channel_averages_many` (the
+clustered rule and the large-A windows) in one fused loop per task, with the numpy path's
+formulas term by term;
 only the order of the additions differs (eight interleaved partial sums per integrand over
 ~400 nodes instead of a blocked matrix product) and ``exp`` and ``log`` are polynomials within
 1 and 2 ulp of libm's. Tolerances: the values 1e-13 relative (1e-15 absolute at zero), a few
@@ -61,9 +62,11 @@ def test_switch_selects_the_backend(monkeypatch):
 
 def test_kernel_equals_the_numpy_path_and_the_per_point_call(monkeypatch):
     reqs = _requests()
-    calls = {"kernel": 0, "numpy": 0}
+    calls = {"kernel": 0, "split kernel": 0, "numpy": 0, "split numpy": 0}
     for mod, name, key in ((_kernels, "clustered_sums", "kernel"),
-                           (channel_batch, "_clustered_sums", "numpy")):  # fmt: skip
+                           (_kernels, "split_sums", "split kernel"),
+                           (channel_batch, "_clustered_sums", "numpy"),
+                           (channel_batch, "_split_many", "split numpy")):  # fmt: skip
         orig = getattr(mod, name)
 
         def counted(*a, _orig=orig, _key=key, **k):
@@ -73,10 +76,11 @@ def test_kernel_equals_the_numpy_path_and_the_per_point_call(monkeypatch):
         monkeypatch.setattr(mod, name, counted)
     monkeypatch.setenv("REPLICA_NUMBA", "1")
     fast = channel_averages_many(reqs)
-    assert calls == {"kernel": calls["kernel"], "numpy": 0} and calls["kernel"] > 0, calls
+    assert calls["kernel"] > 0 and calls["split kernel"] > 0, calls
+    assert calls["numpy"] == calls["split numpy"] == 0, calls
     monkeypatch.setenv("REPLICA_NUMBA", "0")
     slow = channel_averages_many(reqs)
-    assert calls["numpy"] > 0, calls
+    assert calls["numpy"] > 0 and calls["split numpy"] > 0, calls
     for i, (req, a, b) in enumerate(zip(reqs, fast, slow)):
         levels, mix, delta, A, ridge, der = req
         where = (i, levels.size, delta, A, ridge, der)
