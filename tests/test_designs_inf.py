@@ -408,3 +408,26 @@ def test_zero_eigenvalue_threshold_is_continuous_at_z0(bits, width, noise):
             assert g < 10 * z * (1 + abs(getattr(ref, n))), (n, g, z)
         gaps.append(gap)
     assert all(5 < a / b < 20 for a, b in zip(*gaps)), gaps
+
+
+@pytest.mark.parametrize("alpha", [0.1, 0.15, 0.5, 3.0])
+def test_zero_eigenvalue_rank_limit_expansions(alpha):
+    # χR(−χ) = L − c/χ + O(1/χ²) with the constants the threshold uses: α < 1 − z: L = α,
+    # c = y∞ (threshold_constant, zeros included); α > 1 − z: L = 1 − z,
+    # c = z(1 − z)E₊[1/λ]/(α − 1 + z). From the direct solve at χ = 1e6, 2e6, Richardson's
+    # 2c(2χ) − c(χ) removes the O(1/χ) term of c; the O(1/χ²) rest (largest near α = 1 − z)
+    # and rounding (~1e-16 χ) leave ≤ 1e-7 relative (measured ≤ 3.5e-9)
+    from replica.designs import threshold_constant
+
+    design = CovarianceDesign(eigenvalues=ZEROS)
+    law = design.law(alpha)
+    z = 0.8
+    if alpha < 1 - z:
+        L, c = alpha, threshold_constant(design, alpha)
+    else:
+        L, c = 1 - z, z * (1 - z) * np.mean(1 / ZEROS[ZEROS > 0]) / (alpha - 1 + z)
+        with pytest.raises(ValueError, match="alpha"):
+            threshold_constant(design, alpha)
+    assert law.rank_limit == pytest.approx(L, abs=1e-15)
+    cs = [chi * (L - chi * law._solve_at_chi(np.array([chi]))[1][0]) for chi in (1e6, 2e6)]
+    assert 2 * cs[1] - cs[0] == pytest.approx(c, rel=1e-7)
