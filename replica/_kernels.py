@@ -150,7 +150,10 @@ def clustered_sums(nodes, weights, lev, mu, sd, tau, g, post_var, A, ridge, der,
     Parameters
     ----------
     nodes, weights : ndarray, shape (P, N)
-        Each task's nodes and weights (:func:`replica.channel.clustered_rule`).
+        Each task's nodes and weights (:func:`replica.channel.clustered_rule`), built by numpy's
+        ``sinh`` and ``cosh`` as there: built here from the polynomial ``exp`` (≤ 3 ulp), they
+        moved a derivative average by 8e-13 (∂mse/∂Δ = −7.4 at Δ = 3.5e-4, where its terms are
+        ~1/τ), for 0.6 µs per request saved.
     lev : ndarray, shape (P, K)
         Each task's levels.
     mu, sd, tau, g, post_var, A, ridge : ndarray, shape (P,)
@@ -215,8 +218,8 @@ def clustered_sums(nodes, weights, lev, mu, sd, tau, g, post_var, A, ridge, der,
             for j in range(N):
                 t = max(rel[k, j] - mx[j], floor)
                 rel[k, j] = t
-                pk[j], n = _exp_parts(t)
-                bits[j] = (np.int64(n) + 1023) << 52  # 2^n: n >= -866 here (t >= -600)
+                pk[j], e = _exp_parts(t)
+                bits[j] = (np.int64(e) + 1023) << 52  # 2^e: e >= -866 here (t >= -600)
             for j in range(N):
                 e = pk[j] * two_n[j]
                 pk[j] = e
@@ -250,8 +253,8 @@ def clustered_sums(nodes, weights, lev, mu, sd, tau, g, post_var, A, ridge, der,
         c_ln = c0
         for j in range(N):  # the teacher density (|u| <= 13: exp's argument >= -84.5)
             u = (r[j] - m_i) / sd_i
-            p_r[j], n = _exp_parts(-0.5 * u * u)
-            bits[j] = (np.int64(n) + 1023) << 52
+            p_r[j], e = _exp_parts(-0.5 * u * u)
+            bits[j] = (np.int64(e) + 1023) << 52
         for j in range(N):
             p_r[j] = p_r[j] * two_n[j] * weights[i, j] * norm
         _log_into(z, log_z, z_bits, bits, two_n)
@@ -270,10 +273,15 @@ def clustered_sums(nodes, weights, lev, mu, sd, tau, g, post_var, A, ridge, der,
             rows[5, j] = ((mx[j] + c_ln) + lz) * pj
             rows[6, j] = err2 * pj
             rows[7, j] = (lz - es[j]) * pj
-            if der:
+        if der:
+            for j in range(N):
+                rj, fj, vj, pj = r[j], f[j], v[j], p_r[j]
+                u = (rj - m_i) / sd_i
+                err = (m_i + gsd * u) - fj
+                av = a * vj
                 kern = (u * u - 1.0) / (2.0 * tau_i)
                 rf = rj - fj
-                rows[8, j] = kern * err2 * pj
+                rows[8, j] = kern * (err * err) * pj
                 rows[9, j] = err * u * pj
                 rows[10, j] = err * (a * (rf * vj - 0.5 * k3[j])) * pj
                 rows[11, j] = kern * av * pj
