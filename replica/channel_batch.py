@@ -384,15 +384,16 @@ def _clustered_group(rows, pts, sc, lo, hi, lev, mu, sd, tau, g, post_var, A, ri
         sm = s_max[blk][..., None]
         s = x * sm
         scl = scale[blk][..., None]
-        nodes = center[blk][..., None] + np.copysign(scl, length[blk][..., None]) * np.sinh(s)
-        weights = (w * sm) * scl * np.cosh(s)
         r = rows[blk]
-        if kernels is not None:
-            vals = kernels.clustered_sums(nodes.reshape(-1, N), weights.reshape(-1, N), lev[r],
-                                          mu[r], sd[r], tau[r], g[r], post_var[r], A[r],
-                                          ridge[r], der, _FLOOR)  # fmt: skip
+        if kernels is not None:  # numpy's sinh (vectorised), the rest in the kernel
+            vals = kernels.clustered_sums(np.sinh(s).reshape(-1, N), center[blk], length[blk],
+                                          scale[blk], s_max[blk], w, lev[r], mu[r], sd[r], tau[r],
+                                          g[r], post_var[r], A[r], ridge[r], der,
+                                          _FLOOR)  # fmt: skip
             store(r, vals)
             continue
+        nodes = center[blk][..., None] + np.copysign(scl, length[blk][..., None]) * np.sinh(s)
+        weights = (w * sm) * scl * np.cosh(s)
         vals = _clustered_sums(nodes.reshape(-1, N), weights.reshape(-1, N), lev[r], mu[r], sd[r],
                                tau[r], g[r], post_var[r], A[r], ridge[r], der, work,
                                rowbuf)  # fmt: skip

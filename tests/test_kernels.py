@@ -10,7 +10,7 @@ only the order of the additions differs (eight interleaved partial sums per inte
 hundred ulps (measured ≤ 4.7e-15: reordered sums of ~10³ positive and mixed-sign terms); the
 derivative averages 1e-13·max(1, |value|), because they are differences of sums of O(1) terms
 that cancel to ~1e-4 (g² + E[κ e²] − 2g/√τ E[e u]), so their rounding scales with the terms,
-not with the result (measured ≤ 7.1e-15).
+not with the result (measured ≤ 1.1e-14).
 ``REPLICA_NUMBA=0`` selects the numpy path; without numba these tests skip, except under
 ``REPLICA_REQUIRE_NUMBA=1`` (set by .ci/run, which installs numba), where they fail.
 """
