@@ -22,11 +22,12 @@ operations:
 Where numba is installed (the ``fast`` extra) and the environment variable ``REPLICA_NUMBA`` is
 not ``"0"``, the posterior and sums of the clustered rule and of the large-A windows run in the
 compiled kernels of :mod:`replica._kernels` (one fused loop per task, no tables; the whole call
-~1.8× faster, equal to this path to ~1e-14); ``REPLICA_NUMBA=0`` forces the numpy path, which is also the fallback without numba.
+~1.8× faster, equal to this path to ~1e-14); ``REPLICA_NUMBA=0`` forces the numpy path, which
+is also the fallback without numba.
 
-Batches of fewer than 12 requests, grids of more than 16 levels (the banded posterior),
-single-level or unsorted grids and degenerate rules (coincident bounds, a density narrower than
-the spacing of doubles) take the per-point path.
+Batches of fewer than 12 requests (numpy path only), grids of more than 16 levels (the banded
+posterior), single-level or unsorted grids and degenerate rules (coincident bounds, a density
+narrower than the spacing of doubles) take the per-point path.
 """
 
 from __future__ import annotations
@@ -101,13 +102,19 @@ def channel_averages_many(requests, n=64) -> list[ChannelAverages]:
     list of ChannelAverages
         ``result[i]`` equals ``channel_averages(levels, mixture, delta, A, ridge_precision, n,
         derivatives)`` of ``requests[i]`` to rounding: the same nodes, weights and integrands,
-        summed in blocks. Batches of fewer than 12 requests are answered by that call.
+        summed in blocks. On the numpy path, batches of fewer than 12 requests are answered by
+        that call; with the compiled kernels every batch takes the array path, so that a result
+        does not depend on the batch it came in.
     """
     check(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1, "n",
           "an integer >= 1", n)  # fmt: skip
     levels, mix_of, mixes, delta, A, ridge, der = _parse(requests)
     R = len(levels)
-    if R < _MIN_BATCH:  # below this the fixed cost of the array path exceeds the loop's
+    # below _MIN_BATCH the fixed cost of the array path exceeds the loop's. The numpy path equals
+    # the loop bit for bit; the compiled kernels only to ~1e-14, so with them every batch takes
+    # the array path: a result must not depend on the batch it came in (a sweep resumed or run
+    # in a pool groups its lines differently from a serial run)
+    if R < _MIN_BATCH and _backend() == "numpy":
         return [channel_averages(lv, mixes[mi][:3], d, a, lam, n, derivatives=dd)
                 for lv, mi, d, a, lam, dd in zip(levels, mix_of, delta, A, ridge, der)]  # fmt: skip
     delta, A, ridge = np.array(delta), np.array(A), np.array(ridge)
