@@ -133,7 +133,8 @@ def _load_parts(parts: Path, key: str, n_tasks: int) -> dict[int, dict]:
         if meta.get("sweep_key") != key:
             raise ValueError(
                 f"path: expected checkpoints of this sweep in {parts}, got {file.name} from a "
-                "different sweep (remove the directory or choose another path)"
+                "different sweep (another resume key: other arguments, another package version "
+                "or checkpoint layout; remove the directory or choose another path)"
             )
         idx = int(meta["line"])
         if 0 <= idx < n_tasks:
@@ -211,7 +212,8 @@ def _run(tasks, solve, solve_chunk, assemble, key, meta, path, executor, max_wor
             if ds.attrs.get("meta", {}).get("sweep_key") != key:
                 raise ValueError(
                     f"path: expected no file or the results of this sweep, got {path} from a "
-                    "different sweep (remove it or choose another path)"
+                    "different sweep (another resume key: other arguments, another package "
+                    "version or file layout; remove it or choose another path)"
                 )
             if _parts_dir(path).is_dir():  # killed after the final write: tidy up
                 shutil.rmtree(_parts_dir(path))

@@ -78,7 +78,8 @@ def phase_diagram(model: QuantizedRegression, *, along=None, executor=None, path
         ``status``, ``residual`` … per point (the equilibrium RS branch of
         :func:`~replica.solve_rs`, per point); the AT line along the
         continuation axis (``at_boundary_<axis>``) and, when the grid contains β = ∞ and λ = 0,
-        the interpolation threshold ``alpha_c`` as coordinates.
+        the interpolation threshold ``alpha_c`` and the upper end ``alpha_max`` of the RS range
+        of the ground state (``inf`` unless the design has zero eigenvalues) as coordinates.
 
     Examples
     --------

@@ -71,7 +71,7 @@ PHASES = ("RS", "RSB", "no RS solution", "unconverged", "entropy crisis")
 #: per-point numeric outputs (from :class:`~replica.regression.RSSolution`)
 FIELDS = ("gen_error", "train_error", "mse", "m", "q", "Q", "chi", "delta", "D", "at",
           "free_energy", "entropy", "residual")  # fmt: skip
-_FORMAT = 2  # version of the checkpoint layout
+_FORMAT = 3  # version of the checkpoint layout (3: a line records alpha_max)
 
 
 # ----------------------------------------------------------------------------- grid families
@@ -311,7 +311,7 @@ def _line_result(task: dict, models: list, sols: list) -> str:
     """The JSON result of one line from its models and solutions: the per-point fields, the
     interpolation threshold (β = ∞, λ = 0) and the boundary crossings along the line."""
     along = task["along"]
-    fields = {k: [] for k in (*FIELDS, "n_iter", "status", "phase", "alpha_c")}
+    fields = {k: [] for k in (*FIELDS, "n_iter", "status", "phase", *_THRESHOLD)}
     thresholds = {}
     for model, sol in zip(models, sols):
         for k in FIELDS:
@@ -322,7 +322,7 @@ def _line_result(task: dict, models: list, sols: list) -> str:
         fields["n_iter"].append(int(sol.n_iter))
         fields["status"].append(sol.status)
         fields["phase"].append(_phase(sol))
-        ac = math.nan
+        ends = (math.nan, math.nan)
         # (NaN for a design without a threshold in α: boundaries.has_interpolation_threshold)
         if (
             math.isinf(model.beta)
@@ -331,15 +331,22 @@ def _line_result(task: dict, models: list, sols: list) -> str:
         ):
             key = model.quantizer.levels.tobytes() + repr(model.noise).encode()
             if key not in thresholds:
-                thresholds[key] = interpolation_threshold(model, throw=False).alpha_c
-            ac = thresholds[key]
-        fields["alpha_c"].append(ac)
+                thr = interpolation_threshold(model, throw=False)
+                thresholds[key] = (thr.alpha_c, thr.alpha_max)
+            ends = thresholds[key]
+        for name, value in zip(_THRESHOLD, ends):
+            fields[name].append(value)
     out = {"fields": fields}
     for key, level, locate in _LINES:
         out[key], out[key.replace("boundary", "crossings")] = _first_crossing(
             task, along, sols, models, level, locate
         )
     return json.dumps(out)
+
+
+#: the ends of the RS range of the ridgeless ground state recorded per point (NaN unless β = ∞,
+#: λ = 0 and the design has a threshold in α): fields of boundaries.InterpolationThreshold
+_THRESHOLD = ("alpha_c", "alpha_max")
 
 
 def _at_level(sol):
@@ -445,18 +452,22 @@ def _assemble(spec, lines, done, meta):
             f"line; NaN where the entropy does not change sign (entropy_crossings_{along} = 0)"
         )
     ac_dims = [n for n in dims if n in ("bits", "width", "noise", "grid")]
-    ac_full = gather("alpha_c", float)  # (*others, along)
-    if np.isfinite(ac_full).any():
-        full = xr.DataArray(ac_full, dims=order).transpose(
-            *ac_dims, *[n for n in dims if n not in ac_dims]
-        )
-        # the threshold does not depend on α, β, λ: take it from the β = ∞, λ = 0 points
-        flat = full.values.reshape(*full.shape[: len(ac_dims)], -1)
-        ac = np.fmax.reduce(flat, axis=-1)
-        ds = ds.assign_coords({"alpha_c": (ac_dims, ac)})
-        ds["alpha_c"].attrs["description"] = (
-            "interpolation threshold of the ridgeless ground state (beta = inf, ridge = 0)"
-        )
+    descriptions = {
+        "alpha_c": "interpolation threshold of the ridgeless ground state (beta = inf, ridge = 0)",
+        "alpha_max": "upper end of the alpha range of the ridgeless ground state (beta = inf, "
+        "ridge = 0): inf unless the design has zero eigenvalues",
+    }
+    # alpha_max where alpha_c is recorded (NaN at the same points: those not at β = ∞, λ = 0)
+    if np.isfinite(gather("alpha_c", float)).any():
+        for name in _THRESHOLD:
+            full = xr.DataArray(gather(name, float), dims=order).transpose(
+                *ac_dims, *[n for n in dims if n not in ac_dims]
+            )
+            # the ends do not depend on α, β, λ: take them from the β = ∞, λ = 0 points (NaN
+            # elsewhere, equal at all of them)
+            flat = full.values.reshape(*full.shape[: len(ac_dims)], -1)
+            ds = ds.assign_coords({name: (ac_dims, np.fmax.reduce(flat, axis=-1))})
+            ds[name].attrs["description"] = descriptions[name]
     ds["phase"].attrs["labels"] = ", ".join(PHASES)
     ds.attrs["meta"] = meta
     return ds
@@ -527,8 +538,10 @@ def run_sweep(
         ``phase`` (one of :data:`PHASES`). Coordinates: the swept parameters, the unswept ones
         (scalars), ``at_boundary_<along>`` / ``at_crossings_<along>`` (the AT line, first
         crossing per line), ``entropy_boundary_<along>`` / ``entropy_crossings_<along>`` (the
-        zero-entropy line, the same way) and, when the grid contains β = ∞ with λ = 0, ``alpha_c``. The
-        metadata record is ``ds.attrs["meta"]``.
+        zero-entropy line, the same way) and, when the grid contains β = ∞ with λ = 0, ``alpha_c``
+        and ``alpha_max`` (the RS range ``alpha_c < α < alpha_max`` of the ground state, from
+        :func:`~replica.boundaries.interpolation_threshold`; ``alpha_max = inf`` unless the design
+        has zero eigenvalues). The metadata record is ``ds.attrs["meta"]``.
 
     Raises
     ------

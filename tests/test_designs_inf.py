@@ -431,3 +431,35 @@ def test_zero_eigenvalue_rank_limit_expansions(alpha):
     assert law.rank_limit == pytest.approx(L, abs=1e-15)
     cs = [chi * (L - chi * law._solve_at_chi(np.array([chi]))[1][0]) for chi in (1e6, 2e6)]
     assert 2 * cs[1] - cs[0] == pytest.approx(c, rel=1e-7)
+
+
+def test_phase_diagram_records_alpha_max():
+    # a β = ∞, λ = 0 α line with the z = 0.8 zero-eigenvalue design (RS window α_c < α < α_max
+    # around 1 − z): the alpha_max coordinate is interpolation_threshold's (the same deterministic
+    # computation: exact), finite, and the statuses follow the window; an i.i.d. design records
+    # alpha_max = inf (documented: no upper end); a finite β records neither end
+    from replica.phase import phase_diagram
+
+    m = QuantizedRegression(quantizer=Quantizer.uniform(1, 1.0), alpha=1.0, beta=math.inf,
+                            noise=0.1, design=CovarianceDesign(eigenvalues=ZEROS))  # fmt: skip
+    thr = interpolation_threshold(m)
+    alphas = [thr.alpha_c / 2, (thr.alpha_c + thr.alpha_max) / 2, 2 * thr.alpha_max]
+    ds = phase_diagram(m, alpha=alphas, executor="serial", progress=False)
+    assert float(ds["alpha_max"]) == thr.alpha_max and math.isfinite(thr.alpha_max)
+    assert float(ds["alpha_c"]) == thr.alpha_c
+    assert list(ds["status"].values) == [NO_RS_SOLUTION, "converged", NO_RS_SOLUTION]
+    iid = phase_diagram(m.replace(design=GaussianDesign()), alpha=[0.5, 2.0], executor="serial",
+                        progress=False)  # fmt: skip
+    assert float(iid["alpha_max"]) == math.inf
+    assert (
+        float(iid["alpha_c"]) == interpolation_threshold(m.replace(design=GaussianDesign())).alpha_c
+    )
+    # β swept: the ends are taken from the β = ∞ points only, per width; none at finite β alone
+    ds = phase_diagram(m, beta=[2.0, math.inf], width=[1.0, 1.5], alpha=[0.5], executor="serial",
+                       progress=False)  # fmt: skip
+    for w in (1.0, 1.5):
+        ref = interpolation_threshold(m.replace(quantizer=Quantizer.uniform(1, w)))
+        assert float(ds["alpha_max"].sel(width=w)) == ref.alpha_max, w
+    finite = phase_diagram(m.replace(beta=2.0), alpha=[0.5, 2.0], executor="serial",
+                           progress=False)  # fmt: skip
+    assert "alpha_c" not in finite.coords and "alpha_max" not in finite.coords

@@ -198,6 +198,30 @@ def test_resume_recomputes_only_missing_lines(tmp_path):
     data_equal(ds, ref)
 
 
+def test_checkpoints_of_an_older_layout_are_refused(tmp_path, monkeypatch):
+    # parts and final files written before lines recorded alpha_max (layout 2) lack that field:
+    # the layout is in the resume key, so they are refused with a message that names it, not
+    # assembled into a dataset without alpha_max
+    import replica.sweep as sweep
+
+    def stop(*args):
+        raise KeyboardInterrupt("stopped after the last part was written")
+
+    path, final = tmp_path / "sweep.nc", tmp_path / "final.nc"
+    grid = {"bits": [1, 2], "width": [0.5, 1.5]}
+    monkeypatch.setattr(sweep, "_FORMAT", 2)
+    run_sweep(base(), grid, executor="serial", progress=False, path=final)
+    monkeypatch.setattr(sweep, "_assemble", stop)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(base(), grid, executor="serial", progress=False, path=path)
+    assert _count_parts(tmp_path / "sweep.nc.parts") == 2 and not path.exists()
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match=r"different sweep .*checkpoint layout"):
+        run_sweep(base(), grid, executor="serial", progress=False, path=path)
+    with pytest.raises(ValueError, match=r"different sweep .*file layout"):
+        run_sweep(base(), grid, executor="serial", progress=False, path=final)
+
+
 def _count_parts(parts: Path) -> int:
     return len(list(parts.glob("line-*.nc"))) if parts.is_dir() else 0
 
