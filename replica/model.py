@@ -229,6 +229,30 @@ def _prior_start(model: QuantizedRegression) -> tuple[float, float]:
     return max(mse, 0.0), (chi if chi > 0 else 1.0)
 
 
+def _start(model: QuantizedRegression, init, prior=None) -> tuple[str, float, float]:
+    """``(name, mse, χ)`` of an RS solver's start ``init`` (None, ``"uninformative"``,
+    ``"informative"``, an :class:`RSSolution` or ``(mse, chi)``); ``prior``: the model's
+    :func:`_prior_start` when known. Each solver turns ``mse`` into its own ``Δ``."""
+    if init is None or init == "uninformative":
+        mse, chi = prior or _prior_start(model)
+        name = "uninformative"
+    elif init == "informative":
+        mse, chi, name = 1e-4 * model.rho, 1e-2, "informative"
+    elif isinstance(init, RSSolution):
+        mse, chi, name = init.mse, init.chi, init.branch
+    elif isinstance(init, (tuple, list)) and len(init) == 2:
+        mse, chi = (float(v) for v in init)
+        check(mse >= 0 and chi > 0 and math.isfinite(mse) and math.isfinite(chi), "init",
+              "(mse >= 0, chi > 0) finite", init)  # fmt: skip
+        name = "user"
+    else:
+        raise ValueError(
+            "init: expected None, 'uninformative', 'informative', an RSSolution or (mse, chi), "
+            f"got {init!r}"
+        )
+    return name, mse, chi
+
+
 def _same_branch(a: RSSolution, b: RSSolution) -> bool:
     """Two attempts found the same fixed point (both converged, within 1e-7 in ln Δ, ln χ), or
     failed the same way at the same place."""
@@ -239,6 +263,26 @@ def _same_branch(a: RSSolution, b: RSSolution) -> bool:
     dd = abs(math.log(max(a.delta, _TINY)) - math.log(max(b.delta, _TINY)))
     dc = abs(math.log(max(a.chi, _TINY)) - math.log(max(b.chi, _TINY)))
     return dd <= 1e-7 and dc <= 1e-7
+
+
+def _select(attempts: list[RSSolution]) -> tuple[RSSolution, list[RSSolution]]:
+    """``(best, distinct)`` of an RS solver's attempts: ``distinct`` keeps the first of each
+    branch (:func:`_same_branch`); ``best`` is the converged one of lowest free energy (ties
+    within 1e-12 keep the earlier start) or, where none converged, the one that got furthest (a
+    ``"no_rs_solution"`` at β = ∞ is a definite answer and is preferred)."""
+    distinct = []
+    for a in attempts:
+        if not any(_same_branch(a, b) for b in distinct):
+            distinct.append(a)
+    converged = [a for a in distinct if a.converged]
+    if converged:
+        best = converged[0]
+        for a in converged[1:]:
+            if a.free_energy < best.free_energy - 1e-12 * (1.0 + abs(best.free_energy)):
+                best = a
+    else:
+        best = min(attempts, key=lambda a: (a.status != NO_RS_SOLUTION, a.residual))
+    return best, distinct
 
 
 def _branch_record(sol: RSSolution) -> RSBranch:

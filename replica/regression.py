@@ -45,7 +45,8 @@ from .model import (
     RSSolution,
     _branch_record,
     _prior_start,
-    _same_branch,
+    _select,
+    _start,
 )
 from .results import CONVERGED, MAX_ITER, finish
 
@@ -147,24 +148,7 @@ class _NoSolution(Exception):
 
 def _initial(model: QuantizedRegression, init, prior=None) -> tuple[str, float, float]:
     """``(name, Δ, χ)`` of a start; ``prior``: the model's ``_prior_start`` when known."""
-    if init is None or init == "uninformative":
-        mse, chi = prior or _prior_start(model)
-        name = "uninformative"
-    elif init == "informative":
-        mse, chi = 1e-4 * model.rho, 1e-2
-        name = "informative"
-    elif isinstance(init, RSSolution):
-        mse, chi, name = init.mse, init.chi, init.branch
-    elif isinstance(init, (tuple, list)) and len(init) == 2:
-        mse, chi = (float(v) for v in init)
-        check(mse >= 0 and chi > 0 and math.isfinite(mse) and math.isfinite(chi), "init",
-              "(mse >= 0, chi > 0) finite", init)  # fmt: skip
-        name = "user"
-    else:
-        raise ValueError(
-            "init: expected None, 'uninformative', 'informative', an RSSolution or (mse, chi), "
-            f"got {init!r}"
-        )
+    name, mse, chi = _start(model, init, prior)
     return name, max((mse + model.noise) / model.alpha, 1e-300), max(chi, 1e-300)
 
 
@@ -287,20 +271,8 @@ def _equilibrium(model, tol, max_iter, damping, continuation=None):
             sol = yield from _attempt(model, start, tol, max_iter, damping)
             attempts.append(replace(sol, branch="bracketed", n_iter=sol.n_iter + n_used))
     n_total = sum(a.n_iter for a in attempts) + n_merged
-    distinct = []
-    for a in attempts:
-        if not any(_same_branch(a, b) for b in distinct):
-            distinct.append(a)
-    converged = [a for a in distinct if a.converged]
-    if converged:
-        best = converged[0]
-        for a in converged[1:]:
-            if a.free_energy < best.free_energy - 1e-12 * (1.0 + abs(best.free_energy)):
-                best = a
-    else:
-        # no converged attempt: the prior start's outcome, unless another got further (a
-        # "no_rs_solution" at β = ∞ is a definite answer and is preferred)
-        best = min(attempts, key=lambda a: (a.status != NO_RS_SOLUTION, a.residual))
+    # no converged attempt: the prior start's outcome, unless another got further
+    best, distinct = _select(attempts)
     records = tuple(_branch_record(a) for a in distinct)
     return replace(best, n_iter=n_total, branches=records)
 

@@ -73,7 +73,8 @@ from .model import (
     RSSolution,
     _branch_record,
     _prior_start,
-    _same_branch,
+    _select,
+    _start,
 )
 from .results import CONVERGED, MAX_ITER, finish
 
@@ -136,23 +137,7 @@ def _delta_map(model, chi, R, dR, mse):
 
 
 def _initial(model, init):
-    if init is None or init == "uninformative":
-        mse, chi = _prior_start(model)
-        name = "uninformative"
-    elif init == "informative":
-        mse, chi, name = 1e-4 * model.rho, 1e-2, "informative"
-    elif isinstance(init, RSSolution):
-        mse, chi, name = init.mse, init.chi, init.branch
-    elif isinstance(init, (tuple, list)) and len(init) == 2:
-        mse, chi = (float(v) for v in init)
-        check(mse >= 0 and chi > 0 and math.isfinite(mse) and math.isfinite(chi), "init",
-              "(mse >= 0, chi > 0) finite", init)  # fmt: skip
-        name = "user"
-    else:
-        raise ValueError(
-            "init: expected None, 'uninformative', 'informative', an RSSolution or (mse, chi), "
-            f"got {init!r}"
-        )
+    name, mse, chi = _start(model, init)
     # Δ of the map at this (mse, χ)
     _, R, dR = _spectral(model, chi)
     delta = _delta_map(model, chi, R, dR, mse)
@@ -204,18 +189,7 @@ def solve_rs_structured(
         if start is not None:
             sol = _solve_one(model, start, tol, max_iter, damping)
             attempts.append(replace(sol, branch="bracketed", n_iter=sol.n_iter + n_used))
-    distinct = []
-    for a in attempts:
-        if not any(_same_branch(a, b) for b in distinct):
-            distinct.append(a)
-    converged = [a for a in distinct if a.converged]
-    if converged:
-        best = converged[0]
-        for a in converged[1:]:
-            if a.free_energy < best.free_energy - 1e-12 * (1.0 + abs(best.free_energy)):
-                best = a
-    else:  # "no_rs_solution" (β = ∞) is a definite answer and is preferred
-        best = min(attempts, key=lambda a: (a.status != NO_RS_SOLUTION, a.residual))
+    best, distinct = _select(attempts)
     n_total = sum(a.n_iter for a in attempts)
     records = tuple(_branch_record(a) for a in distinct) if init is None else ()
     return finish(replace(best, n_iter=n_total, branches=records), throw, what)
