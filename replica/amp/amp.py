@@ -186,6 +186,63 @@ def _levels(quantizer) -> np.ndarray:
     return lv
 
 
+def _inputs(X, y, quantizer, beta, ridge, damping, max_iter, tol, teacher, patience, throw,
+            algorithm):  # fmt: skip
+    """The checked arguments of :func:`run` and :func:`~replica.amp.vamp.vamp` (``algorithm``
+    names the caller in the messages), with the grid and its log prior on ``X``'s backend:
+    ``(M, N, be, xp, beta, ridge, damping, max_iter, tol, patience, levels_np, log_prior_np,
+    levels, log_prior, w0)``."""
+    check(getattr(X, "ndim", None) == 2, "X", "a 2-D (M, N) array", getattr(X, "shape", X))
+    M, N = (int(s) for s in X.shape)
+    check(M >= 1 and N >= 1, "X", "an (M, N) design with M >= 1 samples and N >= 1 weights",
+          (M, N))  # fmt: skip
+    be = bk.backend_of(X)
+    xp = bk.namespace(X)
+    check(getattr(y, "shape", None) is not None and tuple(y.shape) == (M,), "y",
+          f"an array of shape ({M},)", getattr(y, "shape", y))  # fmt: skip
+    check(bk.backend_of(y) == be, "y", f"an array on the same backend as X ({be})",
+          bk.backend_of(y))  # fmt: skip
+    beta = real(beta, "beta", f"a finite number > 0 ({algorithm} needs a finite temperature)",
+                lambda b: math.isfinite(b) and b > 0)  # fmt: skip
+    ridge = real(ridge, "ridge", "a finite number >= 0", lambda r: math.isfinite(r) and r >= 0)
+    damping = _check_damping(damping)
+    max_iter = integer(max_iter, "max_iter", "an integer >= 1", lambda n: n >= 1)
+    if tol is None:
+        tol = default_tol(be.dtype)
+    tol = real(tol, "tol", "a number > 0", lambda t: t > 0)
+    if patience is not None:
+        patience = integer(patience, "patience", "None or an integer >= 1", lambda n: n >= 1)
+    check(isinstance(throw, bool), "throw", "a bool", throw)
+    # a NaN or inf in the data would come back as a NaN result: refuse it here, naming the array
+    for name, arr in (("X", X), ("y", y)):
+        check(bool(xp.all(xp.isfinite(arr))), name, "finite entries", "NaN or inf entries")
+    levels_np = _levels(quantizer)
+    # the (N, K) posterior tables of each iteration (logits, weights, products): 20-bit grids
+    # at N = 2000 would need ~16 GB
+    free = be.free_memory()
+    check_memory(8.0 * 6 * N * levels_np.size, "quantizer",
+                 f"{levels_np.size} levels x {N} weights per iteration", free,
+                 f"the memory available on {be.name}:{be.device}")  # fmt: skip
+    log_prior_np = -0.5 * beta * ridge * levels_np**2
+    levels = be.asarray(levels_np)
+    log_prior = be.asarray(log_prior_np) if ridge > 0 else None
+    w0 = None
+    if teacher is not None:
+        w0 = be.asarray(teacher)
+        check(tuple(w0.shape) == (N,), "teacher", f"an array of shape ({N},)", tuple(w0.shape))
+        check(bool(xp.all(xp.isfinite(w0))), "teacher", "finite entries", "NaN or inf entries")
+    return (M, N, be, xp, beta, ridge, damping, max_iter, tol, patience, levels_np,
+            log_prior_np, levels, log_prior, w0)  # fmt: skip
+
+
+def _trajectory(rows: dict, residuals: list) -> Trajectory:
+    """The :class:`Trajectory` of the per-iteration ``rows`` and ``residuals`` of a run."""
+    return Trajectory(
+        **{k: np.asarray(val, dtype=float) for k, val in rows.items()},
+        residual=np.asarray(residuals, dtype=float),
+    )
+
+
 def default_tol(dtype) -> float:
     """Default AMP tolerance for arrays of ``dtype``: ``max(1e-7, 32·eps)``.
 
@@ -272,47 +329,11 @@ def run(
     ----------
     Kashiwamura et al., arXiv:2401.17269, paper card "AMP (finite-size validator)".
     """
-    check(getattr(X, "ndim", None) == 2, "X", "a 2-D (M, N) array", getattr(X, "shape", X))
-    M, N = (int(s) for s in X.shape)
-    check(M >= 1 and N >= 1, "X", "an (M, N) design with M >= 1 samples and N >= 1 weights",
-          (M, N))  # fmt: skip
-    be = bk.backend_of(X)
-    xp = bk.namespace(X)
-    check(getattr(y, "shape", None) is not None and tuple(y.shape) == (M,), "y",
-          f"an array of shape ({M},)", getattr(y, "shape", y))  # fmt: skip
-    check(bk.backend_of(y) == be, "y", f"an array on the same backend as X ({be})",
-          bk.backend_of(y))  # fmt: skip
-    beta = real(beta, "beta", "a finite number > 0 (AMP needs a finite temperature)",
-                lambda b: math.isfinite(b) and b > 0)  # fmt: skip
-    ridge = real(ridge, "ridge", "a finite number >= 0", lambda r: math.isfinite(r) and r >= 0)
-    damping = _check_damping(damping)
-    max_iter = integer(max_iter, "max_iter", "an integer >= 1", lambda n: n >= 1)
-    if tol is None:
-        tol = default_tol(be.dtype)
-    tol = real(tol, "tol", "a number > 0", lambda t: t > 0)
-    if patience is not None:
-        patience = integer(patience, "patience", "None or an integer >= 1", lambda n: n >= 1)
     check(isinstance(variance, str) and variance in VARIANCES, "variance",
           f"one of {VARIANCES}", variance)  # fmt: skip
-    check(isinstance(throw, bool), "throw", "a bool", throw)
-    # a NaN or inf in the data would come back as a NaN result: refuse it here, naming the array
-    for name, arr in (("X", X), ("y", y)):
-        check(bool(xp.all(xp.isfinite(arr))), name, "finite entries", "NaN or inf entries")
-    levels_np = _levels(quantizer)
-    # the (N, K) posterior tables of each iteration (logits, weights, products): 20-bit grids
-    # at N = 2000 would need ~16 GB
-    free = be.free_memory()
-    check_memory(8.0 * 6 * N * levels_np.size, "quantizer",
-                 f"{levels_np.size} levels x {N} weights per iteration", free,
-                 f"the memory available on {be.name}:{be.device}")  # fmt: skip
-    log_prior_np = -0.5 * beta * ridge * levels_np**2
-    levels = be.asarray(levels_np)
-    log_prior = be.asarray(log_prior_np) if ridge > 0 else None
-    w0 = None
-    if teacher is not None:
-        w0 = be.asarray(teacher)
-        check(tuple(w0.shape) == (N,), "teacher", f"an array of shape ({N},)", tuple(w0.shape))
-        check(bool(xp.all(xp.isfinite(w0))), "teacher", "finite entries", "NaN or inf entries")
+    (M, N, be, xp, beta, ridge, damping, max_iter, tol, patience, levels_np, log_prior_np, levels,
+     log_prior, w0) = _inputs(X, y, quantizer, beta, ridge, damping, max_iter, tol, teacher,
+                              patience, throw, "AMP")  # fmt: skip
 
     alpha = M / N
     inv_beta = 1.0 / beta
@@ -398,10 +419,7 @@ def run(
             status = STALLED
             break
     stages = sched.close(it, status)
-    traj = Trajectory(
-        **{k: np.asarray(val, dtype=float) for k, val in rows.items()},
-        residual=np.asarray(residuals, dtype=float),
-    )
+    traj = _trajectory(rows, residuals)
     result = AMPResult(
         status=status,
         n_iter=it,

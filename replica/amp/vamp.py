@@ -29,12 +29,10 @@ import math
 import numpy as np
 
 from ..channel import grid_posterior
-from ..errors import check
 from ..results import CONVERGED, DIVERGED, MAX_ITER, finish
 from . import backend as bk
-from .amp import STALLED, AMPResult, _check_damping, _levels, _Schedule, default_tol
+from .amp import STALLED, AMPResult, _inputs, _Schedule, _trajectory
 from .denoiser import prior_moments
-from .trajectory import Trajectory
 
 __all__ = ["vamp"]
 
@@ -109,33 +107,9 @@ def vamp(
         with ``"auto"``, an iteration whose LMMSE step gave a precision outside ``(0, ∞)``
         (then backtracked) has no denoising step and its row is NaN (residual ``inf``).
     """
-    check(getattr(X, "ndim", None) == 2, "X", "a 2-D (M, N) array", getattr(X, "shape", X))
-    M, N = (int(s) for s in X.shape)
-    be = bk.backend_of(X)
-    xp = bk.namespace(X)
-    check(getattr(y, "shape", None) is not None and tuple(y.shape) == (M,), "y",
-          f"an array of shape ({M},)", getattr(y, "shape", y))  # fmt: skip
-    check(bk.backend_of(y) == be, "y", f"an array on the same backend as X ({be})",
-          bk.backend_of(y))  # fmt: skip
-    ok = isinstance(beta, (int, float, np.floating)) and math.isfinite(beta) and beta > 0
-    check(ok, "beta", "a finite number > 0 (VAMP needs a finite temperature)", beta)
-    check(math.isfinite(ridge) and ridge >= 0, "ridge", "a finite number >= 0", ridge)
-    damping = _check_damping(damping)
-    check(isinstance(max_iter, (int, np.integer)) and max_iter >= 1, "max_iter",
-          "an integer >= 1", max_iter)  # fmt: skip
-    if tol is None:
-        tol = default_tol(be.dtype)
-    check(tol > 0, "tol", "a number > 0", tol)
-    check(patience is None or (isinstance(patience, (int, np.integer)) and patience >= 1),
-          "patience", "None or an integer >= 1", patience)  # fmt: skip
-    levels_np = _levels(quantizer)
-    log_prior_np = -0.5 * beta * ridge * levels_np**2
-    levels = be.asarray(levels_np)
-    log_prior = be.asarray(log_prior_np) if ridge > 0 else None
-    w0 = None
-    if teacher is not None:
-        w0 = be.asarray(teacher)
-        check(tuple(w0.shape) == (N,), "teacher", f"an array of shape ({N},)", tuple(w0.shape))
+    (M, N, be, xp, beta, ridge, damping, max_iter, tol, patience, levels_np, log_prior_np, levels,
+     log_prior, w0) = _inputs(X, y, quantizer, beta, ridge, damping, max_iter, tol, teacher,
+                              patience, throw, "VAMP")  # fmt: skip
 
     # one thin SVD; the LMMSE module is then O(MN) per iteration
     U, S, Vh = xp.linalg.svd(X, full_matrices=False)
@@ -215,10 +189,7 @@ def vamp(
         g2 = g1 * (1.0 - a1) / a1
         r2 = (f - a1 * r1) / (1.0 - a1)
     stages = sched.close(it, status)
-    traj = Trajectory(
-        **{key: np.asarray(val, dtype=float) for key, val in rows.items()},
-        residual=np.asarray(residuals, dtype=float),
-    )
+    traj = _trajectory(rows, residuals)
     if f is None:  # diverged before the first denoising step
         f, v = r2, r2 * 0.0
     result = AMPResult(
