@@ -149,6 +149,36 @@ def energetic_from_replicas(n_explicit: int = 4):
     return energetic, det_check
 
 
+def _gradient_rows(label: str, free, gradient: dict) -> dict:
+    """LaTeX label → expression rows of a free entropy (under ``label``) and its gradient."""
+    rows = {label: free}
+    rows.update({rf"\partial_{{{sp.latex(k)}}}": g for k, g in gradient.items()})
+    return rows
+
+
+def _solve_entropic(gradient: dict, sub: dict, conjugates, order_parameters) -> dict:
+    """Solve ``∂/∂(conjugates) = 0`` for ``order_parameters`` in terms of the derivatives of
+    the single-site term: ``sub`` maps those derivatives to plain symbols for the solve (and
+    back after it)."""
+    (sol,) = sp.solve(
+        [gradient[v].subs(sub) for v in conjugates], list(order_parameters), dict=True,
+        check=False,
+    )  # fmt: skip
+    inv = {val: key for key, val in sub.items()}
+    return {k: sp.simplify(sol[k]).subs(inv) for k in order_parameters}
+
+
+def _stacked(f):
+    """``f`` (a lambdified list of expressions) returning one stacked, broadcast float array."""
+    import numpy as np
+
+    def stacked(*args):
+        out = f(*args)
+        return np.stack(np.broadcast_arrays(*[np.asarray(o, dtype=float) for o in out]))
+
+    return stacked
+
+
 # ---------------------------------------------------------------------------- RS derivation
 @dataclass(frozen=True)
 class RSDerivation:
@@ -179,8 +209,7 @@ class RSDerivation:
 
     def rows(self) -> dict:
         """LaTeX label → expression (for tables of the derivation)."""
-        rows = {r"-\beta f_{\mathrm{RS}}": self.free_entropy}
-        rows.update({rf"\partial_{{{sp.latex(k)}}}": g for k, g in self.gradient.items()})
+        rows = _gradient_rows(r"-\beta f_{\mathrm{RS}}", self.free_entropy, self.gradient)
         rows.update(self.energetic_solution)
         rows.update(self.entropic_solution)
         return rows
@@ -211,12 +240,7 @@ def rs_derivation() -> RSDerivation:
     grad = {x: sp.diff(free, x) for x in VARIABLES}
     (esol,) = sp.solve([grad[m], grad[q], grad[Q]], list(CONJUGATES), dict=True, check=False)
     esol = {k: sp.factor(sp.simplify(esol[k])) for k in CONJUGATES}
-    sub = _phi_numeric_subs()
-    (ssol,) = sp.solve(
-        [grad[x].subs(sub) for x in CONJUGATES], list(ORDER_PARAMETERS), dict=True, check=False
-    )
-    inv = {val: key for key, val in sub.items()}
-    ssol = {k: sp.simplify(ssol[k]).subs(inv) for k in ORDER_PARAMETERS}
+    ssol = _solve_entropic(grad, _phi_numeric_subs(), CONJUGATES, ORDER_PARAMETERS)
     return RSDerivation(
         energetic=energetic,
         conjugate=conjugate,
@@ -603,18 +627,10 @@ def lambdify_gradient():
         numeric values of the derivatives of the single-site term at ``(Q̂, m̂, q̂)``. For a grid
         posterior these are ``−E⟨w²⟩/2``, ``E[w⁰⟨w⟩]`` and ``E[⟨w²⟩ − ⟨w⟩²]/2``. Broadcasts.
     """
-    import numpy as np
-
     der = rs_derivation()
     sub = _phi_numeric_subs()
     exprs = [der.gradient[x].subs(sub) for x in VARIABLES]
-    f = sp.lambdify(_NUMERIC_ARGS, exprs, modules="numpy")
-
-    def gradient(*args):
-        out = f(*args)
-        return np.stack(np.broadcast_arrays(*[np.asarray(o, dtype=float) for o in out]))
-
-    return gradient
+    return _stacked(sp.lambdify(_NUMERIC_ARGS, exprs, modules="numpy"))
 
 
 @lru_cache(maxsize=1)

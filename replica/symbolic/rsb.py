@@ -173,8 +173,7 @@ class RSBDerivation:
 
     def rows(self) -> dict:
         """LaTeX label → expression (for tables of the derivation)."""
-        rows = {r"-\beta f_{\mathrm{1RSB}}": self.free_entropy}
-        rows.update({rf"\partial_{{{sp.latex(k)}}}": g for k, g in self.gradient.items()})
+        rows = rs._gradient_rows(r"-\beta f_{\mathrm{1RSB}}", self.free_entropy, self.gradient)
         rows.update(self.energetic_solution_ab)
         rows.update(self.entropic_solution)
         return rows
@@ -206,12 +205,7 @@ def rsb_derivation() -> RSBDerivation:
     forward = {a_sym: 1 + beta * (Q - q1), b_sym: 1 + beta * (Q - q1) + x * beta * (q1 - q0)}
     forward[E0_sym] = _E0()
     esol = {k: v.subs(forward) for k, v in esol_ab.items()}
-    sub = _phi1_numeric_subs()
-    (ssol,) = sp.solve(
-        [grad[v].subs(sub) for v in CONJUGATES], list(ORDER_PARAMETERS), dict=True, check=False
-    )
-    inv = {val: key for key, val in sub.items()}
-    ssol = {k: sp.simplify(ssol[k]).subs(inv) for k in ORDER_PARAMETERS}
+    ssol = rs._solve_entropic(grad, _phi1_numeric_subs(), CONJUGATES, ORDER_PARAMETERS)
 
     # RS reduction: q1 = q0, q̂1 = q̂0, and then φ₁ = (1/x) ln E_z1[Z^x] = ln Z = φ
     rs_free = rs.rs_derivation().free_entropy.subs({rs.q: q0, rs.q_hat: q_hat0})
@@ -262,17 +256,10 @@ def lambdify_gradient():
         phi1_Qhat, phi1_mhat, phi1_qhat0, phi1_qhat1, phi1_x) -> (9,) array`` of
         ``∂(−βf_1RSB)/∂(m, q₀, q₁, Q, m̂, q̂₀, q̂₁, Q̂, x)``.
     """
-    import numpy as np
-
     der = rsb_derivation()
     sub = _phi1_numeric_subs()
-    f = sp.lambdify(_NUMERIC_ARGS, [der.gradient[v].subs(sub) for v in VARIABLES], "numpy")
-
-    def gradient(*args):
-        out = f(*args)
-        return np.stack(np.broadcast_arrays(*[np.asarray(o, dtype=float) for o in out]))
-
-    return gradient
+    exprs = [der.gradient[v].subs(sub) for v in VARIABLES]
+    return rs._stacked(sp.lambdify(_NUMERIC_ARGS, exprs, "numpy"))
 
 
 @lru_cache(maxsize=1)
