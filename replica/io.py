@@ -419,6 +419,31 @@ def save_netcdf(ds, path, meta: Mapping[str, Any] | None = None) -> Path:
     return atomic_write(path, lambda tmp: ds.to_netcdf(tmp, engine="scipy"))
 
 
+def _checkpoint_saver(path, meta: Mapping[str, Any], attr: str, config: Mapping[str, Any],
+                      key: str):  # fmt: skip
+    """``save(ds)`` of a per-instance experiment checkpoint (:mod:`replica.amp.experiment`,
+    :mod:`replica.mc.ensemble`): :func:`save_netcdf` of ``ds`` to ``path`` with ``config`` as
+    JSON in ``attrs[attr]`` and the ``resume_key`` that a resumed run must match."""
+
+    def save(ds):
+        out = ds.copy()
+        out.attrs[attr] = json.dumps(config)
+        out.attrs["resume_key"] = key
+        save_netcdf(out, path, meta)
+
+    return save
+
+
+def _copy_instances(ds, old, finished, names) -> None:
+    """Copy into ``ds`` the variables ``names`` of every ``(size, seed)`` instance the two
+    datasets share that ``finished(old, size, seed)`` says a checkpoint ``old`` holds."""
+    for n in np.intersect1d(ds["size"].values, old["size"].values):
+        for s in np.intersect1d(ds["seed"].values, old["seed"].values):
+            if finished(old, n, s):
+                for k in names:
+                    ds[k].loc[{"size": n, "seed": s}] = old[k].sel(size=n, seed=s).values
+
+
 def load_netcdf(path):
     """Load a dataset written by :func:`save_netcdf` fully into memory; ``attrs["meta"]`` holds the
     decoded metadata record.

@@ -144,11 +144,8 @@ def _resume(ds, path: Path, config: dict, key: str):
             f"version, base_seed and all other arguments), got {path} written by another "
             f"(configuration {got}); remove it or choose another path"
         )
-    for n in np.intersect1d(ds.size.values, old.size.values):
-        for s in np.intersect1d(ds.seed.values, old.seed.values):
-            if int(old["n_iter"].sel(size=n, seed=s)) >= 0:
-                for k in _FIELDS:
-                    ds[k].loc[{"size": n, "seed": s}] = old[k].sel(size=n, seed=s).values
+    io._copy_instances(ds, old, lambda old, n, s: int(old["n_iter"].sel(size=n, seed=s)) >= 0,
+                       _FIELDS)  # fmt: skip
     return ds
 
 
@@ -269,12 +266,7 @@ def _run_instances(model, sizes, seeds, backend, dtype, damping, max_iter, tol, 
         ds = _resume(ds, path, config, key)
     meta = io.metadata(params=config, seed={"base_seed": base_seed, "seeds": seeds}, sizes=sizes,
                        resume_key=key)  # fmt: skip
-
-    def save(ds):
-        out = ds.copy()
-        out.attrs["amp_config"] = json.dumps(config)
-        out.attrs["resume_key"] = key
-        io.save_netcdf(out, path, meta)
+    save = io._checkpoint_saver(path, meta, "amp_config", config, key)
 
     todo = [(n, s) for n in sizes for s in seeds
             if int(ds["n_iter"].sel(size=n, seed=s)) < 0]  # fmt: skip

@@ -70,12 +70,8 @@ def _resume(ds, path: Path, key: str):
             f"sweeps, replicas, base_seed and package version), got {path} written by another; "
             "remove it or choose another path"
         )
-    names = [k for k in ds.data_vars]
-    for n in np.intersect1d(ds["size"].values, old["size"].values):
-        for s in np.intersect1d(ds["seed"].values, old["seed"].values):
-            if int(old["status"].sel(size=n, seed=s)) > -2:
-                for k in names:
-                    ds[k].loc[{"size": n, "seed": s}] = old[k].sel(size=n, seed=s).values
+    io._copy_instances(ds, old, lambda old, n, s: int(old["status"].sel(size=n, seed=s)) > -2,
+                       [k for k in ds.data_vars])  # fmt: skip
     return ds
 
 
@@ -182,12 +178,7 @@ def experiment(
         ds = _resume(ds, path, key)
     meta = io.metadata(params=config, seed={"base_seed": base_seed, "seeds": seeds}, sizes=sizes,
                        resume_key=key)  # fmt: skip
-
-    def save(ds):
-        out = ds.copy()
-        out.attrs["mc_config"] = json.dumps(config)
-        out.attrs["resume_key"] = key
-        io.save_netcdf(out, path, meta)
+    save = io._checkpoint_saver(path, meta, "mc_config", config, key)
 
     from ..amp.experiment import generate
 
