@@ -237,6 +237,7 @@ def solve_rs(
 def _equilibrium(model, tol, max_iter, damping, continuation=None):
     """The branch enumeration of :func:`solve_rs` (``init=None``) as a generator: yields the
     map requests of its attempts (see :func:`_attempt`) and returns the unfinished result."""
+    tol, max_iter, damping = _check_controls(tol, max_iter, damping)
     starts = [("uninformative", "uninformative"), ("informative", "informative")]
     prior = _prior_start(model)  # the uninformative start, and where large χ differs from it
     if continuation is not None:  # first: a sweep's neighbour is usually the answer
@@ -255,11 +256,11 @@ def _equilibrium(model, tol, max_iter, damping, continuation=None):
         # and they stop once in the basin of a branch already found
         sol = yield from _attempt(model, start, tol, max_iter, damping,
                                   stall=None if i == 0 else _STALL_OTHER, known=tuple(known),
-                                  prior=prior)  # fmt: skip
+                                  prior=prior, checked=True)  # fmt: skip
         if isinstance(sol, int):
             n_merged += sol
             continue
-        attempts.append(replace(sol, branch=name))
+        attempts.append(_with(sol, branch=name))
         if sol.converged:
             known.append(np.clip(np.log([max(sol.delta, _TINY), max(sol.chi, _TINY)]),
                                  _LOG_LO, _LOG_HI))  # fmt: skip
@@ -268,13 +269,13 @@ def _equilibrium(model, tol, max_iter, damping, continuation=None):
         # minimum): bracket the root of the reduced 1-D problem in χ instead, then polish
         start, n_used = _bracketed_start(model, max_iter)
         if start is not None:
-            sol = yield from _attempt(model, start, tol, max_iter, damping)
-            attempts.append(replace(sol, branch="bracketed", n_iter=sol.n_iter + n_used))
+            sol = yield from _attempt(model, start, tol, max_iter, damping, checked=True)
+            attempts.append(_with(sol, branch="bracketed", n_iter=sol.n_iter + n_used))
     n_total = sum(a.n_iter for a in attempts) + n_merged
     # no converged attempt: the prior start's outcome, unless another got further
     best, distinct = _select(attempts)
     records = tuple(_branch_record(a) for a in distinct)
-    return replace(best, n_iter=n_total, branches=records)
+    return _with(best, n_iter=n_total, branches=records)
 
 
 def _bracketed_start(model, max_iter):
@@ -343,7 +344,7 @@ def _solve_rs(model, init, tol, max_iter, damping, stall=None, known=()) -> RSSo
     return _drive(model, _attempt(model, init, tol, max_iter, damping, stall, known))
 
 
-def _attempt(model, init, tol, max_iter, damping, stall=None, known=(), prior=None):
+def _attempt(model, init, tol, max_iter, damping, stall=None, known=(), prior=None, checked=False):
     """:func:`_solve_rs` as a generator: yields each map request ``(Δ, χ, derivatives)`` and
     receives :func:`rs_map`'s ``(Δ', χ', avg)`` through ``send``; returns the attempt's
     :class:`RSSolution`, or the number of evaluations used when it merged into a branch of
@@ -351,10 +352,11 @@ def _attempt(model, init, tol, max_iter, damping, stall=None, known=(), prior=No
 
     The iterate ``y = (ln Δ, ln χ)``, the residual and the Jacobian are Python floats (the
     per-evaluation cost of the control flow is that of the channel call on small grids, so no
-    2-element numpy arrays); every operation is the elementwise one of the array form."""
-    damping = real(damping, "damping", "a number in [0, 1)", lambda a: 0 <= a < 1)
-    tol = real(tol, "tol", "a number > 0", lambda t: t > 0)
-    max_iter = integer(max_iter, "max_iter", "an integer >= 1", lambda n: n >= 1)
+    2-element numpy arrays); every operation is the elementwise one of the array form.
+    ``checked``: ``tol``, ``max_iter`` and ``damping`` were validated by the caller
+    (:func:`_equilibrium`, once for all its attempts)."""
+    if not checked:
+        tol, max_iter, damping = _check_controls(tol, max_iter, damping)
     name, delta, chi = _initial(model, init, prior)
     hi1 = _LOG_HI_CHI_INF if math.isinf(model.beta) else _LOG_HI
     known = [k.tolist() for k in known]
@@ -469,6 +471,26 @@ def _attempt(model, init, tol, max_iter, damping, stall=None, known=(), prior=No
         model, delta, chi, avg, status=status, n_iter=n_eval, residual=resid, branch=name
     )
     return result
+
+
+def _check_controls(tol, max_iter, damping) -> tuple[float, int, float]:
+    """``(tol, max_iter, damping)`` of :func:`solve_rs`, validated (numpy scalars accepted)."""
+    damping = real(damping, "damping", "a number in [0, 1)", lambda a: 0 <= a < 1)
+    tol = real(tol, "tol", "a number > 0", lambda t: t > 0)
+    max_iter = integer(max_iter, "max_iter", "an integer >= 1", lambda n: n >= 1)
+    return tol, max_iter, damping
+
+
+def _with(result, **changes):
+    """``dataclasses.replace`` for the solver's result records (frozen dataclasses without
+    ``__post_init__``: the same field values, copied without the generic machinery; it runs
+    several times per point of a sweep)."""
+    if hasattr(result, "__post_init__"):  # a record that derives fields: the general path
+        return replace(result, **changes)
+    new = object.__new__(type(result))
+    new.__dict__.update(result.__dict__)
+    new.__dict__.update(changes)
+    return new
 
 
 def _clip(x: float, lo: float, hi: float) -> float:

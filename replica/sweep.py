@@ -145,10 +145,18 @@ def _teacher(spec: dict):
                                   variances=spec["variances"])  # fmt: skip
 
 
-def _model(base: dict, point: Mapping) -> QuantizedRegression:
-    """The model at one grid point: ``base`` with the swept values of ``point``."""
+def _model(base: dict, point: Mapping, quantizers: dict | None = None) -> QuantizedRegression:
+    """The model at one grid point: ``base`` with the swept values of ``point``. ``quantizers``
+    (optional) memoises the grids of one line by their parameters (a line along α, β, σ² or λ
+    has one grid; quantizers are immutable)."""
     p = {**base, **point}
-    q = make_quantizer(p["grid"], p["bits"], p["width"], p.get("levels"))
+    if quantizers is None:
+        q = make_quantizer(p["grid"], p["bits"], p["width"], p.get("levels"))
+    else:
+        args = (p["grid"], p["bits"], p["width"])
+        q = quantizers.get(args)
+        if q is None:
+            q = quantizers[args] = make_quantizer(*args, p.get("levels"))
     return QuantizedRegression(
         quantizer=q, alpha=p["alpha"], beta=p["beta"], noise=p["noise"], ridge=p["ridge"],
         teacher=_teacher(p["teacher"]), estimator=p["estimator"],
@@ -173,7 +181,12 @@ def _values(name, values) -> list:
     return vals
 
 
-def _spec(model: QuantizedRegression, grid: Mapping, along, boundaries: bool) -> dict:
+def _spec(
+    model: QuantizedRegression, grid: Mapping, along, boundaries: bool, built: dict | None = None
+) -> dict:
+    """The normalised sweep, every value validated by building its model once. ``built``
+    (optional): receives ``"first"``, the models of the first line (every other parameter at
+    its first value), which the validation builds anyway (see :data:`_PREBUILT`)."""
     check(isinstance(model, QuantizedRegression), "model", "a QuantizedRegression", model)
     check(isinstance(grid, Mapping) and len(grid) > 0, "grid",
           f"a mapping of one or more of {PARAMETERS} to values", grid)  # fmt: skip
@@ -205,8 +218,9 @@ def _spec(model: QuantizedRegression, grid: Mapping, along, boundaries: bool) ->
     # validate every value (and every bits × grid combination) by building its model once
     first = {n: v[0] for n, v in dims}
     for name, vals in dims:
-        for v in vals:
-            _model(base, {**first, name: v})
+        models = [_model(base, {**first, name: v}) for v in vals]
+        if name == along and built is not None:
+            built["first"] = models
     if "bits" in swept and "grid" in swept:
         for b, g in itertools.product(swept["bits"], swept["grid"]):
             _model(base, {**first, "bits": b, "grid": g})
@@ -282,10 +296,20 @@ def _solve_points(models: list, sols: list | None = None) -> list:
     return sols
 
 
+#: task JSON → the models of that line, already built by :func:`_spec`'s validation (the first
+#: line of a sweep, during :func:`run_sweep` in this process; taken once). The same
+#: parameters as the task's (JSON round-trips them exactly), so the same models
+_PREBUILT: dict[str, list] = {}
+
+
 def _line_models(task_json: str) -> tuple[dict, list]:
     task = json.loads(task_json)
-    along = task["along"]
-    return task, [_model(task["base"], {**task["fixed"], along: x}) for x in task["values"]]
+    models = _PREBUILT.pop(task_json, None)
+    if models is None:
+        along, quantizers = task["along"], {}
+        models = [_model(task["base"], {**task["fixed"], along: x}, quantizers)
+                  for x in task["values"]]  # fmt: skip
+    return task, models
 
 
 def _solve_line(task_json: str) -> str:
@@ -548,13 +572,19 @@ def run_sweep(
     ValueError
         On invalid parameters, or when ``path`` holds the results of a different sweep.
     """
-    spec = _spec(model, grid, along, boundaries)
+    built = {}
+    spec = _spec(model, grid, along, boundaries, built)
     key = _key(spec)
     lines = _lines(spec)
     n_al = len(dict((n, v) for n, v in spec["dims"])[spec["along"]])
     meta = io.metadata(params=spec, seed=None, sweep_key=key,
                        note="deterministic theory: no random numbers are used")  # fmt: skip
-    return run_tasks(lines, _solve_line, _solve_lines,
-                     lambda done: _assemble(spec, lines, done, meta), key=key, meta=meta,
-                     path=path, executor=executor, max_workers=max_workers, progress=progress,
-                     points=n_al)  # fmt: skip
+    first = lines[0][2]
+    _PREBUILT[first] = built["first"]
+    try:
+        return run_tasks(lines, _solve_line, _solve_lines,
+                         lambda done: _assemble(spec, lines, done, meta), key=key, meta=meta,
+                         path=path, executor=executor, max_workers=max_workers,
+                         progress=progress, points=n_al)  # fmt: skip
+    finally:
+        _PREBUILT.pop(first, None)
