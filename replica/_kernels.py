@@ -68,6 +68,26 @@ def _exp_parts(t):
 
 
 @numba.njit(cache=True, fastmath=False, error_model="numpy", inline="always")
+def _weights_into(rel, mx, p, z, bits, two_n, floor):
+    """The unnormalised posterior weights of both kernels: row by row, ``rel −= mx`` (floored
+    at ``floor``), ``p = exp(rel)`` by :func:`_exp_parts` times ``2^n`` built in ``bits`` (whose
+    float view is ``two_n``), summed into ``z``. Inlined, so the loops vectorise as before."""
+    N = z.size
+    z[:] = 0.0
+    for k in range(rel.shape[0]):
+        pk = p[k]
+        for j in range(N):
+            t = max(rel[k, j] - mx[j], floor)
+            rel[k, j] = t
+            pk[j], e = _exp_parts(t)
+            bits[j] = (np.int64(e) + 1023) << 52  # 2^e: e >= -866 here (t >= -600)
+        for j in range(N):
+            w = pk[j] * two_n[j]
+            pk[j] = w
+            z[j] += w
+
+
+@numba.njit(cache=True, fastmath=False, error_model="numpy", inline="always")
 def _sum8(x):
     """``x.sum()`` in eight interleaved partial sums (so that the loop vectorises without
     reassociation by the compiler), added pairwise at the end."""
@@ -231,18 +251,7 @@ def clustered_sums(sinh_s, center, length, scale, s_max, w, lev, mu, sd, tau, g,
                 t = lk * r[j] + ck
                 rel[k, j] = t
                 mx[j] = max(mx[j], t)
-        z[:] = 0.0
-        for k in range(K):
-            pk = p[k]
-            for j in range(N):
-                t = max(rel[k, j] - mx[j], floor)
-                rel[k, j] = t
-                pk[j], e = _exp_parts(t)
-                bits[j] = (np.int64(e) + 1023) << 52  # 2^e: e >= -866 here (t >= -600)
-            for j in range(N):
-                e = pk[j] * two_n[j]
-                pk[j] = e
-                z[j] += e
+        _weights_into(rel, mx, p, z, bits, two_n, floor)
         f[:] = 0.0
         es[:] = 0.0
         for k in range(K):
@@ -413,18 +422,7 @@ def split_sums(lev, mu, tau, g, A, ridge, r_k, widths, idx, der, stair, t, wt, w
                         lg = adq * x[j] + base
                         rel[b, j] = lg
                         mx[j] = max(mx[j], lg)
-            z[:] = 0.0
-            for b in range(B):
-                pb = p[b]
-                for j in range(N):
-                    tt = max(rel[b, j] - mx[j], floor)
-                    rel[b, j] = tt
-                    pb[j], e = _exp_parts(tt)
-                    bits[j] = (np.int64(e) + 1023) << 52
-                for j in range(N):
-                    ee = pb[j] * two_n[j]
-                    pb[j] = ee
-                    z[j] += ee
+            _weights_into(rel, mx, p, z, bits, two_n, floor)
             f[:] = 0.0
             es[:] = 0.0
             for b in range(B):
