@@ -20,7 +20,6 @@ Models with a non-Gaussian design are solved by :func:`replica.solve_rs` one by 
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Sequence
 
 import numpy as np
@@ -84,27 +83,6 @@ def solve_rs_many(
     damping = real(damping, "damping", "a number in [0, 1)", lambda a: 0 <= a < 1)
     tol = real(tol, "tol", "a number > 0", lambda t: t > 0)
     max_iter = integer(max_iter, "max_iter", "an integer >= 1", lambda n: n >= 1)
-    # the lock-step rounds keep every unfinished point's generator, iterates and channel answers
-    # alive across rounds, and the cyclic collector's young-generation passes (one per ~700
-    # allocations) re-scan them: 5-25 % of a 3 x 300 phase diagram's time, measured. The solver
-    # creates no reference cycles (its objects are freed by reference counting), so the collector
-    # is paused for the call and restored after; results do not depend on it
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        results = _solve_many(models, tol, max_iter, damping)
-    finally:
-        if collecting:
-            gc.enable()
-    out = []
-    for m, r in zip(models, results):
-        what = f"solve_rs({m.quantizer.name}, alpha={m.alpha:g}, beta={m.beta:g})"
-        out.append(finish(r, throw, what))
-    return out
-
-
-def _solve_many(models, tol, max_iter, damping) -> list[RSSolution]:
-    """The unfinished results of :func:`solve_rs_many` (validated arguments)."""
     results: list[RSSolution | None] = [None] * len(models)
     gens, pending = {}, {}  # point → its generator, its request waiting for an answer
 
@@ -134,7 +112,11 @@ def _solve_many(models, tol, max_iter, damping) -> list[RSSolution]:
         for i, answer in zip(idx, _rs_map_many([models[i] for i in idx], [grids[i] for i in idx],
                                                [pending[i] for i in idx])):  # fmt: skip
             advance(i, answer)
-    return results
+    out = []
+    for m, r in zip(models, results):
+        what = f"solve_rs({m.quantizer.name}, alpha={m.alpha:g}, beta={m.beta:g})"
+        out.append(finish(r, throw, what))
+    return out
 
 
 def _rs_map_many(models, grids, requests):

@@ -200,31 +200,3 @@ def test_a_chunk_of_lines_solved_in_one_batch_equals_the_lines_one_by_one():
                        "alpha", True)  # fmt: skip
     tasks = [t for _, _, t in sweep._lines(spec)]
     assert sweep._solve_lines(tasks) == [sweep._solve_line(t) for t in tasks]
-
-
-def test_the_collector_state_is_restored(monkeypatch):
-    # solve_rs_many pauses the cyclic garbage collector while it runs (performance only): it
-    # must hand back the state it found, enabled or disabled, also when the solve raises
-    import gc
-
-    import replica.batch as batch
-
-    ms = [model(2, 1.0), model(2, 1.5)]
-    assert gc.isenabled()
-    solve_rs_many(ms)
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        solve_rs_many(ms)
-        assert not gc.isenabled()
-    finally:
-        gc.enable()
-
-    def broken(requests):
-        assert not gc.isenabled()  # the rounds run paused
-        raise RuntimeError("channel failed")
-
-    monkeypatch.setattr(batch, "channel_averages_many", broken)
-    with pytest.raises(RuntimeError, match="channel failed"):
-        solve_rs_many(ms)
-    assert gc.isenabled()
