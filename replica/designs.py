@@ -42,6 +42,7 @@ integrals, the integrated R-transform in the energetic term).
 
 from __future__ import annotations
 
+import abc
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -61,7 +62,7 @@ __all__ = [
 ]
 
 
-class Design(Compact):
+class Design(Compact, abc.ABC):
     """Base class of input designs: the spectral law of ``XᵀX`` and a sampler."""
 
     gaussian = False
@@ -70,9 +71,9 @@ class Design(Compact):
         """The limiting spectral law of ``XᵀX`` at ``M/N = alpha`` (cached per design)."""
         return spectral_law(self, float(alpha))
 
-    def sample(self, M: int, N: int, rng: np.random.Generator) -> np.ndarray:  # pragma: no cover
+    @abc.abstractmethod
+    def sample(self, M: int, N: int, rng: np.random.Generator) -> np.ndarray:
         """Draw an ``M × N`` design matrix from ``rng``."""
-        raise NotImplementedError
 
 
 def _haar(n: int, rng: np.random.Generator) -> np.ndarray:

@@ -305,7 +305,7 @@ def _joint(ev, p: _Point, tol, size) -> _Point:
         optimize.root(F, np.append(p.u, _logit(p.x)), method="hybr", tol=tol,
                       options={"maxfev": 80})  # fmt: skip
     except (_Unphysical, OverflowError):
-        pass
+        pass  # a rescue search: an unphysical step ends it, the best point found so far stands
     return p if best is None else best
 
 
@@ -343,7 +343,7 @@ def _newton(ev, p: _Point, jac, tol, size, steps=8) -> _Point:
             prev = (y, out)
             y = y - np.linalg.solve(jac, out)
     except (_Unphysical, OverflowError, np.linalg.LinAlgError):
-        pass
+        pass  # a rescue search: an unphysical or singular step ends it, the best point stands
     return p if best is None else best
 
 

@@ -28,22 +28,15 @@ if os.environ.get("REPLICA_REQUIRE_NUMBA") == "1":
 else:
     pytest.importorskip("numba")
 
-from test_channel_batch import FIELDS, _requests
+from test_channel_batch import RTOL, _assert_values, _requests
 
 from replica import _kernels, channel_batch
 from replica.channel import channel_averages
 from replica.channel_batch import channel_averages_many
 
-RTOL, ATOL = 1e-13, 1e-15
-
 
 def _assert_close(got, want, where):
-    for name in FIELDS:
-        a, b = getattr(got, name), getattr(want, name)
-        if math.isnan(b) or math.isinf(b):
-            assert a == b or (math.isnan(a) and math.isnan(b)), (where, name, a, b)
-        else:
-            assert abs(a - b) <= max(RTOL * abs(b), ATOL), (where, name, a, b)
+    _assert_values(got, want, where)
     if want.jac is None:
         assert got.jac is None, where
     else:
